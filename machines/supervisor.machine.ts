@@ -1,0 +1,221 @@
+import { assign, fromPromise, setup } from 'xstate';
+
+/** What the supervisor asks the store for: how many jobs, and room per capped queue. */
+export interface LeaseRoom {
+  limit: number;
+  /** Free slots of each queue that has its own concurrency; a queue absent here is bounded only by `limit`. */
+  queueRoom: Record<string, number>;
+}
+
+/** What a lease brought back; the supervisor counts the jobs by queue and hands them to `startJobs`. */
+export interface LeaseOutcome {
+  jobs: ReadonlyArray<{ queue: string }>;
+  /** Milliseconds until the earliest waiting job is due, when the lease came back short. */
+  sleepMs: number;
+}
+
+export interface SupervisorContext {
+  concurrency: number;
+  queueLimits: Record<string, number>;
+  inFlight: number;
+  queueInFlight: Record<string, number>;
+  /** How long to sleep in `waiting` before leasing again. */
+  sleepMs: number;
+  /** Something may be due that the last lease did not see: lease again before sleeping. */
+  lookAgain: boolean;
+  /** How long to wait after a failed lease before trying again. */
+  retryMs: number;
+  graceMs: number;
+  stopRequested: boolean;
+}
+
+export interface SupervisorInput {
+  concurrency: number;
+  queueLimits?: Record<string, number>;
+  retryMs?: number;
+}
+
+export type SupervisorEvent =
+  | { type: 'START' }
+  /** A job was enqueued or announced; `inMs` is how long until it is due (0 or less: now). */
+  | { type: 'WAKE'; inMs: number }
+  /** Jobs finished and gave back their slots. */
+  | { type: 'SLOTS_FREED'; jobs: ReadonlyArray<{ queue: string }> }
+  | { type: 'STOP'; graceMs: number };
+
+function roomOf(context: SupervisorContext): LeaseRoom {
+  const queueRoom: Record<string, number> = {};
+  for (const queue in context.queueLimits) {
+    queueRoom[queue] = Math.max(0, context.queueLimits[queue]! - (context.queueInFlight[queue] ?? 0));
+  }
+  return { limit: Math.max(0, context.concurrency - context.inFlight), queueRoom };
+}
+
+function countQueues(
+  counts: Record<string, number>,
+  jobs: ReadonlyArray<{ queue: string }>,
+  limits: Record<string, number>,
+  sign: 1 | -1,
+): Record<string, number> {
+  let next = counts;
+  for (const { queue } of jobs) {
+    if (!(queue in limits)) continue;
+    if (next === counts) next = { ...counts };
+    next[queue] = (next[queue] ?? 0) + sign;
+  }
+  return next;
+}
+
+export const supervisorMachine = setup({
+  types: {
+    context: {} as SupervisorContext,
+    events: {} as SupervisorEvent,
+    input: {} as SupervisorInput,
+  },
+  actors: {
+    /** Supplied by the engine: lease up to the room given and start a job actor for each job. */
+    leaseJobs: fromPromise<LeaseOutcome, LeaseRoom>(async () => ({ jobs: [], sleepMs: 0 })),
+  },
+  actions: {
+    /** Supplied by the engine: start a job actor for each leased job. */
+    startJobs: (_, _params: { jobs: ReadonlyArray<{ queue: string }> }) => {},
+    /** Supplied by the engine: note when the sleep ends, so an earlier job can cut it short. */
+    armWake: () => {},
+    /** Supplied by the engine: report a lease that failed. */
+    reportLeaseError: (_, _params: { error: unknown }) => {},
+    /** Supplied by the engine: give every running job back to the store (ABANDON). */
+    abandonAll: () => {},
+    /** Supplied by the engine: the supervisor has stopped. */
+    stopped: () => {},
+    freeSlots: assign(({ context, event }) => {
+      if (event.type !== 'SLOTS_FREED') return {};
+      return {
+        inFlight: context.inFlight - event.jobs.length,
+        queueInFlight: countQueues(context.queueInFlight, event.jobs, context.queueLimits, -1),
+      };
+    }),
+    requestStop: assign({
+      stopRequested: true,
+      graceMs: ({ event, context }) => (event.type === 'STOP' ? event.graceMs : context.graceMs),
+    }),
+    lookAgain: assign({ lookAgain: true }),
+  },
+  guards: {
+    stopRequested: ({ context }) => context.stopRequested,
+    full: ({ context }) => context.inFlight >= context.concurrency,
+    lookAgain: ({ context }) => context.lookAgain,
+    dueNow: ({ event }) => event.type === 'WAKE' && event.inMs <= 0,
+    idle: ({ context }) => context.inFlight === 0,
+  },
+  delays: {
+    sleep: ({ context }) => context.sleepMs,
+    retry: ({ context }) => context.retryMs,
+    grace: ({ context }) => context.graceMs,
+  },
+}).createMachine({
+  id: 'supervisor',
+  initial: 'idle',
+  context: ({ input }) => ({
+    concurrency: input.concurrency,
+    queueLimits: input.queueLimits ?? {},
+    inFlight: 0,
+    queueInFlight: {},
+    sleepMs: 0,
+    lookAgain: false,
+    retryMs: input.retryMs ?? 1000,
+    graceMs: 0,
+    stopRequested: false,
+  }),
+  states: {
+    idle: {
+      on: {
+        START: 'running',
+        STOP: 'stopped',
+      },
+    },
+    running: {
+      initial: 'leasing',
+      on: {
+        SLOTS_FREED: { actions: 'freeSlots', target: '.leasing' },
+        STOP: { target: 'draining', actions: 'requestStop' },
+      },
+      states: {
+        leasing: {
+          entry: assign({ lookAgain: false }),
+          invoke: {
+            src: 'leaseJobs',
+            input: ({ context }) => roomOf(context),
+            onDone: {
+              target: 'deciding',
+              actions: [
+                assign(({ context, event }) => {
+                  const { jobs, sleepMs } = event.output;
+                  const asked = roomOf(context).limit;
+                  return {
+                    inFlight: context.inFlight + jobs.length,
+                    queueInFlight: countQueues(context.queueInFlight, jobs, context.queueLimits, 1),
+                    sleepMs,
+                    // A full batch means more may be waiting.
+                    lookAgain: context.lookAgain || (asked > 0 && jobs.length >= asked),
+                  };
+                }),
+                { type: 'startJobs', params: ({ event }) => ({ jobs: event.output.jobs }) },
+              ],
+            },
+            onError: {
+              // Sleep before trying again, rather than hammering a store that is down.
+              target: 'deciding',
+              actions: [
+                { type: 'reportLeaseError', params: ({ event }) => ({ error: event.error }) },
+                assign({ sleepMs: ({ context }) => context.retryMs, lookAgain: false }),
+              ],
+            },
+          },
+          on: {
+            // A lease is in flight: count the change and look again once it lands,
+            // so its jobs are started and drained rather than lost.
+            SLOTS_FREED: { actions: ['freeSlots', 'lookAgain'] },
+            WAKE: { actions: 'lookAgain' },
+            STOP: { actions: 'requestStop' },
+          },
+        },
+        deciding: {
+          always: [
+            { guard: 'stopRequested', target: '#supervisor.draining' },
+            { guard: 'full', target: 'full' },
+            { guard: 'lookAgain', target: 'leasing' },
+            { target: 'waiting' },
+          ],
+        },
+        full: {
+          on: { WAKE: {} },
+        },
+        waiting: {
+          entry: 'armWake',
+          after: { sleep: 'leasing' },
+          on: {
+            WAKE: [
+              { guard: 'dueNow', target: 'leasing' },
+              {
+                target: 'waiting',
+                reenter: true,
+                actions: assign({ sleepMs: ({ event }) => (event.type === 'WAKE' ? event.inMs : 0) }),
+              },
+            ],
+          },
+        },
+      },
+    },
+    draining: {
+      always: { guard: 'idle', target: 'stopped' },
+      after: { grace: { actions: 'abandonAll' } },
+      on: { SLOTS_FREED: { actions: 'freeSlots' } },
+    },
+    stopped: {
+      type: 'final',
+      entry: 'stopped',
+    },
+  },
+});
+
+export type SupervisorMachine = typeof supervisorMachine;

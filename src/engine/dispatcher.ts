@@ -1,0 +1,469 @@
+import { type Observable, Subject } from 'rxjs';
+import { type Actor, createActor, fromPromise } from 'xstate';
+import type { JobEvent, JobState } from '../../machines/job.machine.js';
+import { type LeaseOutcome, type LeaseRoom, supervisorMachine } from '../../machines/supervisor.machine.js';
+import { type BackoffStrategy, defaultBackoff } from '../backoff/backoff.js';
+import { type Duration, MAX_TIMER_MS, toMs } from '../duration.js';
+import {
+  InvalidInputError,
+  InvalidOptionError,
+  InvalidTransitionError,
+  JobNotFoundError,
+  LifecycleError,
+} from '../errors.js';
+import type { AnyJobDefinition, InputOf } from '../job/define-job.js';
+import {
+  type EnqueueOptions,
+  fields,
+  type JobOptions,
+  parseEnqueueOptions,
+  parseJobOptions,
+  parseOrThrow,
+  type ResolvedOptions,
+} from '../job/options.js';
+import { Registry } from '../job/registry.js';
+import { assertJsonSerializable } from '../job/serializable.js';
+import type { NewJob, StateCounts, Store, StoredJob } from '../store/contract.js';
+import { memoryStore } from '../store/memory/memory-store.js';
+import { chartWithBackoff, decide } from './chart.js';
+import type { TransitionEvent } from './events.js';
+import { JobRunner } from './job-runner.js';
+import { type JobRecord, toRecord } from './records.js';
+import { WriteBuffer } from './write-buffer.js';
+
+export interface DispatcherOptions extends JobOptions {
+  /** Where jobs live. Default: an in-memory store (nothing survives the process). */
+  store?: Store;
+  /** Jobs run at once by this process. Default 10. */
+  concurrency?: number;
+  /** Per-queue limits inside `concurrency`, e.g. `{ mail: { concurrency: 2 } }`. */
+  queues?: Record<string, { concurrency?: number }>;
+  /** Backoff for definitions that name none. Default: exponential, full jitter, 1s up to 60s. */
+  backoff?: BackoffStrategy;
+  /** How long a lease lasts without a heartbeat. Default 30s. */
+  lease?: Duration;
+  /** How often held leases are extended. Default a third of `lease`. */
+  heartbeat?: Duration;
+  /** How often expired leases (of dead workers) are looked for. Default half of `lease`. */
+  reapInterval?: Duration;
+  /** Told of failures outside any job (a lease or write the store refused). Default: console.error. */
+  onError?: (error: unknown, context: string) => void;
+}
+
+export interface StopOptions {
+  /** How long running jobs may take to finish before they are aborted and given back. Default 10s. */
+  grace?: Duration;
+}
+
+export interface DlqPage {
+  jobs: JobRecord[];
+  nextCursor: string | null;
+}
+
+export interface Dlq {
+  list(options?: { limit?: number; cursor?: string | null }): Promise<DlqPage>;
+  replay(id: string): Promise<JobRecord>;
+  purge(options: { before: Date }): Promise<number>;
+}
+
+const DEFAULTS = { maxRetries: 3, queue: 'default', priority: 0, timeoutMs: 5 * 60_000 };
+
+type Phase = 'new' | 'started' | 'stopping' | 'stopped';
+
+/** Builds the supervisor with the engine's side effects plugged into its named slots. */
+function supervisorFor(d: DispatcherImpl, input: { concurrency: number; queueLimits: Record<string, number> }) {
+  return createActor(
+    supervisorMachine.provide({
+      actors: {
+        leaseJobs: fromPromise<LeaseOutcome, LeaseRoom>(({ input: room }) => d.lease(room)),
+      },
+      actions: {
+        startJobs: (_, { jobs }) => d.startJobs(jobs),
+        armWake: ({ context }) => d.armWake(context.sleepMs),
+        reportLeaseError: (_, { error }) => d.reportError(error, 'leasing jobs'),
+        abandonAll: () => d.abandonAll(),
+        stopped: () => d.supervisorStopped(),
+      },
+    }),
+    { input },
+  );
+}
+
+class DispatcherImpl {
+  readonly events$: Observable<TransitionEvent>;
+  readonly dlq: Dlq;
+  readonly store: Store;
+  private readonly events = new Subject<TransitionEvent>();
+  private readonly registry = new Registry();
+  private readonly defaults: Required<ResolvedOptions>;
+  private readonly backoff: BackoffStrategy;
+  private readonly chart;
+  private readonly writes: WriteBuffer;
+  private readonly runner: JobRunner;
+  private readonly supervisor: Actor<typeof supervisorMachine>;
+  private readonly leaseMs: number;
+  private readonly heartbeatMs: number;
+  private readonly reapMs: number;
+  private readonly onError: (error: unknown, context: string) => void;
+  private phase: Phase = 'new';
+  private opening: Promise<void> | null = null;
+  private wakeAt = Infinity;
+  private timers: NodeJS.Timeout[] = [];
+  private unsubscribe: (() => void) | null = null;
+  private stopping: Promise<void> | null = null;
+  private resolveSupervisorStopped!: () => void;
+  private readonly supervisorDone = new Promise<void>((resolve) => (this.resolveSupervisorStopped = resolve));
+
+  constructor(options: DispatcherOptions = {}) {
+    if (options === null || typeof options !== 'object') throw new InvalidOptionError('options', 'must be an object');
+    const concurrency = parseOrThrow(fields.count, options.concurrency ?? 10, 'concurrency');
+    const queueLimits: Record<string, number> = {};
+    for (const [queue, config] of Object.entries(options.queues ?? {})) {
+      if (config?.concurrency === undefined) continue;
+      queueLimits[queue] = parseOrThrow(fields.count, config.concurrency, `queues.${queue}.concurrency`);
+    }
+    const { maxRetries, timeout, queue, priority } = options;
+    const parsed = parseJobOptions({ maxRetries, timeout, queue, priority }, 'options');
+    this.defaults = {
+      maxRetries: parsed.maxRetries ?? DEFAULTS.maxRetries,
+      timeoutMs: parsed.timeoutMs ?? DEFAULTS.timeoutMs,
+      queue: parsed.queue ?? DEFAULTS.queue,
+      priority: parsed.priority ?? DEFAULTS.priority,
+    };
+    if (options.backoff !== undefined && typeof options.backoff !== 'function') {
+      throw new InvalidOptionError('backoff', 'must be a backoff strategy function');
+    }
+    this.backoff = options.backoff ?? defaultBackoff;
+    this.leaseMs = positive(options.lease ?? '30s', 'lease');
+    this.heartbeatMs = positive(options.heartbeat ?? Math.max(1, Math.floor(this.leaseMs / 3)), 'heartbeat');
+    if (this.heartbeatMs >= this.leaseMs) throw new InvalidOptionError('heartbeat', 'must be shorter than lease');
+    this.reapMs = positive(options.reapInterval ?? Math.max(1, Math.floor(this.leaseMs / 2)), 'reapInterval');
+    this.onError = options.onError ?? ((error, context) => console.error(`dispatch: ${context}:`, error));
+    this.store = options.store ?? memoryStore();
+    this.chart = chartWithBackoff((name) => this.registry.find(name)?.backoff ?? this.backoff);
+    this.writes = new WriteBuffer(this.store);
+    this.runner = new JobRunner(this.chart, this.registry, this.writes, this.store, {
+      freed: (jobs) => this.supervisor.send({ type: 'SLOTS_FREED', jobs }),
+      emit: (event) => this.events.next(event),
+      listening: () => this.events.observed,
+      error: (error, context) => this.reportError(error, context),
+    });
+    this.supervisor = supervisorFor(this, { concurrency, queueLimits });
+    this.events$ = this.events.asObservable();
+    this.dlq = {
+      list: (o) => this.listDlq(o),
+      replay: (id) => this.replay(id),
+      purge: (o) => this.purgeDlq(o),
+    };
+  }
+
+  register(definition: AnyJobDefinition): this {
+    this.registry.register(definition);
+    return this;
+  }
+
+  registerAll(definitions: readonly AnyJobDefinition[]): this {
+    for (const definition of definitions) this.register(definition);
+    return this;
+  }
+
+  async start(): Promise<void> {
+    if (this.phase === 'started') return;
+    if (this.phase !== 'new') throw new LifecycleError('a stopped dispatcher cannot start again; create a new one');
+    await this.ready();
+    this.phase = 'started';
+    this.unsubscribe = this.store.subscribe?.((runAt) => this.wake(runAt)) ?? null;
+    this.timers.push(
+      every(this.heartbeatMs, () => this.runner.heartbeat(this.leaseMs).catch((e) => this.reportError(e, 'extending leases'))),
+      every(this.reapMs, () => this.reap().catch((e) => this.reportError(e, 'reaping expired leases'))),
+    );
+    this.supervisor.start();
+    this.supervisor.send({ type: 'START' });
+  }
+
+  stop(options: StopOptions = {}): Promise<void> {
+    if (this.stopping) return this.stopping;
+    const graceMs = toMs(options.grace ?? '10s', 'grace');
+    this.stopping = this.shutdown(graceMs);
+    return this.stopping;
+  }
+
+  enqueue<D extends AnyJobDefinition>(job: D, input: InputOf<D>, options?: EnqueueOptions): Promise<JobRecord<InputOf<D>>>;
+  enqueue(job: string, input: unknown, options?: EnqueueOptions): Promise<JobRecord>;
+  async enqueue(job: AnyJobDefinition | string, input: unknown, options?: EnqueueOptions): Promise<JobRecord> {
+    const def = this.registry.resolve(job);
+    const parsed = parseEnqueueOptions(options);
+    const newJob = this.newJob(def, input, parsed, Date.now());
+    const [stored] = await this.insert([newJob], parsed.client);
+    return toRecord(stored!);
+  }
+
+  enqueueAt<D extends AnyJobDefinition>(job: D, input: InputOf<D>, runAt: Date): Promise<JobRecord<InputOf<D>>> {
+    return this.enqueue(job, input, { runAt });
+  }
+
+  enqueueWithPriority<D extends AnyJobDefinition>(job: D, input: InputOf<D>, priority: number): Promise<JobRecord<InputOf<D>>> {
+    return this.enqueue(job, input, { priority });
+  }
+
+  enqueueOnQueue<D extends AnyJobDefinition>(job: D, input: InputOf<D>, queue: string): Promise<JobRecord<InputOf<D>>> {
+    return this.enqueue(job, input, { queue });
+  }
+
+  /** Enqueues many inputs of one job in one write: all are checked first, and none is stored unless all are. */
+  async enqueueMany<D extends AnyJobDefinition>(
+    job: D | string,
+    inputs: ReadonlyArray<InputOf<D>>,
+    options?: EnqueueOptions,
+  ): Promise<Array<JobRecord<InputOf<D>>>> {
+    const def = this.registry.resolve(job);
+    if (!Array.isArray(inputs)) throw new InvalidOptionError('inputs', 'must be an array');
+    const parsed = parseEnqueueOptions(options);
+    const now = Date.now();
+    const jobs = inputs.map((input, i) => this.newJob(def, input, parsed, now, `inputs[${i}]`));
+    if (jobs.length === 0) return [];
+    const stored = await this.insert(jobs, parsed.client);
+    return stored.map((s) => toRecord<InputOf<D>>(s));
+  }
+
+  async getJob(id: string): Promise<JobRecord | null> {
+    checkId(id);
+    await this.ready();
+    const job = await this.store.get(id);
+    return job ? toRecord(job) : null;
+  }
+
+  /**
+   * Cancels a job: a waiting job never runs; a running one here is aborted
+   * through its signal; one running in another process loses its lease. A
+   * job already finished is returned as it is.
+   */
+  async cancel(id: string): Promise<JobRecord> {
+    checkId(id);
+    await this.ready();
+    for (;;) {
+      const local = this.runner.send(id, { type: 'CANCEL' });
+      if (local) {
+        await local;
+        continue;
+      }
+      const job = await this.store.get(id);
+      if (!job) throw new JobNotFoundError(id);
+      const applied = await this.applyChart(job, { type: 'CANCEL' });
+      if (applied === null) return toRecord(job);
+      if (applied) return toRecord((await this.store.get(id))!);
+      // Lost the compare-and-set: the job moved on; look again.
+    }
+  }
+
+  counts(): Promise<StateCounts> {
+    return this.ready().then(() => this.store.counts());
+  }
+
+  /** The supervisor actor, for inspection: its state and context show slots and sleeps. */
+  get supervisorActor(): Actor<typeof supervisorMachine> {
+    return this.supervisor;
+  }
+
+  // --- wired into the supervisor's named slots -------------------------------
+
+  async lease(room: LeaseRoom): Promise<LeaseOutcome> {
+    if (room.limit === 0) return { jobs: [], sleepMs: MAX_TIMER_MS };
+    const result = await this.store.lease({ ...room, leaseMs: this.leaseMs });
+    const ceiling = Math.min(this.store.maxSleepMs, MAX_TIMER_MS);
+    const sleepMs = result.nextRunAt === null ? ceiling : Math.max(0, Math.min(ceiling, result.nextRunAt - Date.now()));
+    return { jobs: result.jobs, sleepMs };
+  }
+
+  startJobs(jobs: LeaseOutcome['jobs']): void {
+    this.runner.start(jobs as Parameters<JobRunner['start']>[0]);
+  }
+
+  armWake(sleepMs: number): void {
+    this.wakeAt = Date.now() + sleepMs;
+  }
+
+  abandonAll(): void {
+    this.runner.abandonAll();
+  }
+
+  supervisorStopped(): void {
+    this.resolveSupervisorStopped();
+  }
+
+  reportError(error: unknown, context: string): void {
+    try {
+      this.onError(error, context);
+    } catch {
+      // A failing error hook must not take the engine down with it.
+    }
+  }
+
+  // --- internals -----------------------------------------------------------
+
+  private ready(): Promise<void> {
+    if (this.phase === 'stopped' || this.phase === 'stopping') {
+      return Promise.reject(new LifecycleError('the dispatcher has stopped'));
+    }
+    this.opening ??= this.store.open().catch((error: unknown) => {
+      this.opening = null;
+      throw error;
+    });
+    return this.opening;
+  }
+
+  private newJob(
+    def: AnyJobDefinition,
+    input: unknown,
+    options: ReturnType<typeof parseEnqueueOptions>,
+    now: number,
+    field = 'input',
+  ): NewJob {
+    const checked = def.input.safeParse(input);
+    if (!checked.success) {
+      const issues = checked.error.issues.map((i: { path: PropertyKey[]; message: string }) => ({ path: i.path.map(String).join('.'), message: i.message }));
+      const first = issues[0]!;
+      throw new InvalidInputError([field, first.path].filter(Boolean).join('.'), first.message, issues);
+    }
+    assertJsonSerializable(input, field);
+    const runAt = options.runAt ?? (options.delayMs ? now + options.delayMs : now);
+    return {
+      name: def.name,
+      queue: options.queue ?? def.options.queue ?? this.defaults.queue,
+      input,
+      priority: options.priority ?? def.options.priority ?? this.defaults.priority,
+      runAt,
+      maxRetries: options.maxRetries ?? def.options.maxRetries ?? this.defaults.maxRetries,
+      timeoutMs: options.timeoutMs ?? def.options.timeoutMs ?? this.defaults.timeoutMs,
+    };
+  }
+
+  private async insert(jobs: NewJob[], client: unknown): Promise<StoredJob[]> {
+    await this.ready();
+    const stored = await this.store.insert(jobs, client === undefined ? undefined : { client });
+    let earliest = Infinity;
+    for (const job of jobs) if (job.runAt < earliest) earliest = job.runAt;
+    this.wake(earliest);
+    return stored;
+  }
+
+  /** Lets an idle supervisor know a job is due at `runAt`, unless it would look by then anyway. */
+  private wake(runAt: number): void {
+    if (this.phase !== 'started') return;
+    const snapshot = this.supervisor.getSnapshot();
+    if (snapshot.matches({ running: 'waiting' })) {
+      if (runAt < this.wakeAt) this.supervisor.send({ type: 'WAKE', inMs: runAt - Date.now() });
+    } else if (snapshot.matches({ running: 'leasing' }) && !snapshot.context.lookAgain) {
+      this.supervisor.send({ type: 'WAKE', inMs: runAt - Date.now() });
+    }
+  }
+
+  /**
+   * Moves a job this process does not hold, as the chart decides. Null when
+   * the chart refuses the event; false when the compare-and-set lost.
+   */
+  private async applyChart(job: StoredJob, event: JobEvent): Promise<boolean | null> {
+    const deadLetter = this.registry.find(job.name)?.deadLetter ?? true;
+    const write = decide(this.chart, job, event, deadLetter, Date.now());
+    if (!write) return null;
+    const applied = await this.writes.write(write);
+    if (applied) {
+      if (this.events.observed) {
+        const change: TransitionEvent = {
+          jobId: job.id,
+          name: job.name,
+          queue: job.queue,
+          from: job.state,
+          to: write.to,
+          attempt: write.attempt ?? job.attempt,
+          at: new Date(),
+        };
+        if (write.lastError && write.to !== 'pending') change.error = write.lastError;
+        this.events.next(change);
+      }
+      if (write.to === 'pending') this.wake(write.runAt ?? job.runAt);
+    }
+    return applied;
+  }
+
+  private async listDlq(options: { limit?: number; cursor?: string | null } = {}): Promise<DlqPage> {
+    const limit = parseOrThrow(fields.count.max(1000, { error: 'must be at most 1000' }), options.limit ?? 50, 'limit');
+    if (options.cursor !== undefined && options.cursor !== null && typeof options.cursor !== 'string') {
+      throw new InvalidOptionError('cursor', 'must be a string from a previous page');
+    }
+    await this.ready();
+    const page = await this.store.list({ state: 'dlq', limit, cursor: options.cursor ?? null });
+    return { jobs: page.jobs.map((j) => toRecord(j)), nextCursor: page.nextCursor };
+  }
+
+  private async replay(id: string): Promise<JobRecord> {
+    checkId(id);
+    await this.ready();
+    const job = await this.store.get(id);
+    if (!job) throw new JobNotFoundError(id);
+    const applied = await this.applyChart(job, { type: 'REPLAY' });
+    if (applied === null) throw new InvalidTransitionError(id, job.state, 'REPLAY');
+    if (!applied) throw new InvalidTransitionError(id, (await this.store.get(id))?.state ?? 'gone', 'REPLAY');
+    return toRecord((await this.store.get(id))!);
+  }
+
+  private async purgeDlq(options: { before: Date }): Promise<number> {
+    const before = parseOrThrow(fields.runAt, options?.before, 'before');
+    await this.ready();
+    return this.store.purge('dlq', before.getTime());
+  }
+
+  /** Returns jobs whose worker stopped heartbeating to the queue, as the chart decides (LEASE_EXPIRED). */
+  private async reap(): Promise<void> {
+    const expired = await this.store.expired(100);
+    for (const job of expired) {
+      if (this.runner.send(job.id, { type: 'LEASE_EXPIRED' })) continue;
+      await this.applyChart(job, { type: 'LEASE_EXPIRED' });
+    }
+  }
+
+  private async shutdown(graceMs: number): Promise<void> {
+    const wasStarted = this.phase === 'started';
+    this.phase = 'stopping';
+    try {
+      if (wasStarted) {
+        this.supervisor.send({ type: 'STOP', graceMs });
+        await this.supervisorDone;
+        await this.runner.drained();
+      }
+      await this.writes.idle();
+    } finally {
+      for (const timer of this.timers) clearInterval(timer);
+      this.timers = [];
+      this.unsubscribe?.();
+      this.supervisor.stop();
+      this.phase = 'stopped';
+      this.events.complete();
+      if (this.opening) await this.opening.then(() => this.store.close(), () => undefined);
+    }
+  }
+}
+
+function every(ms: number, run: () => unknown): NodeJS.Timeout {
+  const timer = setInterval(run, ms);
+  timer.unref();
+  return timer;
+}
+
+function positive(value: Duration, field: string): number {
+  const ms = toMs(value, field);
+  if (ms <= 0) throw new InvalidOptionError(field, 'must be longer than 0 ms');
+  return ms;
+}
+
+function checkId(id: unknown): asserts id is string {
+  if (typeof id !== 'string' || id.length === 0) throw new InvalidOptionError('id', 'must be a non-empty string');
+}
+
+export type Dispatcher = DispatcherImpl;
+export type { JobState };
+
+/** Creates a dispatcher: register definitions, `start()` to work, `enqueue` from anywhere. */
+export function createDispatcher(options?: DispatcherOptions): Dispatcher {
+  return new DispatcherImpl(options);
+}

@@ -1,0 +1,17 @@
+export { jobMachine, JOB_STATES } from '../machines/job.machine.js';
+export type { JobState, JobError, JobContext, JobEvent, JobMachine, AbortReason } from '../machines/job.machine.js';
+export { supervisorMachine } from '../machines/supervisor.machine.js';
+export type { SupervisorMachine, SupervisorContext, SupervisorEvent } from '../machines/supervisor.machine.js';
+export { defineJob } from './job/define-job.js';
+export type { JobDefinition, JobConfig, Handler, HandlerContext, JobInfo, InputOf, AnyJobDefinition } from './job/define-job.js';
+export type { EnqueueOptions, JobOptions } from './job/options.js';
+export { backoff } from './backoff/backoff.js';
+export type { BackoffStrategy, Jitter, ExponentialOptions, LinearOptions } from './backoff/backoff.js';
+export type { Duration } from './duration.js';
+export { createDispatcher } from './engine/dispatcher.js';
+export type { Dispatcher, DispatcherOptions, StopOptions, Dlq, DlqPage } from './engine/dispatcher.js';
+export type { JobRecord } from './engine/records.js';
+export type { TransitionEvent } from './engine/events.js';
+export { memoryStore, MemoryStore } from './store/memory/memory-store.js';
+export type * from './store/contract.js';
+export * from './errors.js';

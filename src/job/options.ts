@@ -1,0 +1,138 @@
+import { z } from 'zod';
+import { type Duration, MAX_TIMER_MS, toMs } from '../duration.js';
+import { InvalidOptionError } from '../errors.js';
+
+/** Postgres `integer`, so every store can keep it. */
+const MAX_PRIORITY = 2 ** 31 - 1;
+
+const duration = (positive: boolean) =>
+  z.union([z.number(), z.string()], { error: "expected milliseconds or a duration such as '30s'" }).transform(
+    (value, ctx) => {
+      try {
+        const ms = toMs(value, '');
+        if (positive && ms <= 0) ctx.addIssue({ code: 'custom', message: 'must be longer than 0 ms' });
+        else if (ms > MAX_TIMER_MS) ctx.addIssue({ code: 'custom', message: `must be at most ${MAX_TIMER_MS} ms (about 24 days)` });
+        return ms;
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: error instanceof InvalidOptionError ? error.reason : String(error) });
+        return z.NEVER;
+      }
+    },
+  );
+
+export const fields = {
+  priority: z
+    .number({ error: 'must be a number' })
+    .int({ error: 'must be a whole number' })
+    .min(0, { error: 'must not be negative (higher runs first; 0 is the lowest)' })
+    .max(MAX_PRIORITY, { error: `must be at most ${MAX_PRIORITY}` }),
+  maxRetries: z
+    .number({ error: 'must be a number' })
+    .int({ error: 'must be a whole number' })
+    .min(0, { error: 'must not be negative' })
+    .max(1_000_000, { error: 'must be at most 1000000' }),
+  /** A positive whole number: concurrency, page sizes. */
+  count: z
+    .number({ error: 'must be a number' })
+    .int({ error: 'must be a whole number' })
+    .min(1, { error: 'must be at least 1' })
+    .max(1_000_000, { error: 'must be at most 1000000' }),
+  queue: z
+    .string({ error: 'must be a string' })
+    .min(1, { error: 'must not be empty' })
+    .max(200, { error: 'must be at most 200 characters' }),
+  timeout: duration(true),
+  delay: duration(false),
+  runAt: z.date({ error: 'must be a valid Date' }),
+};
+
+/** Options a definition or an enqueue call may set; the narrower one wins. */
+export interface JobOptions {
+  maxRetries?: number;
+  timeout?: Duration;
+  queue?: string;
+  priority?: number;
+}
+
+export interface EnqueueOptions extends JobOptions {
+  /** When to run; a Date in the past means now. */
+  runAt?: Date;
+  /** Run this long from now; not together with `runAt`. */
+  delay?: Duration;
+  /** A store-specific handle to enqueue through, such as a `pg` client inside the caller's transaction. */
+  client?: unknown;
+}
+
+/** Options after parsing: durations in ms, nothing left to check. */
+export interface ResolvedOptions {
+  maxRetries?: number;
+  timeoutMs?: number;
+  queue?: string;
+  priority?: number;
+}
+
+const jobOptionShape = {
+  maxRetries: fields.maxRetries.optional(),
+  timeout: fields.timeout.optional(),
+  queue: fields.queue.optional(),
+  priority: fields.priority.optional(),
+};
+
+const enqueueOptionsSchema = z
+  .strictObject({
+    ...jobOptionShape,
+    runAt: fields.runAt.optional(),
+    delay: fields.delay.optional(),
+    client: z.unknown().optional(),
+  })
+  .refine((o) => o.runAt === undefined || o.delay === undefined, {
+    message: 'give runAt or delay, not both',
+    path: ['delay'],
+  });
+
+export const jobOptionsSchema = z.object(jobOptionShape);
+
+/** Parses with zod and turns the first problem into an InvalidOptionError naming its field. */
+export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, prefix: string): z.output<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
+  const path = [...issue.path, ...keys.slice(0, 1)].map(String);
+  const field = [prefix, ...path].filter(Boolean).join('.');
+  const reason = issue.code === 'unrecognized_keys' ? 'is not an option' : issue.message;
+  throw new InvalidOptionError(field || prefix, reason);
+}
+
+export interface ParsedEnqueueOptions extends ResolvedOptions {
+  runAt?: number;
+  delayMs?: number;
+  client?: unknown;
+}
+
+export function parseEnqueueOptions(options: EnqueueOptions | undefined): ParsedEnqueueOptions {
+  if (options === undefined) return {};
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionError('options', 'must be an object');
+  }
+  const parsed = parseOrThrow(enqueueOptionsSchema, options, 'options');
+  return {
+    maxRetries: parsed.maxRetries,
+    timeoutMs: parsed.timeout,
+    queue: parsed.queue,
+    priority: parsed.priority,
+    runAt: parsed.runAt?.getTime(),
+    delayMs: parsed.delay,
+    client: parsed.client,
+  };
+}
+
+export function parseJobOptions(options: JobOptions, prefix: string): ResolvedOptions {
+  const parsed = parseOrThrow(jobOptionsSchema, options, prefix);
+  return {
+    maxRetries: parsed.maxRetries,
+    timeoutMs: parsed.timeout,
+    queue: parsed.queue,
+    priority: parsed.priority,
+  };
+}

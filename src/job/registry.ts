@@ -1,0 +1,34 @@
+import { DuplicateJobError, InvalidOptionError, UnknownJobError } from '../errors.js';
+import type { AnyJobDefinition } from './define-job.js';
+
+/** The definitions a dispatcher knows, by name. */
+export class Registry {
+  private readonly byName = new Map<string, AnyJobDefinition>();
+
+  register(definition: AnyJobDefinition): void {
+    if (!definition || typeof definition !== 'object' || typeof definition.name !== 'string' || !definition.input) {
+      throw new InvalidOptionError('register', 'expects a definition made by defineJob');
+    }
+    if (this.byName.has(definition.name)) throw new DuplicateJobError(definition.name);
+    this.byName.set(definition.name, definition);
+  }
+
+  /** The registered definition for a name or a definition; unknown ones are refused. */
+  resolve(job: AnyJobDefinition | string): AnyJobDefinition {
+    const name = typeof job === 'string' ? job : job?.name;
+    const found = typeof name === 'string' ? this.byName.get(name) : undefined;
+    if (!found) throw new UnknownJobError(String(name));
+    if (typeof job !== 'string' && job !== found) {
+      throw new InvalidOptionError('job', `"${name}" is registered with another definition; enqueue with the registered one`);
+    }
+    return found;
+  }
+
+  find(name: string): AnyJobDefinition | undefined {
+    return this.byName.get(name);
+  }
+
+  names(): string[] {
+    return [...this.byName.keys()];
+  }
+}

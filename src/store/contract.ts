@@ -1,0 +1,146 @@
+import type { JobError, JobState } from '../../machines/job.machine.js';
+
+/**
+ * A job as a store keeps it. Times are epoch milliseconds; the engine turns
+ * them into Dates at the public edge.
+ */
+export interface StoredJob {
+  id: string;
+  name: string;
+  queue: string;
+  state: JobState;
+  /** The input as JSON gives it back. */
+  input: unknown;
+  priority: number;
+  runAt: number;
+  /** Attempts started so far (a lease counts one). */
+  attempt: number;
+  maxRetries: number;
+  timeoutMs: number;
+  lastError: JobError | null;
+  leaseToken: string | null;
+  leaseExpiresAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A job to insert; the store gives it an id, state `pending` and attempt 0. */
+export interface NewJob {
+  name: string;
+  queue: string;
+  input: unknown;
+  priority: number;
+  runAt: number;
+  maxRetries: number;
+  timeoutMs: number;
+}
+
+export interface InsertOptions {
+  /**
+   * A store-specific handle to write through, such as the caller's own `pg`
+   * client inside its transaction. Stores that have no such thing refuse it.
+   */
+  client?: unknown;
+}
+
+export interface LeaseRequest {
+  /** At most this many jobs in all. */
+  limit: number;
+  /** At most this many of each queue named here; other queues are bounded by `limit` alone. */
+  queueRoom: Readonly<Record<string, number>>;
+  /** The lease deadline is now plus this. */
+  leaseMs: number;
+}
+
+export interface LeasedJob extends StoredJob {
+  /** The state the job was leased from: `pending`, or `retrying` once its backoff is over. */
+  leasedFrom: JobState;
+}
+
+export interface LeaseResult {
+  /** Due jobs, now `running`, in the one order: priority desc, runAt asc, enqueue order asc. */
+  jobs: LeasedJob[];
+  /** When fewer jobs came back than asked: the earliest runAt still in the future, or null. */
+  nextRunAt: number | null;
+}
+
+/**
+ * A state change the job statechart computed, written with a compare-and-set:
+ * it applies only while the job is still in `from` and, when `token` is
+ * given, still holds that lease. Leaving `running` clears the lease.
+ */
+export interface TransitionWrite {
+  id: string;
+  from: JobState;
+  to: JobState;
+  /** The lease the writer holds; null to require none; absent to ignore the lease. */
+  token?: string | null;
+  attempt?: number;
+  runAt?: number;
+  lastError?: JobError | null;
+}
+
+export interface LeaseRef {
+  id: string;
+  token: string;
+}
+
+export interface ListOptions {
+  state: JobState;
+  limit: number;
+  /** Opaque, from the previous page's `nextCursor`. */
+  cursor?: string | null;
+}
+
+export interface ListPage {
+  jobs: StoredJob[];
+  /** Null on the last page. */
+  nextCursor: string | null;
+}
+
+/** Counts by state, for dashboards and tests. */
+export type StateCounts = Record<JobState, number>;
+
+/**
+ * The store contract. Every backend passes the same conformance suite.
+ * Stores keep rows and enforce compare-and-set; they never choose a state:
+ * the job statechart does (the one fixed rule, lease, is checked against the
+ * chart by the tests).
+ */
+export interface Store {
+  /** A short name for messages and benchmarks: memory, sqlite, postgres. */
+  readonly kind: string;
+  /**
+   * The longest the supervisor may sleep without asking: how soon a job
+   * enqueued by another process is seen when no wake-up arrives.
+   */
+  readonly maxSleepMs: number;
+  /** Creates tables and applies migrations. Safe to call more than once. */
+  open(): Promise<void>;
+  close(): Promise<void>;
+  /** Inserts all or nothing; durable before the promise resolves. */
+  insert(jobs: readonly NewJob[], options?: InsertOptions): Promise<StoredJob[]>;
+  /** Moves due `pending` and `retrying` jobs to `running` under a new lease, counting an attempt. */
+  lease(request: LeaseRequest): Promise<LeaseResult>;
+  /** Applies each write whose compare-and-set holds; answers, in order, which did. */
+  write(writes: readonly TransitionWrite[]): Promise<boolean[]>;
+  /** Pushes the lease deadlines out by `leaseMs`; answers, in order, which leases were still held. */
+  extend(leases: readonly LeaseRef[], leaseMs: number): Promise<boolean[]>;
+  get(id: string): Promise<StoredJob | null>;
+  /** Running jobs whose lease deadline has passed, oldest deadline first. */
+  expired(limit: number): Promise<StoredJob[]>;
+  /** Jobs in one state, in enqueue order, a page at a time. */
+  list(options: ListOptions): Promise<ListPage>;
+  /** Deletes jobs in `state` last changed before `before`; answers how many. */
+  purge(state: JobState, before: number): Promise<number>;
+  counts(): Promise<StateCounts>;
+  /**
+   * Calls `listener` when another process enqueues a job (with its runAt), so
+   * an idle supervisor wakes at once. Stores without cross-process wake-ups
+   * leave this out and rely on `maxSleepMs`.
+   */
+  subscribe?(listener: (runAt: number) => void): () => void;
+}
+
+// The errors a backend may throw, so backends need import nothing but this file.
+export { StoreConfigError, StoreError } from '../errors.js';

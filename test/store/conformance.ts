@@ -1,0 +1,285 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { NewJob, Store } from '../../src/store/contract.js';
+
+export interface StoreUnderTest {
+  store: Store;
+  /** Drops whatever the store made (files, schemas). */
+  cleanup?: () => Promise<void>;
+}
+
+const HOUR = 3_600_000;
+
+export function newJob(overrides: Partial<NewJob> = {}): NewJob {
+  return {
+    name: 'job',
+    queue: 'default',
+    input: { n: 1 },
+    priority: 0,
+    runAt: Date.now() - 1000,
+    maxRetries: 3,
+    timeoutMs: 60_000,
+    ...overrides,
+  };
+}
+
+const room = (limit: number, queueRoom: Record<string, number> = {}) => ({ limit, queueRoom, leaseMs: 30_000 });
+
+/**
+ * The store contract, as every backend must keep it. `make` gives a fresh,
+ * empty, opened store for each test.
+ */
+export function describeStoreConformance(kind: string, make: () => Promise<StoreUnderTest>): void {
+  describe(`store conformance: ${kind}`, () => {
+    let sut: StoreUnderTest;
+    let store: Store;
+
+    beforeEach(async () => {
+      sut = await make();
+      store = sut.store;
+    });
+
+    afterEach(async () => {
+      await store.close();
+      await sut.cleanup?.();
+    });
+
+    it('inserts jobs as pending with no attempts, keeping every field and the input as JSON', async () => {
+      const input = { to: 'a@b.c', nested: { list: [1, 'two', null, true] } };
+      const [job] = await store.insert([newJob({ name: 'mail', queue: 'q', input, priority: 7, maxRetries: 2, timeoutMs: 1234 })]);
+      expect(job).toMatchObject({
+        name: 'mail',
+        queue: 'q',
+        state: 'pending',
+        input,
+        priority: 7,
+        attempt: 0,
+        maxRetries: 2,
+        timeoutMs: 1234,
+        lastError: null,
+        leaseToken: null,
+        leaseExpiresAt: null,
+      });
+      expect(typeof job!.id).toBe('string');
+      expect(await store.get(job!.id)).toEqual(job);
+      expect(await store.get('999999999')).toBeNull();
+    });
+
+    it('keeps its own copy of the input', async () => {
+      const input = { list: [1, 2] };
+      const [job] = await store.insert([newJob({ input })]);
+      input.list.push(3);
+      expect((await store.get(job!.id))!.input).toEqual({ list: [1, 2] });
+    });
+
+    it('inserts in bulk, in order, with distinct ids', async () => {
+      const jobs = await store.insert(Array.from({ length: 1000 }, (_, i) => newJob({ input: { i } })));
+      expect(jobs.map((j) => j.input)).toEqual(Array.from({ length: 1000 }, (_, i) => ({ i })));
+      expect(new Set(jobs.map((j) => j.id)).size).toBe(1000);
+      expect((await store.counts()).pending).toBe(1000);
+    });
+
+    it('leases in the one order: priority desc, runAt asc, enqueue order asc', async () => {
+      const t = Date.now() - 10_000;
+      const specs = [
+        { tag: 'low-old', priority: 0, runAt: t },
+        { tag: 'high-late', priority: 5, runAt: t + 200 },
+        { tag: 'low-first-a', priority: 0, runAt: t - 100 },
+        { tag: 'high-early', priority: 5, runAt: t + 100 },
+        { tag: 'low-first-b', priority: 0, runAt: t - 100 },
+        { tag: 'mid', priority: 2, runAt: t + 500 },
+      ];
+      for (const s of specs) await store.insert([newJob({ input: s.tag, priority: s.priority, runAt: s.runAt })]);
+      const { jobs } = await store.lease(room(10));
+      expect(jobs.map((j) => j.input)).toEqual(['high-early', 'high-late', 'mid', 'low-first-a', 'low-first-b', 'low-old']);
+    });
+
+    it('marks leased jobs running under a lease, counting the attempt', async () => {
+      await store.insert([newJob(), newJob(), newJob()]);
+      const before = Date.now();
+      const { jobs } = await store.lease({ limit: 2, queueRoom: {}, leaseMs: 30_000 });
+      expect(jobs).toHaveLength(2);
+      for (const job of jobs) {
+        expect(job).toMatchObject({ state: 'running', attempt: 1, leasedFrom: 'pending' });
+        expect(job.leaseToken).toBeTruthy();
+        expect(job.leaseExpiresAt!).toBeGreaterThanOrEqual(before + 30_000 - 1000);
+        expect(await store.get(job.id)).toMatchObject({ state: 'running', attempt: 1, leaseToken: job.leaseToken });
+      }
+      const second = await store.lease(room(10));
+      expect(second.jobs).toHaveLength(1);
+      expect((await store.lease(room(10))).jobs).toHaveLength(0);
+    });
+
+    it('leaves future jobs alone and reports when the earliest is due', async () => {
+      const soon = Date.now() + HOUR;
+      await store.insert([newJob({ runAt: soon + 5000 }), newJob({ runAt: soon }), newJob()]);
+      const first = await store.lease(room(10));
+      expect(first.jobs).toHaveLength(1);
+      expect(first.nextRunAt).toBe(soon);
+      const empty = await store.lease(room(10));
+      expect(empty.jobs).toHaveLength(0);
+      expect(empty.nextRunAt).toBe(soon);
+    });
+
+    it('reports no next runAt when nothing waits', async () => {
+      expect(await store.lease(room(5))).toEqual({ jobs: [], nextRunAt: null });
+    });
+
+    it('honours the room of each capped queue and leaves other queues bounded by the limit', async () => {
+      await store.insert([
+        ...Array.from({ length: 5 }, () => newJob({ queue: 'mail', priority: 9 })),
+        ...Array.from({ length: 5 }, () => newJob({ queue: 'sms', priority: 5 })),
+        ...Array.from({ length: 5 }, () => newJob({ queue: 'default' })),
+      ]);
+      const { jobs } = await store.lease(room(8, { mail: 2, sms: 0 }));
+      const byQueue = (q: string) => jobs.filter((j) => j.queue === q).length;
+      expect(byQueue('mail')).toBe(2);
+      expect(byQueue('sms')).toBe(0);
+      expect(byQueue('default')).toBe(5);
+      expect(jobs).toHaveLength(7);
+    });
+
+    it('never leases one job twice to concurrent callers', async () => {
+      await store.insert(Array.from({ length: 40 }, () => newJob()));
+      const results = await Promise.all(Array.from({ length: 6 }, () => store.lease(room(10))));
+      const ids = results.flatMap((r) => r.jobs.map((j) => j.id));
+      expect(ids).toHaveLength(40);
+      expect(new Set(ids).size).toBe(40);
+    });
+
+    it('applies a write only while the job is in the expected state under the expected lease', async () => {
+      await store.insert([newJob()]);
+      const [job] = (await store.lease(room(1))).jobs;
+      const error = { name: 'Error', message: 'boom' };
+      expect(await store.write([{ id: job!.id, from: 'pending', to: 'completed' }])).toEqual([false]);
+      expect(await store.write([{ id: job!.id, from: 'running', to: 'completed', token: 'not-the-lease' }])).toEqual([false]);
+      expect(await store.write([{ id: job!.id, from: 'running', to: 'completed', token: null }])).toEqual([false]);
+      expect(await store.write([{ id: '424242', from: 'running', to: 'completed' }])).toEqual([false]);
+      const runAt = Date.now() + HOUR;
+      expect(
+        await store.write([{ id: job!.id, from: 'running', to: 'retrying', token: job!.leaseToken, runAt, lastError: error, attempt: 1 }]),
+      ).toEqual([true]);
+      const stored = await store.get(job!.id);
+      expect(stored).toMatchObject({ state: 'retrying', runAt, lastError: error, attempt: 1, leaseToken: null, leaseExpiresAt: null });
+      // The old lease is gone: a stale writer loses.
+      expect(await store.write([{ id: job!.id, from: 'running', to: 'completed', token: job!.leaseToken }])).toEqual([false]);
+    });
+
+    it('answers a batch of writes one by one, in order', async () => {
+      await store.insert([newJob(), newJob(), newJob()]);
+      const { jobs } = await store.lease(room(3));
+      const answers = await store.write([
+        { id: jobs[0]!.id, from: 'running', to: 'completed', token: jobs[0]!.leaseToken },
+        { id: jobs[1]!.id, from: 'running', to: 'completed', token: 'stale' },
+        { id: jobs[2]!.id, from: 'running', to: 'dlq', token: jobs[2]!.leaseToken, lastError: { name: 'E', message: 'x' } },
+      ]);
+      expect(answers).toEqual([true, false, true]);
+      expect((await store.counts())).toMatchObject({ completed: 1, running: 1, dlq: 1 });
+    });
+
+    it('cancels a pending job by compare-and-set with no lease', async () => {
+      const [job] = await store.insert([newJob()]);
+      expect(await store.write([{ id: job!.id, from: 'pending', to: 'cancelled', token: null }])).toEqual([true]);
+      expect((await store.lease(room(5))).jobs).toHaveLength(0);
+      expect((await store.get(job!.id))!.state).toBe('cancelled');
+    });
+
+    it('leases a retrying job once its backoff is over, saying it came from retrying', async () => {
+      await store.insert([newJob()]);
+      const [job] = (await store.lease(room(1))).jobs;
+      await store.write([{ id: job!.id, from: 'running', to: 'retrying', token: job!.leaseToken, runAt: Date.now() + 150 }]);
+      expect((await store.lease(room(1))).jobs).toHaveLength(0);
+      await new Promise((r) => setTimeout(r, 200));
+      const [again] = (await store.lease(room(1))).jobs;
+      expect(again).toMatchObject({ id: job!.id, state: 'running', attempt: 2, leasedFrom: 'retrying' });
+      expect(again!.leaseToken).not.toBe(job!.leaseToken);
+    });
+
+    it('returns a job to the queue when written back to pending', async () => {
+      await store.insert([newJob()]);
+      const [job] = (await store.lease(room(1))).jobs;
+      expect(await store.write([{ id: job!.id, from: 'running', to: 'pending', token: job!.leaseToken, attempt: 0 }])).toEqual([true]);
+      const [again] = (await store.lease(room(1))).jobs;
+      expect(again).toMatchObject({ id: job!.id, attempt: 1, leasedFrom: 'pending' });
+    });
+
+    it('extends held leases only', async () => {
+      await store.insert([newJob(), newJob()]);
+      const { jobs } = await store.lease({ limit: 2, queueRoom: {}, leaseMs: 1000 });
+      await store.write([{ id: jobs[1]!.id, from: 'running', to: 'completed', token: jobs[1]!.leaseToken }]);
+      const before = Date.now();
+      const kept = await store.extend(
+        [
+          { id: jobs[0]!.id, token: jobs[0]!.leaseToken! },
+          { id: jobs[1]!.id, token: jobs[1]!.leaseToken! },
+          { id: jobs[0]!.id, token: 'stale' },
+        ],
+        60_000,
+      );
+      expect(kept).toEqual([true, false, false]);
+      expect((await store.get(jobs[0]!.id))!.leaseExpiresAt!).toBeGreaterThanOrEqual(before + 60_000 - 1000);
+    });
+
+    it('finds running jobs whose lease ran out, oldest first', async () => {
+      await store.insert([newJob(), newJob(), newJob()]);
+      const short = await store.lease({ limit: 2, queueRoom: {}, leaseMs: 1 });
+      await store.lease({ limit: 1, queueRoom: {}, leaseMs: 60_000 });
+      await new Promise((r) => setTimeout(r, 20));
+      const expired = await store.expired(10);
+      expect(expired.map((j) => j.id).sort()).toEqual(short.jobs.map((j) => j.id).sort());
+      expect(expired.every((j) => j.state === 'running')).toBe(true);
+      expect(await store.expired(1)).toHaveLength(1);
+    });
+
+    it('lists one state in enqueue order, a page at a time', async () => {
+      const inserted = await store.insert(Array.from({ length: 5 }, (_, i) => newJob({ input: i })));
+      const { jobs } = await store.lease(room(5));
+      for (const job of jobs) {
+        await store.write([{ id: job.id, from: 'running', to: 'dlq', token: job.leaseToken, lastError: { name: 'E', message: String(job.input) } }]);
+      }
+      await store.insert([newJob()]);
+      const first = await store.list({ state: 'dlq', limit: 2 });
+      expect(first.jobs.map((j) => j.id)).toEqual(inserted.slice(0, 2).map((j) => j.id));
+      expect(first.nextCursor).not.toBeNull();
+      const second = await store.list({ state: 'dlq', limit: 2, cursor: first.nextCursor });
+      expect(second.jobs.map((j) => j.id)).toEqual(inserted.slice(2, 4).map((j) => j.id));
+      const third = await store.list({ state: 'dlq', limit: 2, cursor: second.nextCursor });
+      expect(third.jobs.map((j) => j.id)).toEqual([inserted[4]!.id]);
+      expect(third.nextCursor).toBeNull();
+      expect(third.jobs[0]!.lastError).toEqual({ name: 'E', message: '4' });
+    });
+
+    it('purges a state up to a date and keeps the rest', async () => {
+      await store.insert([newJob(), newJob(), newJob()]);
+      const { jobs } = await store.lease(room(3));
+      await store.write(jobs.slice(0, 2).map((j) => ({ id: j.id, from: 'running' as const, to: 'dlq' as const, token: j.leaseToken })));
+      await new Promise((r) => setTimeout(r, 20));
+      const cut = Date.now();
+      await new Promise((r) => setTimeout(r, 20));
+      await store.write([{ id: jobs[2]!.id, from: 'running', to: 'dlq', token: jobs[2]!.leaseToken }]);
+      expect(await store.purge('dlq', cut)).toBe(2);
+      expect((await store.list({ state: 'dlq', limit: 10 })).jobs.map((j) => j.id)).toEqual([jobs[2]!.id]);
+      expect(await store.get(jobs[0]!.id)).toBeNull();
+    });
+
+    it('counts jobs by state', async () => {
+      await store.insert([newJob(), newJob(), newJob({ runAt: Date.now() + HOUR })]);
+      await store.lease(room(1));
+      expect(await store.counts()).toEqual({
+        pending: 2,
+        running: 1,
+        retrying: 0,
+        completed: 0,
+        failed: 0,
+        dlq: 0,
+        cancelled: 0,
+      });
+    });
+
+    it('keeps its jobs across close and open', async () => {
+      const [job] = await store.insert([newJob({ input: { keep: true } })]);
+      await store.close();
+      await store.open();
+      expect(await store.get(job!.id)).toMatchObject({ state: 'pending', input: { keep: true } });
+    });
+  });
+}
