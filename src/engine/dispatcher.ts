@@ -66,6 +66,41 @@ export interface Dlq {
   purge(options: { before: Date }): Promise<number>;
 }
 
+/** A dispatcher: the registry, the enqueue API and, once started, the worker. */
+export interface Dispatcher {
+  /** Every stored state change, as it happens. */
+  readonly events$: Observable<TransitionEvent>;
+  readonly dlq: Dlq;
+  readonly store: Store;
+  /** The supervisor actor, for inspection: its state and context show slots and sleeps. */
+  readonly supervisorActor: Actor<typeof supervisorMachine>;
+  register(definition: AnyJobDefinition): this;
+  registerAll(definitions: readonly AnyJobDefinition[]): this;
+  /** Opens the store and starts leasing and running jobs. */
+  start(): Promise<void>;
+  /** Stops leasing, lets running jobs finish within the grace, gives back the rest, closes the store. */
+  stop(options?: StopOptions): Promise<void>;
+  enqueue<D extends AnyJobDefinition>(job: D, input: InputOf<D>, options?: EnqueueOptions): Promise<JobRecord<InputOf<D>>>;
+  enqueue(job: string, input: unknown, options?: EnqueueOptions): Promise<JobRecord>;
+  enqueueAt<D extends AnyJobDefinition>(job: D, input: InputOf<D>, runAt: Date): Promise<JobRecord<InputOf<D>>>;
+  enqueueWithPriority<D extends AnyJobDefinition>(job: D, input: InputOf<D>, priority: number): Promise<JobRecord<InputOf<D>>>;
+  enqueueOnQueue<D extends AnyJobDefinition>(job: D, input: InputOf<D>, queue: string): Promise<JobRecord<InputOf<D>>>;
+  /** Many inputs of one job in one write: all are checked first, and none is stored unless all are. */
+  enqueueMany<D extends AnyJobDefinition>(
+    job: D | string,
+    inputs: ReadonlyArray<InputOf<D>>,
+    options?: EnqueueOptions,
+  ): Promise<Array<JobRecord<InputOf<D>>>>;
+  getJob(id: string): Promise<JobRecord | null>;
+  /**
+   * Cancels a job: a waiting job never runs; a running one here is aborted
+   * through its signal; one running in another process loses its lease. A
+   * job already finished is returned as it is.
+   */
+  cancel(id: string): Promise<JobRecord>;
+  counts(): Promise<StateCounts>;
+}
+
 const DEFAULTS = { maxRetries: 3, queue: 'default', priority: 0, timeoutMs: 5 * 60_000 };
 
 type Phase = 'new' | 'started' | 'stopping' | 'stopped';
@@ -89,7 +124,7 @@ function supervisorFor(d: DispatcherImpl, input: { concurrency: number; queueLim
   );
 }
 
-class DispatcherImpl {
+class DispatcherImpl implements Dispatcher {
   readonly events$: Observable<TransitionEvent>;
   readonly dlq: Dlq;
   readonly store: Store;
@@ -210,7 +245,6 @@ class DispatcherImpl {
     return this.enqueue(job, input, { queue });
   }
 
-  /** Enqueues many inputs of one job in one write: all are checked first, and none is stored unless all are. */
   async enqueueMany<D extends AnyJobDefinition>(
     job: D | string,
     inputs: ReadonlyArray<InputOf<D>>,
@@ -233,11 +267,6 @@ class DispatcherImpl {
     return job ? toRecord(job) : null;
   }
 
-  /**
-   * Cancels a job: a waiting job never runs; a running one here is aborted
-   * through its signal; one running in another process loses its lease. A
-   * job already finished is returned as it is.
-   */
   async cancel(id: string): Promise<JobRecord> {
     checkId(id);
     await this.ready();
@@ -260,7 +289,6 @@ class DispatcherImpl {
     return this.ready().then(() => this.store.counts());
   }
 
-  /** The supervisor actor, for inspection: its state and context show slots and sleeps. */
   get supervisorActor(): Actor<typeof supervisorMachine> {
     return this.supervisor;
   }
@@ -415,6 +443,12 @@ class DispatcherImpl {
 
   /** Returns jobs whose worker stopped heartbeating to the queue, as the chart decides (LEASE_EXPIRED). */
   private async reap(): Promise<void> {
+    const run = () => this.reapOnce();
+    if (this.store.withDuty) await this.store.withDuty('reaper', run);
+    else await run();
+  }
+
+  private async reapOnce(): Promise<void> {
     const expired = await this.store.expired(100);
     for (const job of expired) {
       if (this.runner.send(job.id, { type: 'LEASE_EXPIRED' })) continue;
@@ -460,7 +494,6 @@ function checkId(id: unknown): asserts id is string {
   if (typeof id !== 'string' || id.length === 0) throw new InvalidOptionError('id', 'must be a non-empty string');
 }
 
-export type Dispatcher = DispatcherImpl;
 export type { JobState };
 
 /** Creates a dispatcher: register definitions, `start()` to work, `enqueue` from anywhere. */

@@ -140,6 +140,12 @@ export interface Store {
    * leave this out and rely on `maxSleepMs`.
    */
   subscribe?(listener: (runAt: number) => void): () => void;
+  /**
+   * Runs `run` only if no other process is running the same duty (the
+   * reaper), and answers whether it ran. Stores shared by one process leave
+   * this out. Correctness never depends on it: every write is a compare-and-set.
+   */
+  withDuty?(name: string, run: () => Promise<void>): Promise<boolean>;
 }
 
 // The errors a backend may throw, so backends need import nothing but this file.
