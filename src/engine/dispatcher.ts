@@ -29,6 +29,7 @@ import { chartWithBackoff, decide } from './chart.js';
 import type { TransitionEvent } from './events.js';
 import { JobRunner } from './job-runner.js';
 import { type JobRecord, toRecord } from './records.js';
+import { holdStore, releaseStore } from './shared-store.js';
 import { WriteBuffer } from './write-buffer.js';
 
 export interface DispatcherOptions extends JobOptions {
@@ -78,7 +79,10 @@ export interface Dispatcher {
   registerAll(definitions: readonly AnyJobDefinition[]): this;
   /** Opens the store and starts leasing and running jobs. */
   start(): Promise<void>;
-  /** Stops leasing, lets running jobs finish within the grace, gives back the rest, closes the store. */
+  /**
+   * Stops leasing, lets running jobs finish within the grace, gives back the
+   * rest, and closes the store unless another dispatcher still uses it.
+   */
   stop(options?: StopOptions): Promise<void>;
   enqueue<D extends AnyJobDefinition>(job: D, input: InputOf<D>, options?: EnqueueOptions): Promise<JobRecord<InputOf<D>>>;
   enqueue(job: string, input: unknown, options?: EnqueueOptions): Promise<JobRecord>;
@@ -113,10 +117,12 @@ function supervisorFor(d: DispatcherImpl, input: { concurrency: number; queueLim
         leaseJobs: fromPromise<LeaseOutcome, LeaseRoom>(({ input: room }) => d.lease(room)),
       },
       actions: {
-        startJobs: (_, { jobs }) => d.startJobs(jobs),
+        // Job actors start and move outside the supervisor's own step: one actor's
+        // transition must not run inside another's action.
+        startJobs: (_, { jobs }) => queueMicrotask(() => d.startJobs(jobs)),
         armWake: ({ context }) => d.armWake(context.sleepMs),
         reportLeaseError: (_, { error }) => d.reportError(error, 'leasing jobs'),
-        abandonAll: () => d.abandonAll(),
+        abandonAll: () => queueMicrotask(() => d.abandonAll()),
         stopped: () => d.supervisorStopped(),
       },
     }),
@@ -333,7 +339,7 @@ class DispatcherImpl implements Dispatcher {
     if (this.phase === 'stopped' || this.phase === 'stopping') {
       return Promise.reject(new LifecycleError('the dispatcher has stopped'));
     }
-    this.opening ??= this.store.open().catch((error: unknown) => {
+    this.opening ??= holdStore(this.store).catch((error: unknown) => {
       this.opening = null;
       throw error;
     });
@@ -473,7 +479,7 @@ class DispatcherImpl implements Dispatcher {
       this.supervisor.stop();
       this.phase = 'stopped';
       this.events.complete();
-      if (this.opening) await this.opening.then(() => this.store.close(), () => undefined);
+      if (this.opening) await this.opening.then(() => releaseStore(this.store), () => undefined);
     }
   }
 }

@@ -63,6 +63,7 @@ export class MemoryStore implements Store {
   private readonly ready = new Map<string, TinyQueue<Entry>>();
   private readonly scheduled = new TinyQueue<Entry>([], dueOrder);
   private readonly now: () => number;
+  private readonly listeners = new Set<(runAt: number) => void>();
   private seq = 0;
   private closed = false;
 
@@ -112,6 +113,9 @@ export class MemoryStore implements Store {
       this.enterHeap(row, now);
       out[i] = copy(row);
     }
+    let earliest = Infinity;
+    for (const job of jobs) earliest = Math.min(earliest, job.runAt);
+    if (jobs.length > 0) this.notify(earliest);
     return out;
   }
 
@@ -159,8 +163,15 @@ export class MemoryStore implements Store {
       if (write.runAt !== undefined) row.runAt = write.runAt;
       if (write.lastError !== undefined) row.lastError = write.lastError;
       this.enterHeap(row, now);
+      if (write.to === 'pending') this.notify(row.runAt);
       return true;
     });
+  }
+
+  /** Wakes other dispatchers sharing this store, as LISTEN/NOTIFY does across processes. */
+  subscribe(listener: (runAt: number) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   async extend(leases: readonly LeaseRef[], leaseMs: number): Promise<boolean[]> {
@@ -232,6 +243,10 @@ export class MemoryStore implements Store {
     };
     for (const row of this.rows.values()) counts[row.state]++;
     return counts;
+  }
+
+  private notify(runAt: number): void {
+    for (const listener of this.listeners) listener(runAt);
   }
 
   private assertOpen(): void {
