@@ -26,7 +26,7 @@ import { assertJsonSerializable } from '../job/serializable.js';
 import type { NewJob, StateCounts, Store, StoredJob } from '../store/contract.js';
 import { memoryStore } from '../store/memory/memory-store.js';
 import { chartWithBackoff, decide } from './chart.js';
-import type { TransitionEvent } from './events.js';
+import { type TransitionEvent, transitionEvent } from './events.js';
 import { JobRunner } from './job-runner.js';
 import { type JobRecord, toRecord } from './records.js';
 import { holdStore, releaseStore } from './shared-store.js';
@@ -284,9 +284,9 @@ class DispatcherImpl implements Dispatcher {
       }
       const job = await this.store.get(id);
       if (!job) throw new JobNotFoundError(id);
-      const applied = await this.applyChart(job, { type: 'CANCEL' });
-      if (applied === null) return toRecord(job);
-      if (applied) return toRecord((await this.store.get(id))!);
+      const moved = await this.applyChart(job, { type: 'CANCEL' });
+      if (moved === null) return toRecord(job);
+      if (moved) return toRecord(moved);
       // Lost the compare-and-set: the job moved on; look again.
     }
   }
@@ -393,31 +393,31 @@ class DispatcherImpl implements Dispatcher {
   }
 
   /**
-   * Moves a job this process does not hold, as the chart decides. Null when
-   * the chart refuses the event; false when the compare-and-set lost.
+   * Moves a job this process does not hold, as the chart decides, and answers
+   * the job as written. Null when the chart refuses the event; false when the
+   * compare-and-set lost.
    */
-  private async applyChart(job: StoredJob, event: JobEvent): Promise<boolean | null> {
+  private async applyChart(job: StoredJob, event: JobEvent): Promise<StoredJob | false | null> {
     const deadLetter = this.registry.find(job.name)?.deadLetter ?? true;
-    const write = decide(this.chart, job, event, deadLetter, Date.now());
+    const now = Date.now();
+    const write = decide(this.chart, job, event, deadLetter, now);
     if (!write) return null;
     const applied = await this.writes.write(write);
-    if (applied) {
-      if (this.events.observed) {
-        const change: TransitionEvent = {
-          jobId: job.id,
-          name: job.name,
-          queue: job.queue,
-          from: job.state,
-          to: write.to,
-          attempt: write.attempt ?? job.attempt,
-          at: new Date(),
-        };
-        if (write.lastError && write.to !== 'pending') change.error = write.lastError;
-        this.events.next(change);
-      }
-      if (write.to === 'pending') this.wake(write.runAt ?? job.runAt);
+    if (!applied) return false;
+    if (this.events.observed) {
+      this.events.next(transitionEvent(job, job.state, write.to, write.attempt ?? job.attempt, write.lastError));
     }
-    return applied;
+    if (write.to === 'pending') this.wake(write.runAt ?? job.runAt);
+    return {
+      ...job,
+      state: write.to,
+      attempt: write.attempt ?? job.attempt,
+      runAt: write.runAt ?? job.runAt,
+      lastError: write.lastError === undefined ? job.lastError : write.lastError,
+      leaseToken: null,
+      leaseExpiresAt: null,
+      updatedAt: now,
+    };
   }
 
   private async listDlq(options: { limit?: number; cursor?: string | null } = {}): Promise<DlqPage> {
@@ -435,10 +435,10 @@ class DispatcherImpl implements Dispatcher {
     await this.ready();
     const job = await this.store.get(id);
     if (!job) throw new JobNotFoundError(id);
-    const applied = await this.applyChart(job, { type: 'REPLAY' });
-    if (applied === null) throw new InvalidTransitionError(id, job.state, 'REPLAY');
-    if (!applied) throw new InvalidTransitionError(id, (await this.store.get(id))?.state ?? 'gone', 'REPLAY');
-    return toRecord((await this.store.get(id))!);
+    const moved = await this.applyChart(job, { type: 'REPLAY' });
+    if (moved === null) throw new InvalidTransitionError(id, job.state, 'REPLAY');
+    if (!moved) throw new InvalidTransitionError(id, (await this.store.get(id))?.state ?? 'gone', 'REPLAY');
+    return toRecord(moved);
   }
 
   private async purgeDlq(options: { before: Date }): Promise<number> {

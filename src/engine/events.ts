@@ -11,3 +11,16 @@ export interface TransitionEvent {
   error?: JobError;
   at: Date;
 }
+
+/** The event for a stored move; an error is shown only where the job stopped short of success. */
+export function transitionEvent(
+  job: { id: string; name: string; queue: string },
+  from: JobState,
+  to: JobState,
+  attempt: number,
+  error: JobError | null | undefined,
+): TransitionEvent {
+  const event: TransitionEvent = { jobId: job.id, name: job.name, queue: job.queue, from, to, attempt, at: new Date() };
+  if (error && to !== 'completed' && to !== 'running' && to !== 'pending') event.error = error;
+  return event;
+}

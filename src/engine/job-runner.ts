@@ -1,11 +1,11 @@
 import { type Actor, createActor } from 'xstate';
-import type { AbortReason, JobEvent, JobMachine, JobState } from '../../machines/job.machine.js';
+import type { AbortReason, JobError, JobEvent, JobMachine, JobState } from '../../machines/job.machine.js';
 import { CancelledError, InvalidInputError, LeaseLostError, PermanentError, ShutdownError, TimeoutError, UnknownJobError } from '../errors.js';
 import type { AnyJobDefinition, HandlerContext } from '../job/define-job.js';
 import type { Registry } from '../job/registry.js';
 import type { LeasedJob, Store } from '../store/contract.js';
 import { writeFor } from './chart.js';
-import type { TransitionEvent } from './events.js';
+import { type TransitionEvent, transitionEvent } from './events.js';
 import { toJobError } from './records.js';
 import type { WriteBuffer } from './write-buffer.js';
 
@@ -176,7 +176,7 @@ export class JobRunner {
     const write = writeFor(live.job.id, from, to, context, live.job.leaseToken, Date.now());
     this.writes.write(write).then(
       (applied) => {
-        if (applied && this.hooks.listening()) this.emitFor(live, from, to, context.attempt, context.lastError ?? undefined);
+        if (applied && this.hooks.listening()) this.emitFor(live, from, to, context.attempt, context.lastError);
         this.leave(live);
       },
       (error: unknown) => {
@@ -208,11 +208,8 @@ export class JobRunner {
     }
   }
 
-  private emitFor(live: LiveJob, from: JobState, to: JobState, attempt: number, error: TransitionEvent['error']): void {
-    const { job } = live;
-    const event: TransitionEvent = { jobId: job.id, name: job.name, queue: job.queue, from, to, attempt, at: new Date() };
-    if (error && to !== 'completed' && to !== 'running') event.error = error;
-    this.hooks.emit(event);
+  private emitFor(live: LiveJob, from: JobState, to: JobState, attempt: number, error: JobError | null | undefined): void {
+    this.hooks.emit(transitionEvent(live.job, from, to, attempt, error));
   }
 }
 

@@ -1,0 +1,82 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { defineJob, memoryStore } from '../../src/index.js';
+import { harness } from '../support/harness.js';
+
+/** A worker that leased jobs and died: its leases run out with nobody to extend them. */
+async function deadWorkerLeases(store: ReturnType<typeof memoryStore>, count: number) {
+  const { jobs } = await store.lease({ limit: count, queueRoom: {}, leaseMs: 1 });
+  return jobs;
+}
+
+describe('leases', () => {
+  let stop: () => Promise<void> = async () => {};
+  afterEach(() => stop());
+
+  it('returns the jobs of a dead worker to the queue, counting the attempt', async () => {
+    const store = memoryStore();
+    const attempts: number[] = [];
+    const job = defineJob({ name: 'orphan', input: z.object({}), handler: async (_, ctx) => void attempts.push(ctx.attempt) });
+    const { dispatcher, reached, events } = harness({ store, reapInterval: 20 });
+    stop = () => dispatcher.stop();
+    dispatcher.register(job);
+    const { id } = await dispatcher.enqueue(job, {});
+    await deadWorkerLeases(store, 1);
+    await dispatcher.start();
+    await reached(id, 'completed');
+    expect(attempts).toEqual([2]);
+    expect(events.filter((e) => e.jobId === id).map((e) => `${e.from}>${e.to}`)).toEqual([
+      'running>pending',
+      'pending>running',
+      'running>completed',
+    ]);
+  });
+
+  it('dead-letters a job whose worker died on its last attempt', async () => {
+    const store = memoryStore();
+    let runs = 0;
+    const job = defineJob({ name: 'last', input: z.object({}), maxRetries: 0, handler: async () => void runs++ });
+    const { dispatcher, reached } = harness({ store, reapInterval: 20 });
+    stop = () => dispatcher.stop();
+    dispatcher.register(job);
+    const { id } = await dispatcher.enqueue(job, {});
+    await deadWorkerLeases(store, 1);
+    await dispatcher.start();
+    const dead = await reached(id, 'dlq');
+    expect(dead.error?.name).toBe('LeaseExpiredError');
+    expect(runs).toBe(0);
+  });
+
+  it('keeps a long job leased with heartbeats, so it runs once', async () => {
+    const store = memoryStore();
+    let runs = 0;
+    const job = defineJob({
+      name: 'long',
+      input: z.object({}),
+      handler: async () => {
+        runs++;
+        await new Promise((r) => setTimeout(r, 300));
+      },
+    });
+    const { dispatcher, reached } = harness({ store, lease: 100, heartbeat: 30, reapInterval: 20 });
+    stop = () => dispatcher.stop();
+    dispatcher.register(job);
+    await dispatcher.start();
+    const { id } = await dispatcher.enqueue(job, {});
+    await reached(id, 'completed');
+    expect(runs).toBe(1);
+    expect((await dispatcher.getJob(id))!.attempt).toBe(1);
+  });
+
+  it('puts the one lease rule of the stores inside the chart: leasing is pending -> running', async () => {
+    const { jobMachine } = await import('../../src/index.js');
+    const input = { id: '1', name: 'x', queue: 'q', attempt: 0, maxRetries: 1, timeoutMs: 10 };
+    const pending = jobMachine.resolveState({ value: 'pending', context: { ...input, retryDelayMs: 0, lastError: null, deadLetter: true } });
+    expect(pending.can({ type: 'LEASE' })).toBe(true);
+    // A stored `retrying` row whose runAt has passed is a job whose backoff `after` fired: pending.
+    const retrying = jobMachine.resolveState({ value: 'retrying', context: { ...input, retryDelayMs: 0, lastError: null, deadLetter: true } });
+    expect(retrying.can({ type: 'LEASE' })).toBe(false);
+    const backoffDone = jobMachine.getTransitionData(retrying, { type: 'xstate.after.backoff.job.retrying' } as never);
+    expect(backoffDone.map((t) => t.target?.[0]?.key)).toEqual(['pending']);
+  });
+});
