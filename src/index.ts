@@ -13,5 +13,7 @@ export type { Dispatcher, DispatcherOptions, StopOptions, Dlq, DlqPage } from '.
 export type { JobRecord } from './engine/records.js';
 export type { TransitionEvent } from './engine/events.js';
 export { memoryStore, MemoryStore } from './store/memory/memory-store.js';
+export { sqliteStore, SqliteStore } from './store/sqlite/sqlite-store.js';
+export type { SqliteStoreOptions } from './store/sqlite/options.js';
 export type * from './store/contract.js';
 export * from './errors.js';

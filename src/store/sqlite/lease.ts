@@ -1,0 +1,100 @@
+import { randomUUID } from 'node:crypto';
+import type { Database } from 'better-sqlite3';
+import type { LeasedJob, LeaseRequest, LeaseResult } from '../contract.js';
+import { type JobRow, toStoredJob } from './rows.js';
+
+/** Written exactly as in the partial index, so SQLite sees the index applies. */
+const LEASABLE = `state IN ('pending', 'retrying')`;
+
+interface Lane {
+  priority: number;
+  queue: string;
+}
+
+/**
+ * Builds the lease operation: one write transaction (BEGIN IMMEDIATE), so two
+ * callers, in this process or another, never take the same job.
+ *
+ * Leasable rows are walked one lane (priority, queue) at a time, lanes in
+ * priority order, through the partial index on (priority DESC, queue, run_at).
+ * Within a lane the due rows come first, so each lane costs an index seek
+ * plus the rows taken: neither jobs scheduled for later at a higher priority
+ * nor the backlog of a queue that has no room are read row by row.
+ */
+export function leaseOperation(db: Database): (request: LeaseRequest, now: number) => LeaseResult {
+  const firstLane = db.prepare<[], Lane>(
+    `SELECT priority, queue FROM dispatch_jobs WHERE ${LEASABLE} ORDER BY priority DESC, queue LIMIT 1`,
+  );
+  const nextQueue = db.prepare<[number, string], { queue: string }>(
+    `SELECT queue FROM dispatch_jobs WHERE ${LEASABLE} AND priority = ? AND queue > ? ORDER BY queue LIMIT 1`,
+  );
+  const nextPriority = db.prepare<[number], Lane>(
+    `SELECT priority, queue FROM dispatch_jobs WHERE ${LEASABLE} AND priority < ? ORDER BY priority DESC, queue LIMIT 1`,
+  );
+  const dueInLane = db.prepare<[number, string, number, number], JobRow>(
+    `SELECT * FROM dispatch_jobs WHERE ${LEASABLE} AND priority = ? AND queue = ? AND run_at <= ? ORDER BY run_at, id LIMIT ?`,
+  );
+  const firstLaterInLane = db.prepare<[number, string, number], { run_at: number }>(
+    `SELECT run_at FROM dispatch_jobs WHERE ${LEASABLE} AND priority = ? AND queue = ? AND run_at > ? ORDER BY run_at LIMIT 1`,
+  );
+  const take = db.prepare<[string, number, number, number]>(
+    `UPDATE dispatch_jobs SET state = 'running', attempt = attempt + 1, lease_token = ?, lease_expires_at = ?, updated_at = ? WHERE id = ?`,
+  );
+
+  const laneAfter = (lane: Lane): Lane | undefined => {
+    const sibling = nextQueue.get(lane.priority, lane.queue);
+    return sibling ? { priority: lane.priority, queue: sibling.queue } : nextPriority.get(lane.priority);
+  };
+
+  return db.transaction((request: LeaseRequest, now: number): LeaseResult => {
+    const { limit, queueRoom } = request;
+    const taken = new Map<string, number>();
+    const roomIn = (queue: string) => {
+      const room = queueRoom[queue];
+      return room === undefined ? Infinity : room - (taken.get(queue) ?? 0);
+    };
+    const chosen: JobRow[] = [];
+    const lanes: Lane[] = [];
+    let lane = limit > 0 ? firstLane.get() : undefined;
+    while (lane && chosen.length < limit) {
+      // Every lane of one priority, merged by runAt then enqueue order.
+      const priority = lane.priority;
+      const candidates: JobRow[] = [];
+      for (; lane && lane.priority === priority; lane = laneAfter(lane)) {
+        lanes.push(lane);
+        const want = Math.min(roomIn(lane.queue), limit - chosen.length);
+        if (want > 0) candidates.push(...dueInLane.all(lane.priority, lane.queue, now, want));
+      }
+      candidates.sort((a, b) => a.run_at - b.run_at || a.id - b.id);
+      for (const row of candidates) {
+        if (chosen.length === limit) break;
+        if (roomIn(row.queue) <= 0) continue;
+        chosen.push(row);
+        taken.set(row.queue, (taken.get(row.queue) ?? 0) + 1);
+      }
+    }
+
+    const token = randomUUID();
+    const deadline = now + request.leaseMs;
+    const jobs = chosen.map((row): LeasedJob => {
+      take.run(token, deadline, now, row.id);
+      const job = toStoredJob(row) as LeasedJob;
+      job.leasedFrom = row.state;
+      job.state = 'running';
+      job.attempt = row.attempt + 1;
+      job.leaseToken = token;
+      job.leaseExpiresAt = deadline;
+      job.updatedAt = now;
+      return job;
+    });
+
+    if (jobs.length === limit) return { jobs, nextRunAt: null };
+    // Short: every lane was visited, so the earliest later job is among their heads.
+    let nextRunAt: number | null = null;
+    for (const { priority, queue } of lanes) {
+      const later = firstLaterInLane.get(priority, queue, now);
+      if (later && (nextRunAt === null || later.run_at < nextRunAt)) nextRunAt = later.run_at;
+    }
+    return { jobs, nextRunAt };
+  }).immediate;
+}

@@ -1,0 +1,81 @@
+import type { Database } from 'better-sqlite3';
+import { StoreError } from '../contract.js';
+
+interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/**
+ * The schema, one step at a time. A released step never changes: a new
+ * column or index is a new step with the next version.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'jobs',
+    sql: `
+      CREATE TABLE dispatch_jobs (
+        -- AUTOINCREMENT: ids are never reused after a purge, and their order is enqueue order.
+        id               INTEGER PRIMARY KEY AUTOINCREMENT,
+        name             TEXT    NOT NULL,
+        queue            TEXT    NOT NULL,
+        state            TEXT    NOT NULL CHECK (state IN ('pending', 'running', 'retrying', 'completed', 'failed', 'dlq', 'cancelled')),
+        input            TEXT    NOT NULL,
+        priority         INTEGER NOT NULL,
+        run_at           INTEGER NOT NULL,
+        attempt          INTEGER NOT NULL,
+        max_retries      INTEGER NOT NULL,
+        timeout_ms       INTEGER NOT NULL,
+        last_error       TEXT,
+        lease_token      TEXT,
+        lease_expires_at INTEGER,
+        created_at       INTEGER NOT NULL,
+        updated_at       INTEGER NOT NULL
+      ) STRICT;
+
+      -- Leasing walks this one lane (priority, queue) at a time; the rowid at
+      -- the end of every index is the enqueue order.
+      CREATE INDEX dispatch_jobs_leasable ON dispatch_jobs (priority DESC, queue, run_at)
+        WHERE state IN ('pending', 'retrying');
+
+      -- The reaper's search for expired leases touches running jobs only.
+      CREATE INDEX dispatch_jobs_lease_deadline ON dispatch_jobs (lease_expires_at)
+        WHERE state = 'running';
+
+      -- Listing a state in enqueue order (the DLQ), counts and purges.
+      CREATE INDEX dispatch_jobs_state ON dispatch_jobs (state);
+    `,
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+/**
+ * Brings the file up to `SCHEMA_VERSION` in one write transaction, so two
+ * processes opening a new file at once apply each step exactly once: the
+ * second waits for the first and then finds nothing to do.
+ */
+export function migrate(db: Database): void {
+  db.transaction(() => {
+    db.exec(`CREATE TABLE IF NOT EXISTS dispatch_migrations (
+      version    INTEGER PRIMARY KEY,
+      name       TEXT    NOT NULL,
+      applied_at INTEGER NOT NULL
+    ) STRICT`);
+    const row = db.prepare('SELECT max(version) AS version FROM dispatch_migrations').get() as { version: number | null };
+    const current = row.version ?? 0;
+    if (current > SCHEMA_VERSION) {
+      throw new StoreError(
+        `the database is at schema version ${current}, newer than the ${SCHEMA_VERSION} this version of dispatch knows; upgrade the package`,
+      );
+    }
+    const record = db.prepare('INSERT INTO dispatch_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+    for (const step of MIGRATIONS) {
+      if (step.version <= current) continue;
+      db.exec(step.sql);
+      record.run(step.version, step.name, Date.now());
+    }
+  }).immediate();
+}

@@ -1,0 +1,103 @@
+import { accessSync, constants, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import ms from 'ms';
+import { z } from 'zod';
+import { StoreConfigError } from '../contract.js';
+
+export interface SqliteStoreOptions {
+  /** The database file, created if missing. Its folder must exist and be writable (WAL keeps two files beside it). */
+  path: string;
+  /**
+   * When a commit counts as done.
+   * - `'full'` (default): the WAL is fsynced at every commit, so a resolved
+   *   enqueue survives a process crash, an OS crash and a power loss.
+   * - `'normal'`: fsync only at checkpoints. Faster; a resolved enqueue still
+   *   survives a process crash, but an OS crash or power loss may roll back
+   *   the last commits (the file stays consistent).
+   */
+  synchronous?: 'full' | 'normal';
+  /** How long a write waits for another process that holds the file's write lock. Milliseconds or `'5s'`. Default `'5s'`. */
+  busyTimeout?: number | string;
+  /**
+   * How long an idle worker sleeps at most before looking for jobs enqueued
+   * by other processes: SQLite has no cross-process wake-up. Milliseconds or
+   * `'250ms'`. Default 250 ms.
+   */
+  pollInterval?: number | string;
+}
+
+export interface ResolvedSqliteOptions {
+  path: string;
+  synchronous: 'full' | 'normal';
+  busyTimeoutMs: number;
+  pollIntervalMs: number;
+}
+
+/** The longest delay a Node timer honours. */
+const MAX_MS = 2 ** 31 - 1;
+
+const duration = (min: number) =>
+  z.union([z.number(), z.string()], { error: "expected milliseconds or a duration such as '250ms'" }).transform((value, ctx) => {
+    const parsed = typeof value === 'number' ? value : (ms(value as ms.StringValue) as number | undefined);
+    if (parsed === undefined || !Number.isFinite(parsed)) {
+      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} is not a duration (try 250, '250ms' or '5s')` });
+      return z.NEVER;
+    }
+    if (parsed < min || parsed > MAX_MS) {
+      ctx.addIssue({ code: 'custom', message: `must be from ${min} to ${MAX_MS} ms, got ${JSON.stringify(value)}` });
+      return z.NEVER;
+    }
+    return Math.round(parsed);
+  });
+
+const shape = z.strictObject({
+  path: z
+    .string({ error: 'must be a string naming the database file' })
+    .min(1, { error: 'must not be empty' })
+    .refine((p) => p !== ':memory:', { error: 'must name a file; for a store that keeps nothing use memoryStore()' }),
+  synchronous: z.enum(['full', 'normal'], { error: "must be 'full' or 'normal'" }).default('full'),
+  busyTimeout: duration(0).default(5000),
+  pollInterval: duration(1).default(250),
+});
+
+/** Checks the options' types and ranges, naming the field at fault. */
+export function parseOptions(options: unknown): ResolvedSqliteOptions {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new StoreConfigError('options', 'must be an object such as { path: "jobs.db" }');
+  }
+  const result = shape.safeParse(options);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    if (issue.code === 'unrecognized_keys') throw new StoreConfigError(String(issue.keys[0]), 'is not an option of sqliteStore');
+    // A missing path reads better as "required" than as a type mismatch.
+    const field = String(issue.path[0] ?? 'options');
+    const absent = (options as Record<string, unknown>)[field] === undefined;
+    throw new StoreConfigError(field, absent ? 'is required' : issue.message);
+  }
+  const { path, synchronous, busyTimeout, pollInterval } = result.data;
+  return { path, synchronous, busyTimeoutMs: busyTimeout, pollIntervalMs: pollInterval };
+}
+
+/** Refuses a path SQLite could not keep a database at, before SQLite gives a vaguer error. */
+export function checkLocation(path: string): void {
+  const full = resolve(path);
+  const file = statSync(full, { throwIfNoEntry: false });
+  if (file?.isDirectory()) {
+    throw new StoreConfigError('path', `${path} is a directory; name a file inside it, such as ${join(path, 'dispatch.db')}`);
+  }
+  const folder = dirname(full);
+  const parent = statSync(folder, { throwIfNoEntry: false });
+  if (!parent) throw new StoreConfigError('path', `the folder ${folder} does not exist`);
+  if (!parent.isDirectory()) throw new StoreConfigError('path', `${folder} is not a folder`);
+  if (!writable(folder)) throw new StoreConfigError('path', `the folder ${folder} is not writable (WAL mode writes files beside the database)`);
+  if (file && !writable(full)) throw new StoreConfigError('path', `${path} is not writable`);
+}
+
+function writable(path: string): boolean {
+  try {
+    accessSync(path, constants.R_OK | constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
