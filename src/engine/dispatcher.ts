@@ -103,6 +103,12 @@ export interface Dispatcher {
    */
   cancel(id: string): Promise<JobRecord>;
   counts(): Promise<StateCounts>;
+  /**
+   * Returns jobs whose worker stopped heartbeating (it died) to the queue, or
+   * to the DLQ when they have no attempts left, as a started dispatcher does
+   * on its `reapInterval`. Answers how many jobs moved.
+   */
+  reap(): Promise<number>;
 }
 
 const DEFAULTS = { maxRetries: 3, queue: 'default', priority: 0, timeoutMs: 5 * 60_000 };
@@ -447,19 +453,21 @@ class DispatcherImpl implements Dispatcher {
     return this.store.purge('dlq', before.getTime());
   }
 
-  /** Returns jobs whose worker stopped heartbeating to the queue, as the chart decides (LEASE_EXPIRED). */
-  private async reap(): Promise<void> {
-    const run = () => this.reapOnce();
+  async reap(): Promise<number> {
+    await this.ready();
+    let moved = 0;
+    const run = async () => {
+      const expired = await this.store.expired(100);
+      for (const job of expired) {
+        // A lease of ours that ran out (a stalled event loop): our own actor takes the event.
+        const local = this.runner.send(job.id, { type: 'LEASE_EXPIRED' });
+        if (local) await local;
+        else if (await this.applyChart(job, { type: 'LEASE_EXPIRED' })) moved++;
+      }
+    };
     if (this.store.withDuty) await this.store.withDuty('reaper', run);
     else await run();
-  }
-
-  private async reapOnce(): Promise<void> {
-    const expired = await this.store.expired(100);
-    for (const job of expired) {
-      if (this.runner.send(job.id, { type: 'LEASE_EXPIRED' })) continue;
-      await this.applyChart(job, { type: 'LEASE_EXPIRED' });
-    }
+    return moved;
   }
 
   private async shutdown(graceMs: number): Promise<void> {
@@ -484,8 +492,14 @@ class DispatcherImpl implements Dispatcher {
   }
 }
 
-function every(ms: number, run: () => unknown): NodeJS.Timeout {
-  const timer = setInterval(run, ms);
+/** Runs `run` every `ms`, skipping a beat while the last run is still going. */
+function every(ms: number, run: () => Promise<unknown>): NodeJS.Timeout {
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    run().finally(() => (busy = false));
+  }, ms);
   timer.unref();
   return timer;
 }

@@ -1,0 +1,189 @@
+/**
+ * Model-based tests: paths generated from the job statechart with xstate's
+ * graph tools, each replayed against the real engine (dispatchers sharing one
+ * store), checking after every step that the stored job is where the chart
+ * says it should be.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { type AnyMachineSnapshot, createActor } from 'xstate';
+import { getShortestPaths } from 'xstate/graph';
+import { z } from 'zod';
+import { type JobEvent, type JobInput, jobMachine } from '../../machines/job.machine.js';
+import {
+  createDispatcher,
+  defineJob,
+  type Dispatcher,
+  PermanentError,
+  type Store,
+  type StoredJob,
+} from '../../src/index.js';
+import { deferred } from './harness.js';
+
+const TIMEOUT_MS = 150;
+const BACKOFF_MS = 100;
+const AFTER_TIMEOUT = 'xstate.after.timeout.job.running';
+const AFTER_BACKOFF = 'xstate.after.backoff.job.retrying';
+
+type ModelEvent = JobEvent | { type: typeof AFTER_TIMEOUT } | { type: typeof AFTER_BACKOFF };
+
+const boom = { name: 'Error', message: 'boom' };
+const EVENTS: ModelEvent[] = [
+  { type: 'LEASE' },
+  { type: 'SUCCEED' },
+  { type: 'FAIL', error: boom, retryable: true },
+  { type: 'FAIL', error: { name: 'PermanentError', message: 'no' }, retryable: false },
+  { type: 'CANCEL' },
+  { type: 'ABANDON' },
+  { type: 'LEASE_EXPIRED' },
+  { type: 'REPLAY' },
+  { type: AFTER_TIMEOUT },
+  { type: AFTER_BACKOFF },
+];
+
+const label = (e: ModelEvent) =>
+  e.type === 'FAIL' ? (e.retryable ? 'FAIL' : 'FAIL(permanent)') : e.type.replace('xstate.after.', 'after ').replace(/\.job\..*/, '');
+
+/** Every transition of the chart: the shortest way to each state, then each event it accepts there. */
+function transitionPaths(input: JobInput): ModelEvent[][] {
+  const serializeState = (s: AnyMachineSnapshot) =>
+    `${String(s.value)}|${s.context.attempt}|${s.context.lastError?.name ?? ''}`;
+  const toStates = getShortestPaths(jobMachine, { events: EVENTS as never, input, serializeState } as never);
+  const paths: ModelEvent[][] = [];
+  for (const path of toStates) {
+    const prefix = path.steps.slice(1).map((s) => s.event as ModelEvent);
+    for (const event of EVENTS) {
+      if ((path.state as AnyMachineSnapshot).can(event as never)) paths.push([...prefix, event]);
+    }
+  }
+  return paths;
+}
+
+/** The chart's `pending` is stored as pending, or as retrying once its backoff is over. */
+function matches(stored: StoredJob, model: AnyMachineSnapshot): boolean {
+  const value = String(model.value);
+  const stateOk =
+    stored.state === value || (value === 'pending' && stored.state === 'retrying' && stored.runAt <= Date.now());
+  return (
+    stateOk &&
+    stored.attempt === model.context.attempt &&
+    (stored.lastError?.name ?? null) === (model.context.lastError?.name ?? null)
+  );
+}
+
+async function until(check: () => Promise<boolean>, what: () => Promise<string>): Promise<void> {
+  const deadline = Date.now() + 3000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`never reached: ${await what()}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+async function replay(store: Store, path: ModelEvent[], config: { maxRetries: number; deadLetter: boolean }) {
+  let attempt: ReturnType<typeof deferred<void>> | null = null;
+  const started: Array<() => void> = [];
+  const job = defineJob({
+    name: 'model',
+    input: z.object({}),
+    deadLetter: config.deadLetter,
+    backoff: () => BACKOFF_MS,
+    handler: async () => {
+      attempt = deferred();
+      started.shift()?.();
+      await attempt.promise;
+    },
+  });
+  // The admin never works; it holds the store open and does what an operator does.
+  const admin = createDispatcher({ store }).register(job);
+  let worker: Dispatcher | null = null;
+  const { id } = await admin.enqueue(job, {}, { maxRetries: config.maxRetries, timeout: TIMEOUT_MS });
+
+  const model = createActor(jobMachine, {
+    input: { id, name: 'model', queue: 'default', attempt: 0, maxRetries: config.maxRetries, timeoutMs: TIMEOUT_MS, deadLetter: config.deadLetter },
+  }).start();
+  const seen: string[] = [];
+
+  for (let i = 0; i < path.length; i++) {
+    const event = path[i]!;
+    const before = String(model.getSnapshot().value);
+    seen.push(label(event));
+    switch (event.type) {
+      case 'LEASE':
+        if (path[i + 1]?.type === 'LEASE_EXPIRED') {
+          // A worker that takes the job and dies: its lease runs out unextended.
+          await store.lease({ limit: 1, queueRoom: {}, leaseMs: 1 });
+        } else {
+          const running = new Promise<void>((resolve) => started.push(resolve));
+          worker = createDispatcher({ store, concurrency: 1 }).register(job);
+          await worker.start();
+          await running;
+        }
+        break;
+      case 'SUCCEED':
+        attempt!.resolve();
+        break;
+      case 'FAIL':
+        attempt!.reject(event.retryable ? new Error('boom') : new PermanentError('no'));
+        break;
+      case AFTER_TIMEOUT:
+        break; // the engine's own timer fires
+      case AFTER_BACKOFF:
+        await new Promise((r) => setTimeout(r, BACKOFF_MS + 10));
+        break;
+      case 'CANCEL':
+        await (before === 'running' ? worker! : admin).cancel(id);
+        break;
+      case 'ABANDON':
+        await worker!.stop({ grace: 0 });
+        worker = null;
+        break;
+      case 'LEASE_EXPIRED':
+        await new Promise((r) => setTimeout(r, 5));
+        expect(await admin.reap()).toBe(1);
+        break;
+      case 'REPLAY':
+        await admin.dlq.replay(id);
+        break;
+    }
+    model.send(event as never);
+    const expected = model.getSnapshot();
+    await until(
+      async () => matches((await store.get(id))!, expected),
+      async () => {
+        const s = await store.get(id);
+        return `${seen.join(' > ')}: chart says ${String(expected.value)} (attempt ${expected.context.attempt}), store has ${s?.state} (attempt ${s?.attempt}, error ${s?.lastError?.name})`;
+      },
+    );
+    if (String(expected.value) !== 'running' && worker) {
+      await worker.stop({ grace: 0 });
+      worker = null;
+    }
+  }
+  await worker?.stop({ grace: 0 });
+  await admin.stop();
+}
+
+/**
+ * Replays every transition of the job chart against the engine on the stores
+ * `makeStore` gives (a fresh, empty, unopened store per path).
+ */
+export function describeChartPaths(kind: string, makeStore: () => Promise<Store>, cleanup?: () => Promise<void>): void {
+  if (cleanup) afterAll(cleanup);
+  describe.each([
+    { maxRetries: 1, deadLetter: true },
+    { maxRetries: 0, deadLetter: false },
+  ])(`${kind}: the engine follows every transition of the job chart (maxRetries $maxRetries, deadLetter $deadLetter)`, (config) => {
+    const input: JobInput = { id: 'm', name: 'model', queue: 'default', attempt: 0, maxRetries: config.maxRetries, timeoutMs: TIMEOUT_MS, deadLetter: config.deadLetter };
+    const paths = transitionPaths(input);
+
+    it('covers every event the chart accepts', () => {
+      const covered = new Set(paths.map((p) => label(p.at(-1)!)));
+      const expected = ['LEASE', 'SUCCEED', 'FAIL', 'FAIL(permanent)', 'CANCEL', 'ABANDON', 'LEASE_EXPIRED', 'REPLAY', 'after timeout'];
+      if (config.deadLetter) expected.push('after backoff');
+      expect([...covered].sort()).toEqual(expected.sort());
+    });
+
+    it.each(paths.map((p) => [p.map(label).join(' > '), p] as const))('%s', async (_, path) => {
+      await replay(await makeStore(), path as ModelEvent[], config);
+    });
+  });
+}
