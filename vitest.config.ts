@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Finds PostgreSQL for the Postgres tests, or starts a throwaway one.
+    globalSetup: ['test/store/postgres/global-setup.ts'],
     testTimeout: 20_000,
     hookTimeout: 60_000,
   },

@@ -1,0 +1,148 @@
+import pg from 'pg';
+import { StoreError } from '../contract.js';
+import { lockKey, lockName } from './advisory-lock.js';
+
+interface Migration {
+  version: number;
+  name: string;
+  /** The step's SQL for one schema, given quoted. */
+  sql: (schema: string) => string;
+}
+
+const LEASABLE = `state IN ('pending', 'retrying')`;
+
+/**
+ * The schema, one step at a time. A released step never changes: a new
+ * column or index is a new step with the next version.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'jobs',
+    sql: (s) => `
+      CREATE TABLE ${s}.jobs (
+        -- Identity order is enqueue order: the tiebreak of the one order, and the list cursor.
+        id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        name             text        NOT NULL,
+        queue            text        NOT NULL,
+        state            text        NOT NULL DEFAULT 'pending'
+                         CHECK (state IN ('pending', 'running', 'retrying', 'completed', 'failed', 'dlq', 'cancelled')),
+        -- json, not jsonb: kept as the enqueuer wrote it (key order too), and cheaper to write; never queried inside.
+        input            json        NOT NULL,
+        priority         integer     NOT NULL DEFAULT 0,
+        run_at           timestamptz NOT NULL DEFAULT now(),
+        attempt          integer     NOT NULL DEFAULT 0,
+        max_retries      integer     NOT NULL,
+        timeout_ms       integer     NOT NULL,
+        last_error       jsonb,
+        lease_token      text,
+        lease_expires_at timestamptz,
+        created_at       timestamptz NOT NULL DEFAULT now(),
+        updated_at       timestamptz NOT NULL DEFAULT now()
+      );
+
+      -- The lease walks this in the one order and stops after the first due rows;
+      -- only waiting rows are in it, so finished jobs cost it nothing.
+      CREATE INDEX jobs_leasable ON ${s}.jobs (priority DESC, run_at, id) WHERE ${LEASABLE};
+      -- The same per queue, for queues with their own concurrency cap.
+      CREATE INDEX jobs_queue_leasable ON ${s}.jobs (queue, priority DESC, run_at, id) WHERE ${LEASABLE};
+      -- The earliest scheduled job, which tells an idle worker how long to sleep.
+      CREATE INDEX jobs_scheduled ON ${s}.jobs (run_at) WHERE ${LEASABLE};
+      -- The reaper's search for expired leases touches running jobs only.
+      CREATE INDEX jobs_lease_deadline ON ${s}.jobs (lease_expires_at, id) WHERE state = 'running';
+      -- Listing a state in enqueue order (the DLQ), counts and purges.
+      CREATE INDEX jobs_state ON ${s}.jobs (state, id);
+
+      -- Wake idle workers in every process. NOTIFY is sent at commit, so a job
+      -- enqueued inside the caller's transaction wakes nobody until it exists.
+      CREATE FUNCTION ${s}.notify_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+      DECLARE
+        due timestamptz;
+      BEGIN
+        SELECT min(run_at) INTO due FROM inserted;
+        IF due IS NOT NULL THEN
+          PERFORM pg_notify(TG_TABLE_SCHEMA || '.jobs', round(extract(epoch FROM due) * 1000)::bigint::text);
+        END IF;
+        RETURN NULL;
+      END
+      $$;
+      CREATE TRIGGER jobs_notify_inserted AFTER INSERT ON ${s}.jobs
+        REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION ${s}.notify_inserted();
+
+      -- A job back in the queue (retry, reaped lease, replay, release at shutdown) wakes them too.
+      -- Row-level with WHEN: leases and completions do not even call the function.
+      CREATE FUNCTION ${s}.notify_requeued() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        PERFORM pg_notify(TG_TABLE_SCHEMA || '.jobs', round(extract(epoch FROM NEW.run_at) * 1000)::bigint::text);
+        RETURN NULL;
+      END
+      $$;
+      CREATE TRIGGER jobs_notify_requeued AFTER UPDATE OF state ON ${s}.jobs FOR EACH ROW
+        WHEN (NEW.state IN ('pending', 'retrying') AND OLD.state NOT IN ('pending', 'retrying'))
+        EXECUTE FUNCTION ${s}.notify_requeued();
+    `,
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+/**
+ * Brings the schema up to `SCHEMA_VERSION` in one transaction under an
+ * advisory lock, so processes starting together apply each step exactly
+ * once: the others wait for the lock, then find nothing to do.
+ */
+export async function migrate(client: pg.ClientBase, schema: string): Promise<void> {
+  const s = pg.escapeIdentifier(schema);
+  await client.query('BEGIN');
+  try {
+    await client.query(`SELECT pg_advisory_xact_lock(${lockKey('$1')})`, [lockName(schema, 'migrate')]);
+    // Checked first, so a role that may use but not create the schema can still start.
+    const exists = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
+    if (exists.rowCount === 0) await client.query(`CREATE SCHEMA ${s}`);
+    await client.query(`CREATE TABLE IF NOT EXISTS ${s}.migrations (
+      version    integer     PRIMARY KEY,
+      name       text        NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now()
+    )`);
+    const current = await versionIn(client, s);
+    if (current > SCHEMA_VERSION) throw tooNew(schema, current);
+    for (const step of MIGRATIONS) {
+      if (step.version <= current) continue;
+      await client.query(step.sql(s));
+      await client.query(`INSERT INTO ${s}.migrations (version, name) VALUES ($1, $2)`, [step.version, step.name]);
+    }
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Refuses a schema this code cannot use: not migrated yet (with `migrate: false`), or newer than it knows. */
+export async function checkVersion(client: pg.ClientBase, schema: string): Promise<void> {
+  let current: number;
+  try {
+    current = await versionIn(client, pg.escapeIdentifier(schema));
+  } catch (error) {
+    if ((error as { code?: string }).code === '42P01') current = 0; // undefined_table: never migrated
+    else throw error;
+  }
+  if (current > SCHEMA_VERSION) throw tooNew(schema, current);
+  if (current < SCHEMA_VERSION) {
+    throw new StoreError(
+      `schema "${schema}" is at version ${current}, this version of dispatch needs ${SCHEMA_VERSION}; ` +
+        'run store.migrate() (or open with migrate: true)',
+    );
+  }
+}
+
+async function versionIn(client: pg.ClientBase, s: string): Promise<number> {
+  const { rows } = await client.query<{ version: number | null }>(`SELECT max(version) AS version FROM ${s}.migrations`);
+  return rows[0]?.version ?? 0;
+}
+
+function tooNew(schema: string, current: number): StoreError {
+  return new StoreError(
+    `schema "${schema}" is at version ${current}, newer than the ${SCHEMA_VERSION} this version of dispatch knows; upgrade the package`,
+  );
+}

@@ -1,0 +1,367 @@
+import pg from 'pg';
+import type { JobState } from '../../../machines/job.machine.js';
+import type {
+  InsertOptions,
+  LeasedJob,
+  LeaseRef,
+  LeaseRequest,
+  LeaseResult,
+  ListOptions,
+  ListPage,
+  NewJob,
+  StateCounts,
+  Store,
+  StoredJob,
+  TransitionWrite,
+} from '../contract.js';
+import { StoreConfigError, StoreError } from '../contract.js';
+import { lockName } from './advisory-lock.js';
+import { Listener } from './listener.js';
+import { checkVersion, migrate } from './migrations.js';
+import { parseOptions, type PostgresStoreOptions, type ResolvedPostgresOptions } from './options.js';
+import { isRowId, type JobRow, toStoredJob } from './rows.js';
+import { LeaseCheck, type Statements, statements } from './statements.js';
+
+/** Held by the store at once at most: the LISTEN connection, a duty's lock, and the work itself. */
+const MIN_POOL_SIZE = 3;
+
+/** Anything with `query` as `pg` has it: a Client, a PoolClient or a Pool. */
+interface Queryable {
+  query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+}
+
+/**
+ * The store for many processes on many machines, on PostgreSQL. Workers lease
+ * with `FOR UPDATE SKIP LOCKED` in one statement, so two never take one job;
+ * every write is a compare-and-set on id, state and lease token; enqueues
+ * wake idle workers everywhere through LISTEN/NOTIFY; advisory locks keep
+ * migrations and the reaper to one process at a time.
+ */
+export class PostgresStore implements Store {
+  readonly kind = 'postgres';
+  /** The fallback poll: a notification lost while the listener reconnects costs at most this. */
+  readonly maxSleepMs: number;
+  readonly schema: string;
+  private readonly options: ResolvedPostgresOptions;
+  private readonly sql: Statements;
+  private readonly listener: Listener;
+  private readonly subscribers = new Set<(runAt: number) => void>();
+  private pool: pg.Pool | null = null;
+  private opening: Promise<void> | null = null;
+
+  constructor(options: PostgresStoreOptions) {
+    this.options = parseOptions(options);
+    const max = (this.options.pool as { options?: pg.PoolConfig } | null)?.options?.max ?? this.options.poolConfig.max;
+    if (max !== undefined && max < MIN_POOL_SIZE) {
+      throw new StoreConfigError(
+        this.options.pool ? 'pool' : 'poolConfig.max',
+        `needs at least ${MIN_POOL_SIZE} connections (one listens, one holds the reaper's lock, one works), got ${max}`,
+      );
+    }
+    this.schema = this.options.schema;
+    this.maxSleepMs = this.options.pollIntervalMs;
+    this.sql = statements(this.schema);
+    this.listener = new Listener({
+      connect: () => this.db().connect(),
+      channel: `${this.schema}.jobs`,
+      notified: (payload) => {
+        const runAt = Number(payload);
+        this.wake(Number.isFinite(runAt) ? runAt : Date.now());
+      },
+      // Whatever was enqueued while the connection was down: look once now.
+      reconnected: () => this.wake(Date.now()),
+      error: (error) => this.options.onError(error),
+    });
+  }
+
+  open(): Promise<void> {
+    if (this.pool) return Promise.resolve();
+    this.opening ??= this.connect().finally(() => (this.opening = null));
+    return this.opening;
+  }
+
+  async close(): Promise<void> {
+    await this.opening?.catch(() => undefined);
+    const pool = this.pool;
+    this.pool = null;
+    await this.listener.stop();
+    if (pool && pool !== this.options.pool) await pool.end();
+  }
+
+  /**
+   * Applies pending migrations under an advisory lock; safe to call from
+   * many processes at once. `open()` calls it unless `migrate: false`.
+   */
+  async migrate(): Promise<void> {
+    const pool = this.pool ?? this.createPool();
+    try {
+      await this.withClient(pool, 'migrating the schema', (client) => migrate(client, this.schema));
+    } finally {
+      if (pool !== this.pool && pool !== this.options.pool) await pool.end();
+    }
+  }
+
+  async insert(jobs: readonly NewJob[], options?: InsertOptions): Promise<StoredJob[]> {
+    // Opened first even with the caller's client: only then is the schema known to exist.
+    const db = this.db();
+    const via = options?.client === undefined ? db : queryable(options.client);
+    if (jobs.length === 0) return [];
+    const params: unknown[][] = [[], [], [], [], [], [], []];
+    for (const job of jobs) {
+      params[0]!.push(job.name);
+      params[1]!.push(job.queue);
+      params[2]!.push(JSON.stringify(job.input) ?? 'null');
+      params[3]!.push(job.priority);
+      params[4]!.push(job.runAt);
+      params[5]!.push(job.maxRetries);
+      params[6]!.push(job.timeoutMs);
+    }
+    const rows = await this.query<JobRow>(via, 'inserting jobs', this.sql.insert, params);
+    return rows.map(toStoredJob);
+  }
+
+  async lease(request: LeaseRequest): Promise<LeaseResult> {
+    const db = this.db();
+    if (request.limit <= 0) return { jobs: [], nextRunAt: null };
+    const queues = Object.keys(request.queueRoom);
+    const rooms = queues.map((q) => Math.max(0, Math.floor(request.queueRoom[q]!)));
+    const rows = await this.query<JobRow & { leased_from: JobState | null; next_run_at: number | null }>(
+      db,
+      'leasing jobs',
+      this.sql.lease,
+      [queues, rooms, request.limit, request.leaseMs],
+    );
+    const jobs: LeasedJob[] = [];
+    for (const row of rows) {
+      if (row.id === null) continue;
+      const job = toStoredJob(row) as LeasedJob;
+      job.leasedFrom = row.leased_from!;
+      jobs.push(job);
+    }
+    return { jobs, nextRunAt: rows[0]?.next_run_at ?? null };
+  }
+
+  async write(writes: readonly TransitionWrite[]): Promise<boolean[]> {
+    const db = this.db();
+    const applied = new Array<boolean>(writes.length).fill(false);
+    // One round trip in the common case; a job written twice in one batch needs its writes in order, one round each.
+    for (const round of rounds(writes.map((w) => w.id))) {
+      const batch = round.filter((i) => isRowId(writes[i]!.id));
+      if (batch.length === 0) continue;
+      const params: unknown[][] = [[], [], [], [], [], [], [], [], []];
+      for (const i of batch) {
+        const w = writes[i]!;
+        params[0]!.push(w.id);
+        params[1]!.push(w.from);
+        params[2]!.push(w.to);
+        params[3]!.push(w.token === undefined ? LeaseCheck.ignore : w.token === null ? LeaseCheck.none : LeaseCheck.held);
+        params[4]!.push(w.token ?? null);
+        params[5]!.push(w.attempt ?? null);
+        params[6]!.push(w.runAt ?? null);
+        params[7]!.push(w.lastError !== undefined);
+        params[8]!.push(w.lastError === undefined || w.lastError === null ? null : JSON.stringify(w.lastError));
+      }
+      const rows = await this.query<{ ord: string }>(db, 'writing job states', this.sql.write, params);
+      for (const row of rows) applied[batch[Number(row.ord) - 1]!] = true;
+    }
+    return applied;
+  }
+
+  async extend(leases: readonly LeaseRef[], leaseMs: number): Promise<boolean[]> {
+    const db = this.db();
+    // The same lease named twice is one row to update: send it once, answer both.
+    const unique = new Map<string, number>();
+    const slot = leases.map(({ id, token }) => {
+      if (!isRowId(id) || typeof token !== 'string') return -1;
+      const key = `${id}\0${token}`;
+      if (!unique.has(key)) unique.set(key, unique.size);
+      return unique.get(key)!;
+    });
+    if (unique.size === 0) return leases.map(() => false);
+    const ids: string[] = [];
+    const tokens: string[] = [];
+    for (const key of unique.keys()) {
+      const [id, token] = key.split('\0') as [string, string];
+      ids.push(id);
+      tokens.push(token);
+    }
+    const rows = await this.query<{ ord: string }>(db, 'extending leases', this.sql.extend, [ids, tokens, leaseMs]);
+    const held = new Set(rows.map((r) => Number(r.ord) - 1));
+    return slot.map((s) => s >= 0 && held.has(s));
+  }
+
+  async get(id: string): Promise<StoredJob | null> {
+    const db = this.db();
+    if (!isRowId(id)) return null;
+    const [row] = await this.query<JobRow>(db, 'reading a job', this.sql.get, [id]);
+    return row ? toStoredJob(row) : null;
+  }
+
+  async expired(limit: number): Promise<StoredJob[]> {
+    const rows = await this.query<JobRow>(this.db(), 'finding expired leases', this.sql.expired, [limit]);
+    return rows.map(toStoredJob);
+  }
+
+  async list(options: ListOptions): Promise<ListPage> {
+    const db = this.db();
+    const cursor = options.cursor ?? '0';
+    if (cursor !== '0' && !isRowId(cursor)) throw new StoreConfigError('cursor', 'is not a cursor this store gave');
+    const rows = await this.query<JobRow>(db, 'listing jobs', this.sql.list, [options.state, cursor, options.limit + 1]);
+    const jobs = rows.slice(0, options.limit).map(toStoredJob);
+    return { jobs, nextCursor: rows.length > options.limit ? jobs[jobs.length - 1]!.id : null };
+  }
+
+  async purge(state: JobState, before: number): Promise<number> {
+    const db = this.db();
+    const result = await this.run('purging jobs', () => db.query(this.sql.purge, [state, before]));
+    return result.rowCount ?? 0;
+  }
+
+  async counts(): Promise<StateCounts> {
+    const rows = await this.query<{ state: JobState; n: number }>(this.db(), 'counting jobs', this.sql.counts, []);
+    const counts: StateCounts = { pending: 0, running: 0, retrying: 0, completed: 0, failed: 0, dlq: 0, cancelled: 0 };
+    for (const { state, n } of rows) counts[state] = n;
+    return counts;
+  }
+
+  subscribe(listener: (runAt: number) => void): () => void {
+    this.subscribers.add(listener);
+    if (this.pool) this.listener.start();
+    return () => {
+      this.subscribers.delete(listener);
+      if (this.subscribers.size === 0) void this.listener.stop();
+    };
+  }
+
+  /** Resolves once LISTEN is in effect for this store's subscribers (after a reconnect, once it is again). */
+  listening(): Promise<void> {
+    return this.listener.listening();
+  }
+
+  /**
+   * Runs `run` while holding a session advisory lock named for the duty, on a
+   * connection of its own; another process asking meanwhile is answered
+   * false at once. If this process dies, its connection closes and the lock
+   * goes with it.
+   */
+  async withDuty(name: string, run: () => Promise<void>): Promise<boolean> {
+    const key = lockName(this.schema, `duty:${name}`);
+    const client = await this.run('taking a connection', () => this.db().connect());
+    let broken: Error | undefined;
+    const onError = (error: Error) => (broken = error);
+    client.on('error', onError);
+    try {
+      const [row] = await this.query<{ locked: boolean }>(client, `taking the ${name} duty`, this.sql.tryLock, [key]);
+      if (!row?.locked) return false;
+      try {
+        await run();
+      } finally {
+        await client.query(this.sql.unlock, [key]).catch((error: Error) => (broken = error));
+      }
+      return true;
+    } finally {
+      client.off('error', onError);
+      // A connection that failed is destroyed, which also drops any lock it held.
+      client.release(broken);
+    }
+  }
+
+  private db(): pg.Pool {
+    if (!this.pool) throw new StoreError(`the postgres store (schema "${this.schema}") is not open`);
+    return this.pool;
+  }
+
+  private async connect(): Promise<void> {
+    const pool = this.options.pool ?? this.createPool();
+    try {
+      await this.withClient(pool, 'opening the store', (client) =>
+        this.options.migrate ? migrate(client, this.schema) : checkVersion(client, this.schema),
+      );
+    } catch (error) {
+      if (pool !== this.options.pool) await pool.end().catch(() => undefined);
+      throw error;
+    }
+    this.pool = pool;
+    if (this.subscribers.size > 0) this.listener.start();
+  }
+
+  private createPool(): pg.Pool {
+    const pool = new pg.Pool({
+      application_name: 'dispatch',
+      // A database that does not answer fails the call instead of hanging it.
+      connectionTimeoutMillis: 10_000,
+      // Finds a dead peer (the LISTEN connection idles for long).
+      keepAlive: true,
+      ...this.options.poolConfig,
+      connectionString: this.options.connectionString!,
+    });
+    // An idle connection that dies is dropped by the pool; without a handler it would crash the process.
+    pool.on('error', (error) => this.options.onError(new StoreError('postgres: an idle connection failed', { cause: error })));
+    return pool;
+  }
+
+  private async withClient<R>(pool: pg.Pool, what: string, use: (client: pg.PoolClient) => Promise<R>): Promise<R> {
+    const client = await this.run(what, () => pool.connect());
+    let failed = false;
+    try {
+      return await this.run(what, () => use(client));
+    } catch (error) {
+      failed = true;
+      throw error;
+    } finally {
+      // After a failure the connection may be broken or mid-transaction: destroy it rather than reuse it.
+      client.release(failed);
+    }
+  }
+
+  private async query<R extends pg.QueryResultRow>(via: Queryable, what: string, text: string, values: unknown[]): Promise<R[]> {
+    const result = await this.run(what, () => via.query<R>(text, values));
+    return result.rows;
+  }
+
+  /** Runs `fn`, turning what `pg` throws into a StoreError that keeps it as the cause. */
+  private async run<R>(what: string, fn: () => Promise<R>): Promise<R> {
+    try {
+      return await fn();
+    } catch (error) {
+      if (error instanceof StoreError || error instanceof StoreConfigError) throw error;
+      const reason = error instanceof Error ? error.message || (error as { code?: string }).code || error.name : String(error);
+      throw new StoreError(`postgres: ${what} failed: ${reason}`, { cause: error });
+    }
+  }
+
+  private wake(runAt: number): void {
+    for (const subscriber of this.subscribers) {
+      try {
+        subscriber(runAt);
+      } catch (error) {
+        this.options.onError(error);
+      }
+    }
+  }
+}
+
+function queryable(client: unknown): Queryable {
+  if (typeof client === 'object' && client !== null && typeof (client as Queryable).query === 'function') return client as Queryable;
+  throw new StoreConfigError('client', 'must be a pg Client or PoolClient: the connection your transaction runs on');
+}
+
+/**
+ * Splits positions into rounds in which every id appears once, keeping each
+ * id's writes in their order: round k holds each id's k-th write.
+ */
+function rounds(ids: readonly string[]): number[][] {
+  const seen = new Map<string, number>();
+  const out: number[][] = [];
+  ids.forEach((id, i) => {
+    const k = seen.get(id) ?? 0;
+    seen.set(id, k + 1);
+    (out[k] ??= []).push(i);
+  });
+  return out;
+}
+
+/** A store on PostgreSQL: `postgresStore({ connectionString })` or `postgresStore({ pool })`. */
+export function postgresStore(options: PostgresStoreOptions): PostgresStore {
+  return new PostgresStore(options);
+}

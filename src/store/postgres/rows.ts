@@ -1,0 +1,64 @@
+import type { JobError, JobState } from '../../../machines/job.machine.js';
+import type { StoredJob } from '../contract.js';
+
+/** A timestamptz as epoch ms; round, not floor, so a time stored from whole ms reads back exactly. */
+export const epochMs = (column: string) => `round(extract(epoch FROM ${column}) * 1000)::float8`;
+
+/** A timestamp from epoch ms (a float8 parameter or column). */
+export const fromEpochMs = (value: string) => `to_timestamp(${value} / 1000)`;
+
+/**
+ * The columns every read selects, cast so the answer does not depend on the
+ * type parsers of a pool the user gave: ids and JSON as text, times as ms.
+ */
+export const jobColumns = (t: string) => `
+  ${t}.id::text AS id, ${t}.name, ${t}.queue, ${t}.state, ${t}.input::text AS input, ${t}.priority,
+  ${epochMs(`${t}.run_at`)} AS run_at, ${t}.attempt, ${t}.max_retries, ${t}.timeout_ms,
+  ${t}.last_error::text AS last_error, ${t}.lease_token, ${epochMs(`${t}.lease_expires_at`)} AS lease_expires_at,
+  ${epochMs(`${t}.created_at`)} AS created_at, ${epochMs(`${t}.updated_at`)} AS updated_at`;
+
+export interface JobRow {
+  id: string;
+  name: string;
+  queue: string;
+  state: JobState;
+  input: string;
+  priority: number;
+  run_at: number;
+  attempt: number;
+  max_retries: number;
+  timeout_ms: number;
+  last_error: string | null;
+  lease_token: string | null;
+  lease_expires_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export function toStoredJob(row: JobRow): StoredJob {
+  return {
+    id: row.id,
+    name: row.name,
+    queue: row.queue,
+    state: row.state,
+    input: JSON.parse(row.input),
+    priority: row.priority,
+    runAt: row.run_at,
+    attempt: row.attempt,
+    maxRetries: row.max_retries,
+    timeoutMs: row.timeout_ms,
+    lastError: row.last_error === null ? null : (JSON.parse(row.last_error) as JobError),
+    leaseToken: row.lease_token,
+    leaseExpiresAt: row.lease_expires_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+const ID = /^[1-9][0-9]{0,18}$/;
+const MAX_ID = 2n ** 63n - 1n;
+
+/** Whether `id` can name a row (a positive bigint), so a stray id answers "not found" instead of a cast error. */
+export function isRowId(id: unknown): id is string {
+  return typeof id === 'string' && ID.test(id) && BigInt(id) <= MAX_ID;
+}
