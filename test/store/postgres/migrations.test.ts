@@ -1,0 +1,84 @@
+import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type PostgresStore, postgresStore, StoreError } from '../../../src/index.js';
+import { newJob } from '../conformance.js';
+import { databaseUrl, dropSchema, freshSchema, sql } from './database.js';
+
+describe('postgres store: migrations', () => {
+  const schemas: string[] = [];
+  const stores: PostgresStore[] = [];
+
+  const make = (options: { schema?: string; migrate?: boolean } = {}) => {
+    const schema = options.schema ?? freshSchema();
+    if (!schemas.includes(schema)) schemas.push(schema);
+    const store = postgresStore({ connectionString: databaseUrl(), onError: () => undefined, ...options, schema });
+    stores.push(store);
+    return store;
+  };
+
+  afterEach(async () => {
+    await Promise.all(stores.splice(0).map((s) => s.close()));
+    await Promise.all(schemas.splice(0).map(dropSchema));
+  });
+
+  const versions = (schema: string) =>
+    sql<{ version: number; name: string }>(`SELECT version, name FROM ${pg.escapeIdentifier(schema)}.migrations ORDER BY version`);
+
+  it('applies each step once when many processes open a new schema at the same moment', async () => {
+    const schema = freshSchema();
+    const racers = Array.from({ length: 6 }, () => make({ schema }));
+    await Promise.all(racers.map((s) => s.open()));
+    expect(await versions(schema)).toEqual([{ version: 1, name: 'jobs' }]);
+    const [job] = await racers[0]!.insert([newJob()]);
+    expect(await racers[5]!.get(job!.id)).toMatchObject({ state: 'pending' });
+  });
+
+  it('does nothing on a schema already up to date', async () => {
+    const store = make();
+    await store.open();
+    const [job] = await store.insert([newJob()]);
+    await store.migrate();
+    await store.close();
+    await store.open();
+    expect(await versions(store.schema)).toHaveLength(1);
+    expect(await store.get(job!.id)).not.toBeNull();
+  });
+
+  it('with migrate: false, refuses a schema not migrated yet until migrate() runs', async () => {
+    const store = make({ migrate: false });
+    const refusal = await store.open().catch((e: unknown) => e);
+    expect(refusal).toBeInstanceOf(StoreError);
+    expect((refusal as Error).message).toMatch(/version 0.*migrate\(\)/);
+    await store.migrate();
+    await store.open();
+    expect(await store.insert([newJob()])).toHaveLength(1);
+  });
+
+  it('refuses a schema newer than this version knows', async () => {
+    const store = make();
+    await store.open();
+    await store.close();
+    await sql(`INSERT INTO ${pg.escapeIdentifier(store.schema)}.migrations (version, name) VALUES (999, 'from the future')`);
+    const refusal = await store.open().catch((e: unknown) => e);
+    expect(refusal).toBeInstanceOf(StoreError);
+    expect((refusal as Error).message).toMatch(/version 999, newer/);
+  });
+
+  it('quotes the schema name, so any name is a name and never SQL', async () => {
+    const schema = `Odd "name"; DROP TABLE x; --${freshSchema().slice(-6)}`;
+    const store = make({ schema });
+    await store.open();
+    const seen: number[] = [];
+    const off = store.subscribe((runAt) => seen.push(runAt));
+    await store.listening();
+    const runAt = Date.now() - 10;
+    const [job] = await store.insert([newJob({ runAt })]);
+    expect((await store.lease({ limit: 1, queueRoom: {}, leaseMs: 1000 })).jobs.map((j) => j.id)).toEqual([job!.id]);
+    const found = await sql<{ nspname: string }>('SELECT nspname FROM pg_namespace WHERE nspname = $1', [schema]);
+    expect(found).toEqual([{ nspname: schema }]);
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => seen.includes(runAt) && (clearInterval(timer), resolve()), 5);
+    });
+    off();
+  });
+});

@@ -1,0 +1,136 @@
+import pg from 'pg';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { createDispatcher, defineJob, type PostgresStore, postgresStore, StoreError } from '../../../src/index.js';
+import { deferred } from '../../support/harness.js';
+import { newJob } from '../conformance.js';
+import { databaseUrl, openStore, sql } from './database.js';
+
+/** Collects the runAt of every wake-up a store delivers, and lets a test wait for a given one. */
+function wakes(store: PostgresStore) {
+  const seen: number[] = [];
+  const waiters: Array<{ test: (runAt: number) => boolean; resolve: (runAt: number) => void }> = [];
+  const off = store.subscribe((runAt) => {
+    seen.push(runAt);
+    for (const w of waiters.splice(0)) {
+      if (w.test(runAt)) w.resolve(runAt);
+      else waiters.push(w);
+    }
+  });
+  const next = (test: (runAt: number) => boolean) =>
+    new Promise<number>((resolve) => (seen.some(test) ? resolve(seen.find(test)!) : waiters.push({ test, resolve })));
+  return { seen, next, off };
+}
+
+describe('postgres store: LISTEN/NOTIFY', () => {
+  let listener: PostgresStore;
+  let other: PostgresStore;
+  let schema: string;
+  let cleanup: () => Promise<void>;
+  const errors: unknown[] = [];
+
+  beforeEach(async () => {
+    errors.length = 0;
+    ({ store: listener, schema, cleanup } = await openStore({ onError: (e) => errors.push(e) }));
+    // Another process, as far as Postgres can tell: its own pool and connections.
+    other = postgresStore({ connectionString: databaseUrl(), schema, onError: (e) => errors.push(e) });
+    await other.open();
+  });
+
+  afterEach(async () => {
+    await other.close();
+    await cleanup();
+  });
+
+  it("wakes a subscriber when another connection inserts, carrying the earliest runAt of the insert", async () => {
+    const { next, off } = wakes(listener);
+    await listener.listening();
+    const runAt = Date.now() - 1234;
+    await other.insert([newJob({ runAt: runAt + 10 }), newJob({ runAt }), newJob({ runAt: runAt + 20 })]);
+    expect(await next((r) => r === runAt)).toBe(runAt);
+    off();
+  });
+
+  it('wakes subscribers when a job re-enters the queue, not when it is leased or finished', async () => {
+    const [job] = await other.insert([newJob()]);
+    const { seen, next, off } = wakes(listener);
+    await listener.listening();
+    const [leased] = (await other.lease({ limit: 1, queueRoom: {}, leaseMs: 30_000 })).jobs;
+    const retryAt = Date.now() + 60_000;
+    await other.write([{ id: job!.id, from: 'running', to: 'retrying', token: leased!.leaseToken, runAt: retryAt }]);
+    expect(await next((r) => r === retryAt)).toBe(retryAt);
+    // A marker insert after everything else: notifications arrive in commit order.
+    const marker = Date.now() - 99_999;
+    await other.write([{ id: job!.id, from: 'retrying', to: 'cancelled' }]);
+    await other.insert([newJob({ runAt: marker })]);
+    await next((r) => r === marker);
+    expect(seen).toEqual([retryAt, marker]);
+    off();
+  });
+
+  it('wakes an idle worker in another process that never polls', async () => {
+    const ran = deferred<string>();
+    const job = defineJob({ name: 'wake-me', input: z.object({}), handler: (_i, ctx) => ran.resolve(ctx.job.id) });
+    // With an hour between polls, only a notification can start this job in time.
+    const sleepy = postgresStore({ connectionString: databaseUrl(), schema, pollInterval: '1h' });
+    const worker = createDispatcher({ store: sleepy, onError: (e) => errors.push(e) }).register(job);
+    await worker.start();
+    await sleepy.listening();
+    const enqueuer = createDispatcher({ store: other }).register(job);
+    const record = await enqueuer.enqueue(job, {});
+    expect(await ran.promise).toBe(record.id);
+    await worker.stop();
+    expect(errors).toEqual([]);
+  });
+
+  it('listens again by itself after its connection is killed, and notifications resume', async () => {
+    const { seen, next, off } = wakes(listener);
+    await listener.listening();
+    const lost = new Promise<void>((resolve) => {
+      const before = errors.length;
+      const timer = setInterval(() => {
+        if (errors.length > before) {
+          clearInterval(timer);
+          resolve();
+        }
+      }, 5);
+    });
+    const killed = await sql<{ killed: boolean }>(
+      'SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity WHERE query = $1',
+      [`LISTEN ${pg.escapeIdentifier(`${schema}.jobs`)}`],
+    );
+    expect(killed).toEqual([{ killed: true }]);
+    await lost;
+    expect(errors[0]).toBeInstanceOf(StoreError);
+    await listener.listening();
+    // Back on: one wake at once, for whatever was enqueued while it was away.
+    await next(() => true);
+    const runAt = Date.now() - 4321;
+    await other.insert([newJob({ runAt })]);
+    expect(await next((r) => r === runAt)).toBe(runAt);
+    expect(seen.length).toBe(2);
+    off();
+  });
+
+  it('sends nothing for an enqueue inside a transaction until it commits', async () => {
+    const { seen, next, off } = wakes(listener);
+    await listener.listening();
+    const client = new pg.Client({ connectionString: databaseUrl() });
+    await client.connect();
+    try {
+      await client.query('BEGIN');
+      const runAt = Date.now() - 777;
+      await other.insert([newJob({ runAt })], { client });
+      // Proof that the notification did not come early: a later insert, committed first, arrives alone.
+      const marker = Date.now() - 555;
+      await other.insert([newJob({ runAt: marker })]);
+      await next((r) => r === marker);
+      expect(seen).toEqual([marker]);
+      await client.query('COMMIT');
+      expect(await next((r) => r === runAt)).toBe(runAt);
+    } finally {
+      await client.end();
+    }
+    off();
+  });
+});
