@@ -1,0 +1,104 @@
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { z } from 'zod';
+// The compiled engine (dist/src) when the bench runs compiled, as users run it.
+import * as engine from '../../src/index.js';
+import { DATABASE_URL, QUEUE, SCHEMAS, SQLITE_DIR } from '../lib/env.js';
+import { type Adapter, type JobHandler, type OpenOptions, Unavailable } from '../lib/types.js';
+
+type Kind = 'memory' | 'sqlite' | 'postgres';
+type StoreFactory = (options: Record<string, unknown>) => engine.Store;
+
+/** Stores other than memory are looked up at run time: the bench runs before they land, and picks them up after. */
+function factory(name: string): StoreFactory {
+  const found = (engine as unknown as Record<string, unknown>)[name];
+  if (typeof found !== 'function') throw new Unavailable(`${name}() is not exported by this build of the engine`);
+  return found as StoreFactory;
+}
+
+const CHUNK = 10_000;
+
+/** Our engine on one of its stores, through its public API only. */
+export function dispatchAdapter(kind: Kind, scenario: string): Adapter {
+  const sqlitePath = join(SQLITE_DIR, `${scenario}.db`);
+  let dispatcher: engine.Dispatcher | null = null;
+  let onJob: JobHandler = () => {};
+  let concurrency = 1;
+  const job = engine.defineJob({
+    name: QUEUE,
+    input: z.object({ i: z.number() }),
+    handler: (input) => onJob(input.i),
+  });
+  const settings: Record<string, unknown> = {
+    store: kind,
+    build: 'compiled JS (npm run build -> dist/)',
+    leasing: 'engine defaults (lease 30s)',
+  };
+
+  async function storeFor(reset: boolean): Promise<engine.Store> {
+    if (kind === 'memory') return engine.memoryStore();
+    if (kind === 'sqlite') {
+      const make = factory('sqliteStore');
+      mkdirSync(SQLITE_DIR, { recursive: true });
+      if (reset) for (const suffix of ['', '-wal', '-shm']) rmSync(sqlitePath + suffix, { force: true });
+      settings.sqlite = 'sqliteStore({ path }) with its defaults (WAL, synchronous full)';
+      return make({ path: sqlitePath });
+    }
+    const make = factory('postgresStore');
+    if (reset) {
+      const client = new pg.Client({ connectionString: DATABASE_URL });
+      await client.connect();
+      try {
+        await client.query(`DROP SCHEMA IF EXISTS ${SCHEMAS.dispatch} CASCADE`);
+      } finally {
+        await client.end();
+      }
+    }
+    settings.postgres = `postgresStore({ connectionString, schema: '${SCHEMAS.dispatch}' }) with its defaults`;
+    return make({ connectionString: DATABASE_URL, schema: SCHEMAS.dispatch });
+  }
+
+  const inputs = (from: number, count: number) => Array.from({ length: count }, (_, k) => ({ i: from + k }));
+
+  return {
+    settings,
+    async open(options: OpenOptions) {
+      concurrency = options.concurrency;
+      const store = await storeFor(options.reset);
+      dispatcher = engine.createDispatcher({
+        store,
+        concurrency: options.concurrency,
+        // Minimal backoff: the retry is due at once.
+        backoff: engine.backoff.constant(0),
+      });
+      if (options.retry) settings.retry = 'maxRetries 3 (default), backoff.constant(0)';
+      dispatcher.register(job);
+      // Opens (and migrates) the store before anything is timed.
+      await dispatcher.counts();
+    },
+    async enqueue(i) {
+      await dispatcher!.enqueue(job, { i });
+    },
+    async enqueueBulk(from, count) {
+      await dispatcher!.enqueueMany(job, inputs(from, count));
+    },
+    async fill(from, count) {
+      for (let done = 0; done < count; done += CHUNK) {
+        await dispatcher!.enqueueMany(job, inputs(from + done, Math.min(CHUNK, count - done)));
+      }
+    },
+    async startWorker(handler) {
+      onJob = handler;
+      settings.worker = `createDispatcher({ store, concurrency: ${concurrency} }).start()`;
+      await dispatcher!.start();
+    },
+    async remaining() {
+      const c = await dispatcher!.counts();
+      return c.pending + c.running + c.retrying;
+    },
+    async close() {
+      await dispatcher?.stop({ grace: 2000 });
+    },
+  };
+}

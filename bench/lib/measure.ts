@@ -1,0 +1,91 @@
+import { performance } from 'node:perf_hooks';
+import { GCProfiler, getHeapStatistics } from 'node:v8';
+
+export const now = () => performance.now();
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** A full collection, when the child runs with --expose-gc. */
+export function collect(): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc) {
+    gc();
+    gc();
+  }
+}
+
+export const heapUsed = () => getHeapStatistics().used_heap_size;
+
+/** Bytes allocated between start() and stop(): what the collector freed plus what is still held. */
+export class AllocationMeter {
+  private readonly profiler = new GCProfiler();
+  private startUsed = 0;
+
+  start(): void {
+    this.startUsed = heapUsed();
+    this.profiler.start();
+  }
+
+  stop(): number {
+    const endUsed = heapUsed();
+    const { statistics } = this.profiler.stop();
+    let freed = 0;
+    for (const gc of statistics) freed += gc.beforeGC.heapStatistics.usedHeapSize - gc.afterGC.heapStatistics.usedHeapSize;
+    return endUsed - this.startUsed + freed;
+  }
+}
+
+/** Counts handler calls and lets a caller wait for the n-th. */
+export class Counter {
+  count = 0;
+  private waiters: Array<{ at: number; resolve: () => void }> = [];
+
+  hit(): number {
+    const n = ++this.count;
+    if (this.waiters.length > 0) {
+      this.waiters = this.waiters.filter((w) => {
+        if (n < w.at) return true;
+        w.resolve();
+        return false;
+      });
+    }
+    return n;
+  }
+
+  /** Resolves true at the n-th hit, false if `capMs` passes first. */
+  reach(n: number, capMs = Infinity): Promise<boolean> {
+    if (this.count >= n) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      this.waiters.push({
+        at: n,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve(true);
+        },
+      });
+      if (Number.isFinite(capMs)) timer = setTimeout(() => resolve(false), capMs);
+    });
+  }
+}
+
+/** Polls until `remaining()` answers 0; returns when it did. Used once the last handler has run, so its cost is off the hot path. */
+export async function drained(remaining: () => Promise<number>, capMs: number): Promise<number> {
+  const deadline = now() + capMs;
+  for (;;) {
+    if ((await remaining()) === 0) return now();
+    if (now() > deadline) throw new Error(`jobs still not completed ${capMs} ms after the last handler ran`);
+    await sleep(2);
+  }
+}
+
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank]!;
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}

@@ -1,0 +1,134 @@
+import type { TargetId } from './types.js';
+
+/** A row of the report: one figure a scenario produces. */
+export interface MetricDef {
+  key: string;
+  label: string;
+  unit: string;
+  /** Which way is better; ratios read ours / best peer either way. */
+  better: 'higher' | 'lower';
+}
+
+export interface ScenarioDef {
+  id: string;
+  /** What `--scenario` matches besides the id. */
+  group: string;
+  title: string;
+  metrics: MetricDef[];
+  params(quick: boolean): Record<string, number>;
+  /** Targets that run it; the rest are listed with the reason. */
+  skip(target: TargetId): string | null;
+  /** Per-target changes to the parameters (time caps for slow configurations). */
+  tweak?(target: TargetId, params: Record<string, number>): Record<string, number>;
+}
+
+const rate = (label = 'throughput'): MetricDef => ({ key: 'rate', label, unit: 'jobs/s', better: 'higher' });
+const rss: MetricDef = { key: 'peakRssMb', label: 'peak RSS', unit: 'MB', better: 'lower' };
+const alloc: MetricDef = { key: 'allocKbPerJob', label: 'allocated per job', unit: 'KB', better: 'lower' };
+
+const onlyFloor = (t: TargetId) => (t === 'xstate' ? 'the bare actor has only the floor scenario' : null);
+const sameEnqueue = (t: TargetId) =>
+  onlyFloor(t) ??
+  (t === 'pgboss-batch' ? 'enqueue does not depend on worker settings: see pg-boss' : null) ??
+  (t === 'graphile-batch' ? 'enqueue does not depend on worker settings: see Graphile Worker (plain)' : null);
+
+/** pg-boss with batchSize = concurrency runs batchSize jobs per 0.5 s poll, so give it a shorter cap. */
+const shortCapForPgboss = (t: TargetId, p: Record<string, number>) => (t === 'pgboss' ? { ...p, capMs: Math.min(p.capMs!, 2000) } : p);
+
+function processScenario(concurrency: number): ScenarioDef {
+  return {
+    id: `process-c${concurrency}`,
+    group: 'process',
+    title: `process 20,000 queued jobs, concurrency ${concurrency}`,
+    metrics: concurrency === 50 ? [rate(), rss, alloc] : [rate()],
+    params: (quick) => ({ n: quick ? 2000 : 20_000, concurrency, capMs: quick ? 2000 : 4000 }),
+    skip: onlyFloor,
+    tweak: shortCapForPgboss,
+  };
+}
+
+function backlogScenario(size: number, label: string): ScenarioDef {
+  return {
+    id: `backlog-${label}`,
+    group: 'backlog',
+    title: `rate with ${size.toLocaleString('en-US')} jobs waiting`,
+    metrics: [rate(), rss],
+    params: (quick) => ({
+      backlog: quick ? Math.max(5000, size / 10) : size,
+      warmup: quick ? 200 : 1000,
+      window: quick ? 1000 : 5000,
+      concurrency: 50,
+      capMs: quick ? 2000 : 5000,
+    }),
+    skip: (t) =>
+      onlyFloor(t) ??
+      (t === 'pgboss' ? 'about 100 jobs/s at batch 50 by design (one batch per 0.5 s poll): see pg-boss (batch 1000)' : null) ??
+      (size > 200_000 && t !== 'memory' && t !== 'sqlite' ? 'the 1,000,000 backlog is for the memory and SQLite stores' : null),
+  };
+}
+
+export const SCENARIOS: readonly ScenarioDef[] = [
+  {
+    id: 'enqueue-seq',
+    group: 'enqueue',
+    title: 'enqueue 20,000 one by one (each awaited)',
+    metrics: [rate('enqueue rate')],
+    params: (quick) => ({ n: quick ? 2000 : 20_000, capMs: quick ? 1000 : 3000 }),
+    skip: sameEnqueue,
+  },
+  {
+    id: 'enqueue-bulk',
+    group: 'enqueue',
+    title: 'enqueue 20,000 in one bulk call',
+    metrics: [rate('enqueue rate')],
+    params: (quick) => ({ n: quick ? 2000 : 20_000 }),
+    skip: sameEnqueue,
+  },
+  processScenario(10),
+  processScenario(50),
+  {
+    id: 'latency',
+    group: 'latency',
+    title: 'pickup latency, idle worker, enqueue call to handler start',
+    metrics: [
+      { key: 'p50', label: 'p50', unit: 'ms', better: 'lower' },
+      { key: 'p95', label: 'p95', unit: 'ms', better: 'lower' },
+      { key: 'p99', label: 'p99', unit: 'ms', better: 'lower' },
+    ],
+    params: (quick) => ({ samples: quick ? 30 : 200, concurrency: 10, settleMs: 300, gapMs: 2, capMs: quick ? 1500 : 4000 }),
+    skip: (t) => onlyFloor(t) ?? (t === 'pgboss-batch' ? 'same polling as pg-boss' : null),
+  },
+  {
+    id: 'retry',
+    group: 'retry',
+    title: '1,000 jobs that fail once then succeed, minimal backoff',
+    metrics: [{ key: 'totalMs', label: 'total time', unit: 'ms', better: 'lower' }],
+    params: (quick) => ({ n: quick ? 200 : 1000, concurrency: 50, capMs: 30_000 }),
+    skip: (t) =>
+      onlyFloor(t) ??
+      (t === 'pgboss' ? 'at batch 50 the 2,000 attempts take ~20 s of polling: see pg-boss (batch 1000)' : null) ??
+      (t === 'graphile' ? "Graphile's own retry delay (exp(1) s) dominates either way: see Graphile Worker (batched)" : null),
+  },
+  backlogScenario(10_000, '10k'),
+  backlogScenario(200_000, '200k'),
+  backlogScenario(1_000_000, '1m'),
+  {
+    id: 'memory',
+    group: 'memory',
+    title: 'heap held per in-flight job (100 handlers waiting)',
+    metrics: [{ key: 'heapKbPerJob', label: 'heap per in-flight job', unit: 'KB', better: 'lower' }],
+    params: (quick) => ({ inflight: quick ? 50 : 100, settleMs: 300, capMs: 10_000 }),
+    skip: (t) => onlyFloor(t) ?? (t === 'pgboss-batch' ? 'holds the same job objects as pg-boss' : null),
+  },
+  {
+    id: 'floor',
+    group: 'floor',
+    title: 'bare XState actor lifecycle (create, start, LEASE, SUCCEED, stop)',
+    metrics: [
+      { key: 'usPerJob', label: 'time per job', unit: 'us', better: 'lower' },
+      { key: 'allocKbPerJob', label: 'allocated per job', unit: 'KB', better: 'lower' },
+    ],
+    params: (quick) => ({ n: quick ? 5000 : 20_000, warmup: 2000 }),
+    skip: (t) => (t === 'xstate' ? null : 'the floor is measured once, on the bare actor'),
+  },
+];

@@ -1,0 +1,279 @@
+/**
+ * `npm run bench`: builds the engine as users get it (dist/), then runs every
+ * measurement in a fresh child process, three times, and prints one table.
+ *
+ *   npm run bench -- --quick
+ *   npm run bench -- --only memory,bullmq --scenario process
+ *   npm run bench -- --runs 5 --budget 900
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, platform, release, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { median } from './lib/measure.js';
+import { SCENARIOS, type ScenarioDef } from './lib/plan.js';
+import { type Aggregate, type Outcome, report } from './lib/report.js';
+import { TARGETS, type TargetDef } from './lib/targets.js';
+import type { ChildResult, MeasureSpec, TargetId } from './lib/types.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const childScript = join(root, 'dist', 'bench', 'child.js');
+
+interface Args {
+  quick: boolean;
+  runs: number;
+  only: string[] | null;
+  scenarios: string[] | null;
+  build: boolean;
+  budgetS: number;
+  out: string;
+  baseline: boolean;
+}
+
+function usage(): never {
+  console.log(`usage: npm run bench -- [options]
+  --quick             small counts, one run: for development (about a minute)
+  --only LIST         targets, comma-separated: ${TARGETS.map((t) => t.id).join(', ')}
+                      (a prefix takes its variants: pgboss = pgboss,pgboss-batch; also: ours, peers)
+  --scenario LIST     scenarios or groups: ${[...new Set(SCENARIOS.flatMap((s) => [s.group, s.id]))].join(', ')}
+  --runs N            runs per figure (default 3; --quick 1); the table shows the median, min and max
+  --budget SECONDS    stop starting measurements after this long (default 570)
+  --no-build          use dist/ as it is
+  --out FILE          where the JSON goes (default bench/results/latest.json)
+  --baseline          also write bench/baseline.json, the copy the docs cite`);
+  process.exit(0);
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = {
+    quick: false,
+    runs: 0,
+    only: null,
+    scenarios: null,
+    build: true,
+    budgetS: 570,
+    out: join(root, 'bench', 'results', 'latest.json'),
+    baseline: false,
+  };
+  const list = (v: string | undefined) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const value = () => inline ?? argv[++i];
+    if (flag === '--quick') args.quick = true;
+    else if (flag === '--only') args.only = list(value());
+    else if (flag === '--scenario' || flag === '--scenarios') args.scenarios = list(value());
+    else if (flag === '--runs') args.runs = Number(value());
+    else if (flag === '--budget') args.budgetS = Number(value());
+    else if (flag === '--no-build') args.build = false;
+    else if (flag === '--out') args.out = resolve(value() ?? '');
+    else if (flag === '--baseline') args.baseline = true;
+    else if (flag === '--help' || flag === '-h') usage();
+    else throw new Error(`unknown option ${arg} (try --help)`);
+  }
+  if (args.runs === 0) args.runs = args.quick ? 1 : 3;
+  if (!Number.isInteger(args.runs) || args.runs < 1) throw new Error('--runs must be a whole number of at least 1');
+  if (!(args.budgetS > 0)) throw new Error('--budget must be a number of seconds');
+  return args;
+}
+
+function pickTargets(only: string[] | null): TargetDef[] {
+  if (!only) return [...TARGETS];
+  const picked = TARGETS.filter((t) =>
+    only.some((o) => o === t.id || t.id.startsWith(`${o}-`) || (o === 'ours' && t.ours) || (o === 'peers' && !t.ours && t.id !== 'xstate')),
+  );
+  const unknown = only.filter((o) => o !== 'ours' && o !== 'peers' && !TARGETS.some((t) => t.id === o || t.id.startsWith(`${o}-`)));
+  if (unknown.length > 0) throw new Error(`unknown target(s) ${unknown.join(', ')} (try --help)`);
+  return picked;
+}
+
+function pickScenarios(names: string[] | null): ScenarioDef[] {
+  if (!names) return [...SCENARIOS];
+  const unknown = names.filter((n) => !SCENARIOS.some((s) => s.id === n || s.group === n));
+  if (unknown.length > 0) throw new Error(`unknown scenario(s) ${unknown.join(', ')} (try --help)`);
+  return SCENARIOS.filter((s) => names.includes(s.id) || names.includes(s.group));
+}
+
+/** Builds the engine the way users get it, and the bench beside it. Others' unfinished type errors must not stop a run. */
+function build(): void {
+  const step = (label: string, cmd: string, argv: string[]) => {
+    const t0 = Date.now();
+    const result = spawnSync(cmd, argv, { cwd: root, encoding: 'utf8' });
+    const took = ((Date.now() - t0) / 1000).toFixed(1);
+    if (result.status === 0) console.log(`${label}: ok (${took} s)`);
+    else console.warn(`${label}: exited ${result.status} (${took} s); emitted files are used anyway\n${(result.stdout + result.stderr).trim().split('\n').slice(0, 10).join('\n')}`);
+  };
+  step('npm run build', 'npm', ['run', '--silent', 'build']);
+  step('bench build', join(root, 'node_modules', '.bin', 'tsc'), ['-p', join('bench', 'tsconfig.json')]);
+  if (!existsSync(childScript) || !existsSync(join(root, 'dist', 'src', 'index.js'))) {
+    throw new Error('the build produced no dist/; see the errors above');
+  }
+}
+
+/** Runs one measurement in a fresh Node process and reads its result line. */
+function runChild(spec: MeasureSpec, timeoutMs: number): Promise<ChildResult & { stderr: string }> {
+  return new Promise((resolveResult) => {
+    const child = spawn(process.execPath, ['--expose-gc', childScript, JSON.stringify(spec)], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const line = stdout.split('\n').find((l) => l.startsWith('BENCH_RESULT '));
+      if (line) {
+        resolveResult({ ...(JSON.parse(line.slice('BENCH_RESULT '.length)) as ChildResult), stderr });
+      } else {
+        const why = signal === 'SIGKILL' ? `killed after ${timeoutMs / 1000} s` : `exited ${code ?? signal} without a result`;
+        resolveResult({ ok: false, error: why, stderr });
+      }
+    });
+  });
+}
+
+const fmtS = (ms: number) => `${Math.floor(ms / 60_000)}m${String(Math.round((ms % 60_000) / 1000)).padStart(2, '0')}s`;
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const targets = pickTargets(args.only);
+  const scenarios = pickScenarios(args.scenarios);
+  const started = Date.now();
+  const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+  if (args.build) build();
+
+  // Scenario by scenario; within one, run 1 of every target, then run 2...: noise spreads over all targets.
+  interface Planned {
+    scenario: ScenarioDef;
+    target: TargetDef;
+    spec: MeasureSpec;
+  }
+  const plan: Planned[] = [];
+  const outcomes = new Map<string, Outcome>();
+  const key = (s: string, t: string) => `${s}\u0000${t}`;
+  for (const scenario of scenarios) {
+    const resetDone = new Set<string>();
+    for (let run = 1; run <= args.runs; run++) {
+      for (const target of targets) {
+        const skip = scenario.skip(target.id);
+        if (skip) {
+          outcomes.set(key(scenario.id, target.id), { status: 'not run', reason: skip, runs: [] });
+          continue;
+        }
+        let params = scenario.params(args.quick);
+        if (scenario.tweak) params = scenario.tweak(target.id, params);
+        // A backlog is kept between the runs of one scenario (durable stores), so only the first run fills it from empty.
+        const shared = target.shared ?? `${target.id}#${run}`;
+        const reset = scenario.group !== 'backlog' || !resetDone.has(shared);
+        resetDone.add(shared);
+        plan.push({ scenario, target, spec: { target: target.id, scenario: scenario.id, params, run, reset } });
+        outcomes.set(key(scenario.id, target.id), { status: 'ok', runs: [] });
+      }
+    }
+  }
+
+  const unavailable = new Map<TargetId, string>();
+  const settings: Record<string, Record<string, unknown>> = {};
+  let done = 0;
+  for (const { scenario, target, spec } of plan) {
+    done++;
+    const outcome = outcomes.get(key(scenario.id, target.id))!;
+    const gone = unavailable.get(target.id);
+    if (gone) {
+      Object.assign(outcome, { status: 'unavailable', reason: gone });
+      continue;
+    }
+    if (Date.now() - started > args.budgetS * 1000) {
+      if (outcome.runs.length === 0) Object.assign(outcome, { status: 'skipped', reason: `time budget of ${args.budgetS} s spent` });
+      continue;
+    }
+    const t0 = Date.now();
+    const result = await runChild(spec, 180_000);
+    const took = ((Date.now() - t0) / 1000).toFixed(1);
+    const prefix = `[${String(done).padStart(3)}/${plan.length} ${fmtS(Date.now() - started)}] ${scenario.id} ${target.id} run ${spec.run} (${took} s)`;
+    if (result.ok) {
+      outcome.runs.push(result.metrics);
+      settings[target.id] = { ...settings[target.id], ...result.settings };
+      const first = scenario.metrics[0]!;
+      const value = result.metrics[first.key];
+      console.log(`${prefix}: ${value === undefined ? '?' : value.toFixed(value < 100 ? 2 : 0)} ${first.unit}${result.metrics.capped ? ` (capped at ${result.metrics.n} jobs)` : ''}`);
+    } else if (result.unavailable) {
+      unavailable.set(target.id, result.unavailable);
+      Object.assign(outcome, { status: 'unavailable', reason: result.unavailable });
+      console.log(`${prefix}: not available: ${result.unavailable}`);
+    } else {
+      Object.assign(outcome, { status: 'error', reason: result.error });
+      console.log(`${prefix}: FAILED: ${result.error}\n${result.stderr.trim().split('\n').slice(-15).join('\n')}`);
+    }
+  }
+  // Targets that became unavailable after some of their rows were planned as ok.
+  for (const [k, outcome] of outcomes) {
+    const target = k.split('\u0000')[1] as TargetId;
+    if (outcome.runs.length === 0 && outcome.status === 'ok') {
+      Object.assign(outcome, unavailable.has(target) ? { status: 'unavailable', reason: unavailable.get(target) } : { status: 'skipped', reason: 'no run finished' });
+    }
+  }
+
+  const aggregates: Aggregate[] = [];
+  for (const scenario of scenarios) {
+    for (const target of targets) {
+      const outcome = outcomes.get(key(scenario.id, target.id));
+      if (!outcome) continue;
+      aggregates.push({ scenario, target, outcome, stats: statsOf(scenario, outcome) });
+    }
+  }
+  const { table, json } = report(aggregates, targets);
+  const elapsedMs = Date.now() - started;
+  console.log(`\n${table}`);
+  console.log(`\n${command} | ${new Date().toISOString()} | ${fmtS(elapsedMs)} | ${machine().cpus} cores, Node ${process.version}`);
+
+  const document = {
+    date: new Date().toISOString(),
+    command,
+    elapsedS: Math.round(elapsedMs / 1000),
+    machine: machine(),
+    runsPerFigure: args.runs,
+    quick: args.quick,
+    parameters: Object.fromEntries(scenarios.map((s) => [s.id, s.params(args.quick)])),
+    settings,
+    ...json,
+  };
+  mkdirSync(dirname(args.out), { recursive: true });
+  writeFileSync(args.out, `${JSON.stringify(document, null, 2)}\n`);
+  console.log(`results: ${args.out}`);
+  if (args.baseline) {
+    const baseline = join(root, 'bench', 'baseline.json');
+    writeFileSync(baseline, `${JSON.stringify(document, null, 2)}\n`);
+    console.log(`baseline: ${baseline}`);
+  }
+}
+
+function statsOf(scenario: ScenarioDef, outcome: Outcome): Aggregate['stats'] {
+  const stats: Aggregate['stats'] = {};
+  const keys = new Set([...scenario.metrics.map((m) => m.key), 'n', 'capped']);
+  for (const k of keys) {
+    const values = outcome.runs.map((r) => r[k]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+    if (values.length === 0) continue;
+    stats[k] = { median: median(values), min: Math.min(...values), max: Math.max(...values), values };
+  }
+  return stats;
+}
+
+function machine() {
+  return {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGb: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    os: `${platform()} ${release()}`,
+  };
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
