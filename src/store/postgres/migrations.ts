@@ -41,13 +41,10 @@ export const MIGRATIONS: readonly Migration[] = [
         updated_at       timestamptz NOT NULL DEFAULT now()
       );
 
-      -- The lease walks this in the one order and stops after the first due rows;
-      -- only waiting rows are in it, so finished jobs cost it nothing.
-      CREATE INDEX jobs_leasable ON ${s}.jobs (priority DESC, run_at, id) WHERE ${LEASABLE};
-      -- The same per queue, for queues with their own concurrency cap.
-      CREATE INDEX jobs_queue_leasable ON ${s}.jobs (queue, priority DESC, run_at, id) WHERE ${LEASABLE};
-      -- The earliest scheduled job, which tells an idle worker how long to sleep.
-      CREATE INDEX jobs_scheduled ON ${s}.jobs (run_at) WHERE ${LEASABLE};
+      -- Leasing walks this one lane (priority, queue) at a time, and within a
+      -- lane the due rows come first; only waiting rows are in it, so finished
+      -- jobs cost it nothing.
+      CREATE INDEX jobs_lanes ON ${s}.jobs (priority DESC, queue, run_at, id) WHERE ${LEASABLE};
       -- The reaper's search for expired leases touches running jobs only.
       CREATE INDEX jobs_lease_deadline ON ${s}.jobs (lease_expires_at, id) WHERE state = 'running';
       -- Listing a state in enqueue order (the DLQ), counts and purges.

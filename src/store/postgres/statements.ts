@@ -2,7 +2,9 @@ import pg from 'pg';
 import { lockKey } from './advisory-lock.js';
 import { epochMs, fromEpochMs, jobColumns } from './rows.js';
 
-const LEASABLE = `state IN ('pending', 'retrying')`;
+/** Written as in the partial index, so the planner sees that it applies. */
+const leasable = (table?: string) => `${table ? `${table}.` : ''}state IN ('pending', 'retrying')`;
+const LEASABLE = leasable();
 /** The one order, on the table and on any relation carrying its columns. */
 const ORDER = 'priority DESC, run_at, id';
 
@@ -16,6 +18,36 @@ export const LeaseCheck = { ignore: 0, none: 1, held: 2 } as const;
  */
 export function statements(schema: string) {
   const jobs = `${pg.escapeIdentifier(schema)}.jobs`;
+
+  /** The priorities that have waiting rows, highest first, each found by one index seek. */
+  const levels = `levels AS (
+        (SELECT priority FROM ${jobs} WHERE ${LEASABLE} ORDER BY priority DESC LIMIT 1)
+        UNION ALL
+        SELECT (
+          SELECT j.priority FROM ${jobs} j WHERE ${leasable('j')} AND j.priority < lv.priority ORDER BY j.priority DESC LIMIT 1
+        )
+        FROM levels lv WHERE lv.priority IS NOT NULL
+      )`;
+
+  /** The queues that have waiting rows at one priority, the same way (ends with a null row). */
+  const queuesAt = (priority: string) => `WITH RECURSIVE queues AS (
+            (SELECT queue FROM ${jobs} WHERE ${LEASABLE} AND priority = ${priority} ORDER BY queue LIMIT 1)
+            UNION ALL
+            SELECT (
+              SELECT j.queue FROM ${jobs} j
+              WHERE ${leasable('j')} AND j.priority = ${priority} AND j.queue > q.queue ORDER BY j.queue LIMIT 1
+            )
+            FROM queues q WHERE q.queue IS NOT NULL
+          )`;
+
+  /** The due rows of one lane in order, locked unless another caller holds them. */
+  const dueIn = (priority: string, queue: string, limit: string) => `
+            SELECT id, priority, run_at, state FROM ${jobs}
+            WHERE ${LEASABLE} AND priority = ${priority} AND queue = ${queue} AND run_at <= now()
+            ORDER BY run_at, id
+            LIMIT ${limit}
+            FOR UPDATE SKIP LOCKED`;
+
   return {
     /** $1 names, $2 queues, $3 inputs (JSON text), $4 priorities, $5 runAt ms, $6 maxRetries, $7 timeoutMs. */
     insert: `
@@ -31,32 +63,42 @@ export function statements(schema: string) {
       SELECT ${jobColumns('j')} FROM inserted j ORDER BY j.id`,
 
     /**
-     * $1 capped queues, $2 their room, $3 limit, $4 lease ms. One statement:
-     * the best due rows of each capped queue (at most its room) and of all
-     * other queues are locked with SKIP LOCKED while walking the index in the
-     * one order, the best `limit` of those become `running`. Postgres refuses
-     * FOR UPDATE next to a window function, so per-queue caps are a LIMIT in
-     * a lateral subquery per capped queue instead of a row_number().
+     * $1 capped queues, $2 their room, $3 limit, $4 lease ms. One statement,
+     * walking the partial index one lane (priority, queue) at a time:
+     * priorities from the highest, found by skipping through the index (a
+     * loose index scan), and in each the queues that have waiting rows. A
+     * lane's due rows come first in it, so a lane costs an index seek plus
+     * the rows taken: jobs scheduled for later and the backlog of a capped
+     * queue are never read row by row. Rows are locked with SKIP LOCKED as
+     * they are read, so concurrent callers take different jobs. Postgres
+     * refuses FOR UPDATE beside a window function, so a queue's cap is the
+     * LIMIT of its own walk rather than a row_number().
      */
     lease: `
-      WITH room AS (
-        SELECT * FROM unnest($1::text[], $2::int[]) AS r(queue, room)
+      WITH RECURSIVE
+      room AS (
+        SELECT * FROM unnest($1::text[], $2::int[]) AS r(queue, room) WHERE r.room > 0
+      ),
+      ${levels},
+      uncapped AS (
+        SELECT picked.* FROM levels lv CROSS JOIN LATERAL (
+          ${queuesAt('lv.priority')}
+          -- A priority's lanes merged by runAt, then enqueue order.
+          SELECT due.* FROM queues q CROSS JOIN LATERAL (${dueIn('lv.priority', 'q.queue', '$3')}) due
+          WHERE q.queue IS NOT NULL AND q.queue <> ALL ($1::text[])
+          ORDER BY due.run_at, due.id
+          LIMIT $3
+        ) picked
+        WHERE lv.priority IS NOT NULL
+        -- Priorities are visited from the highest; no lower one is read once enough are found.
+        LIMIT $3
       ),
       capped AS (
-        SELECT c.* FROM room CROSS JOIN LATERAL (
-          SELECT id, priority, run_at, state FROM ${jobs}
-          WHERE ${LEASABLE} AND run_at <= now() AND queue = room.queue
-          ORDER BY ${ORDER}
-          LIMIT least(room.room, $3)
-          FOR UPDATE SKIP LOCKED
-        ) c
-      ),
-      uncapped AS (
-        SELECT id, priority, run_at, state FROM ${jobs}
-        WHERE ${LEASABLE} AND run_at <= now() AND queue <> ALL ($1::text[])
-        ORDER BY ${ORDER}
-        LIMIT $3
-        FOR UPDATE SKIP LOCKED
+        SELECT picked.* FROM room r CROSS JOIN LATERAL (
+          SELECT due.* FROM levels lv CROSS JOIN LATERAL (${dueIn('lv.priority', 'r.queue', 'least(r.room, $3)')}) due
+          WHERE lv.priority IS NOT NULL
+          LIMIT least(r.room, $3)
+        ) picked
       ),
       chosen AS (
         SELECT id, state FROM (SELECT * FROM capped UNION ALL SELECT * FROM uncapped) c
@@ -72,8 +114,18 @@ export function statements(schema: string) {
         RETURNING ${jobColumns('j')}, c.state AS leased_from, j.id AS seq
       ),
       next AS (
+        -- Only when short: the earliest later job is the first later row of some lane.
         SELECT CASE WHEN (SELECT count(*) FROM leased) < $3 THEN (
-          SELECT ${epochMs('min(run_at)')} FROM ${jobs} WHERE ${LEASABLE} AND run_at > now()
+          SELECT ${epochMs('min(later.run_at)')}
+          FROM levels lv
+          CROSS JOIN LATERAL (${queuesAt('lv.priority')} SELECT queue FROM queues WHERE queue IS NOT NULL) q
+          CROSS JOIN LATERAL (
+            SELECT run_at FROM ${jobs}
+            WHERE ${LEASABLE} AND priority = lv.priority AND queue = q.queue AND run_at > now()
+            ORDER BY run_at
+            LIMIT 1
+          ) later
+          WHERE lv.priority IS NOT NULL
         ) END AS next_run_at
       )
       -- One row even when nothing was leased, to carry next_run_at.
