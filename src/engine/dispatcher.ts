@@ -222,7 +222,10 @@ class DispatcherImpl implements Dispatcher {
     this.unsubscribe = this.store.subscribe?.((runAt) => this.wake(runAt)) ?? null;
     this.timers.push(
       every(this.heartbeatMs, () => this.runner.heartbeat(this.leaseMs).catch((e) => this.reportError(e, 'extending leases'))),
-      every(this.reapMs, () => this.reap().catch((e) => this.reportError(e, 'reaping expired leases'))),
+      // Not while stopping: reap() refuses a stopping dispatcher, and a leaving process need not reap.
+      every(this.reapMs, async () => {
+        if (this.phase === 'started') await this.reap().catch((e) => this.reportError(e, 'reaping expired leases'));
+      }),
     );
     this.supervisor.start();
     this.supervisor.send({ type: 'START' });
