@@ -2,7 +2,7 @@
  * A worker process for the multi-process tests: runs the engine through the
  * public API on PostgreSQL and writes the id of every job it starts to its
  * own log (a write(2) per run, so a line written survives a kill -9 a moment
- * later). Says `ready` once started; stops cleanly when told `stop`.
+ * later), in the order the jobs start. Says `ready` once started; stops cleanly when told `stop`.
  *
  * argv: <database URL> <schema> <log path> <settings as JSON>
  */
@@ -13,8 +13,10 @@ import { createDispatcher, defineJob, type Duration, postgresStore } from '../..
 
 export interface WorkerSettings {
   concurrency: number;
-  /** How long each handler takes, so a kill finds jobs in flight. */
+  /** How long each handler takes. */
   workMs: number;
+  /** After this many jobs every handler hangs, so a kill is sure to find jobs in flight. */
+  hangAfter?: number;
   lease?: Duration;
   heartbeat?: Duration;
   reapInterval?: Duration;
@@ -23,12 +25,14 @@ export interface WorkerSettings {
 const [url, schema, log, json] = process.argv.slice(2);
 const settings = JSON.parse(json!) as WorkerSettings;
 const runs = openSync(log!, 'a');
+let started = 0;
 
 const count = defineJob({
   name: 'count',
   input: z.object({ n: z.number() }),
   handler: async (_input, ctx) => {
     writeSync(runs, `${ctx.job.id}\n`);
+    if (settings.hangAfter !== undefined && ++started > settings.hangAfter) await new Promise(() => undefined);
     if (settings.workMs > 0) await sleep(settings.workMs);
   },
 });
