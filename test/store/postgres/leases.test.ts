@@ -24,6 +24,44 @@ describe('postgres store: leases, reaping and duties across processes', () => {
     await cleanup();
   });
 
+  it('merges the queues of one priority by runAt, then enqueue order', async () => {
+    const t = Date.now() - 60_000;
+    const specs = [
+      { tag: 'b-2', queue: 'b', runAt: t + 2 },
+      { tag: 'a-3', queue: 'a', runAt: t + 3 },
+      { tag: 'c-1', queue: 'c', runAt: t + 1 },
+      { tag: 'a-1', queue: 'a', runAt: t + 1 },
+      { tag: 'top', queue: 'z', runAt: t + 9, priority: 1 },
+    ];
+    await store.insert(specs.map((s) => newJob({ input: s.tag, queue: s.queue, runAt: s.runAt, priority: s.priority ?? 0 })));
+    const { jobs } = await store.lease(room(10));
+    expect(jobs.map((j) => j.input)).toEqual(['top', 'c-1', 'a-1', 'b-2', 'a-3']);
+  });
+
+  it("caps a queue across all its priorities, and takes other queues' jobs past its backlog", async () => {
+    await store.insert([
+      ...Array.from({ length: 3 }, (_, i) => newJob({ queue: 'mail', priority: 9, input: `mail-9-${i}` })),
+      ...Array.from({ length: 3 }, (_, i) => newJob({ queue: 'mail', priority: 1, input: `mail-1-${i}` })),
+      ...Array.from({ length: 3 }, (_, i) => newJob({ queue: 'default', priority: 0, input: `default-${i}` })),
+    ]);
+    const first = await store.lease({ limit: 10, queueRoom: { mail: 4 }, leaseMs: 30_000 });
+    expect(first.jobs.map((j) => j.input)).toEqual(['mail-9-0', 'mail-9-1', 'mail-9-2', 'mail-1-0', 'default-0', 'default-1', 'default-2']);
+    const second = await store.lease({ limit: 10, queueRoom: { mail: 0 }, leaseMs: 30_000 });
+    expect(second.jobs).toEqual([]);
+  });
+
+  it('is not held up by jobs scheduled later at a higher priority, and reports the earliest of any lane', async () => {
+    const later = Date.now() + 3_600_000;
+    await store.insert([
+      newJob({ priority: 9, runAt: later + 1000, queue: 'x', input: 'later-9' }),
+      newJob({ priority: 5, runAt: later, queue: 'y', input: 'later-5' }),
+      newJob({ priority: 0, input: 'due-0' }),
+    ]);
+    const { jobs, nextRunAt } = await store.lease(room(10));
+    expect(jobs.map((j) => j.input)).toEqual(['due-0']);
+    expect(nextRunAt).toBe(later);
+  });
+
   it('lets a stale worker lose every write once the reaper has returned its job', async () => {
     const [job] = await store.insert([newJob()]);
     const [held] = (await store.lease(room(1, 50))).jobs;
