@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
 import type { LeasedJob, LeaseRequest, LeaseResult } from '../contract.js';
+import { SQL } from './queries.js';
 import { type JobRow, toStoredJob } from './rows.js';
-
-/** Written exactly as in the partial index, so SQLite sees the index applies. */
-const LEASABLE = `state IN ('pending', 'retrying')`;
 
 interface Lane {
   priority: number;
@@ -21,32 +19,22 @@ interface Lane {
  * plus the rows taken: neither jobs scheduled for later at a higher priority
  * nor the backlog of a queue that has no room are read row by row.
  */
-export function leaseOperation(db: Database): (request: LeaseRequest, now: number) => LeaseResult {
-  const firstLane = db.prepare<[], Lane>(
-    `SELECT priority, queue FROM dispatch_jobs WHERE ${LEASABLE} ORDER BY priority DESC, queue LIMIT 1`,
-  );
-  const nextQueue = db.prepare<[number, string], { queue: string }>(
-    `SELECT queue FROM dispatch_jobs WHERE ${LEASABLE} AND priority = ? AND queue > ? ORDER BY queue LIMIT 1`,
-  );
-  const nextPriority = db.prepare<[number], Lane>(
-    `SELECT priority, queue FROM dispatch_jobs WHERE ${LEASABLE} AND priority < ? ORDER BY priority DESC, queue LIMIT 1`,
-  );
-  const dueInLane = db.prepare<[number, string, number, number], JobRow>(
-    `SELECT * FROM dispatch_jobs WHERE ${LEASABLE} AND priority = ? AND queue = ? AND run_at <= ? ORDER BY run_at, id LIMIT ?`,
-  );
-  const firstLaterInLane = db.prepare<[number, string, number], { run_at: number }>(
-    `SELECT run_at FROM dispatch_jobs WHERE ${LEASABLE} AND priority = ? AND queue = ? AND run_at > ? ORDER BY run_at LIMIT 1`,
-  );
-  const take = db.prepare<[string, number, number, number]>(
-    `UPDATE dispatch_jobs SET state = 'running', attempt = attempt + 1, lease_token = ?, lease_expires_at = ?, updated_at = ? WHERE id = ?`,
-  );
+export function leaseOperation(db: Database): (request: LeaseRequest) => LeaseResult {
+  const firstLane = db.prepare<[], Lane>(SQL.firstLane);
+  const nextQueue = db.prepare<[number, string], { queue: string }>(SQL.nextQueue);
+  const nextPriority = db.prepare<[number], Lane>(SQL.nextPriority);
+  const dueInLane = db.prepare<[number, string, number, number], JobRow>(SQL.dueInLane);
+  const firstLaterInLane = db.prepare<[number, string, number], { run_at: number }>(SQL.firstLaterInLane);
+  const take = db.prepare<[string, number, number, number]>(SQL.take);
 
   const laneAfter = (lane: Lane): Lane | undefined => {
     const sibling = nextQueue.get(lane.priority, lane.queue);
     return sibling ? { priority: lane.priority, queue: sibling.queue } : nextPriority.get(lane.priority);
   };
 
-  return db.transaction((request: LeaseRequest, now: number): LeaseResult => {
+  return db.transaction((request: LeaseRequest): LeaseResult => {
+    // Read once the write lock is held: a wait for another process must not age the deadline.
+    const now = Date.now();
     const { limit, queueRoom } = request;
     const taken = new Map<string, number>();
     const roomIn = (queue: string) => {

@@ -1,4 +1,4 @@
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, constants, type Stats, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import ms from 'ms';
 import { z } from 'zod';
@@ -81,16 +81,27 @@ export function parseOptions(options: unknown): ResolvedSqliteOptions {
 /** Refuses a path SQLite could not keep a database at, before SQLite gives a vaguer error. */
 export function checkLocation(path: string): void {
   const full = resolve(path);
-  const file = statSync(full, { throwIfNoEntry: false });
+  const file = statIfAny(full);
   if (file?.isDirectory()) {
     throw new StoreConfigError('path', `${path} is a directory; name a file inside it, such as ${join(path, 'dispatch.db')}`);
   }
   const folder = dirname(full);
-  const parent = statSync(folder, { throwIfNoEntry: false });
+  const parent = statIfAny(folder);
   if (!parent) throw new StoreConfigError('path', `the folder ${folder} does not exist`);
   if (!parent.isDirectory()) throw new StoreConfigError('path', `${folder} is not a folder`);
   if (!writable(folder)) throw new StoreConfigError('path', `the folder ${folder} is not writable (WAL mode writes files beside the database)`);
   if (file && !writable(full)) throw new StoreConfigError('path', `${path} is not writable`);
+}
+
+/** The file's status, or undefined when there is none (a missing entry, or a file where a folder should be). */
+function statIfAny(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw new StoreConfigError('path', `${path} cannot be examined: ${(error as Error).message}`);
+  }
 }
 
 function writable(path: string): boolean {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import Database, { type Database as Db, type Statement } from 'better-sqlite3';
 import type {
   InsertOptions,
@@ -16,17 +17,22 @@ import { StoreConfigError, StoreError } from '../contract.js';
 import { leaseOperation } from './lease.js';
 import { migrate } from './migrations.js';
 import { checkLocation, parseOptions, type ResolvedSqliteOptions, type SqliteStoreOptions } from './options.js';
+import { SQL } from './queries.js';
 import { type JobRow, rowidOf, toStoredJob } from './rows.js';
 
 type JobState = StoredJob['state'];
 
+/** How long SQLite itself may block this thread waiting for another process's lock. */
+const IN_THREAD_BUSY_MS = 10;
+
 /** Everything prepared once per open connection. */
 interface Prepared {
   db: Db;
-  insert: (jobs: readonly NewJob[], now: number) => StoredJob[];
-  lease: (request: LeaseRequest, now: number) => LeaseResult;
-  write: (writes: readonly TransitionWrite[], now: number) => boolean[];
-  extend: (leases: readonly LeaseRef[], deadline: number) => boolean[];
+  /** Write transactions read the clock once they hold the lock, so waiting for it never ages a time they store. */
+  insert: (jobs: readonly NewJob[]) => StoredJob[];
+  lease: (request: LeaseRequest) => LeaseResult;
+  write: (writes: readonly TransitionWrite[]) => boolean[];
+  extend: (leases: readonly LeaseRef[], leaseMs: number) => boolean[];
   get: Statement<[number], JobRow>;
   expired: Statement<[number, number], JobRow>;
   list: Statement<[JobState, number, number], JobRow>;
@@ -46,6 +52,7 @@ export class SqliteStore implements Store {
   readonly path: string;
   private readonly options: ResolvedSqliteOptions;
   private prepared: Prepared | null = null;
+  private opening: Promise<Prepared> | null = null;
 
   constructor(options: SqliteStoreOptions) {
     this.options = parseOptions(options);
@@ -56,71 +63,76 @@ export class SqliteStore implements Store {
 
   async open(): Promise<void> {
     if (this.prepared) return;
-    checkLocation(this.path);
-    let db: Db | undefined;
-    try {
-      db = new Database(this.path, { timeout: this.options.busyTimeoutMs });
-      // journal_mode first: it is the one pragma that needs the file to itself for a moment.
-      const mode = db.pragma('journal_mode = WAL', { simple: true });
-      if (mode !== 'wal') throw new StoreError(`${this.path} cannot use WAL mode (it reports ${String(mode)}); put it on a local disk`);
-      db.pragma(`synchronous = ${this.options.synchronous.toUpperCase()}`);
-      // After a burst, give the WAL file back down to this size.
-      db.pragma('journal_size_limit = 67108864');
-      migrate(db);
-      this.prepared = prepare(db);
-    } catch (error) {
-      db?.close();
-      throw openError(this.path, error);
-    }
+    this.opening ??= this.connect().finally(() => (this.opening = null));
+    this.prepared = await this.opening;
   }
 
   async close(): Promise<void> {
+    await this.opening?.catch(() => undefined);
     const prepared = this.prepared;
     this.prepared = null;
     prepared?.db.close();
+  }
+
+  private async connect(): Promise<Prepared> {
+    checkLocation(this.path);
+    let db: Db | undefined;
+    try {
+      db = new Database(this.path, { timeout: Math.min(IN_THREAD_BUSY_MS, this.options.busyTimeoutMs) });
+      const connection = db;
+      await whileBusy(this.options.busyTimeoutMs, () => {
+        // A new file becomes WAL once, for every connection after; the change needs the file to itself for a moment.
+        const mode = connection.pragma('journal_mode = WAL', { simple: true });
+        if (mode !== 'wal') throw new StoreError(`${this.path} cannot use WAL mode (it reports ${String(mode)}); put it on a local disk`);
+      });
+      db.pragma(`synchronous = ${this.options.synchronous.toUpperCase()}`);
+      // After a burst, give the WAL file back down to this size.
+      db.pragma('journal_size_limit = 67108864');
+      await whileBusy(this.options.busyTimeoutMs, () => migrate(connection));
+      return prepare(db);
+    } catch (error) {
+      db?.close();
+      throw openError(this.path, error, this.options.busyTimeoutMs);
+    }
   }
 
   async insert(jobs: readonly NewJob[], options?: InsertOptions): Promise<StoredJob[]> {
     if (options?.client !== undefined) {
       throw new StoreConfigError('client', 'the sqlite store has no outside transaction to join; leave it out');
     }
-    const s = this.ready();
+    this.ready();
     if (jobs.length === 0) return [];
-    return run('inserting jobs', () => s.insert(jobs, Date.now()));
+    return this.run('inserting jobs', (s) => s.insert(jobs));
   }
 
-  async lease(request: LeaseRequest): Promise<LeaseResult> {
-    const s = this.ready();
-    return run('leasing jobs', () => s.lease(request, Date.now()));
+  lease(request: LeaseRequest): Promise<LeaseResult> {
+    return this.run('leasing jobs', (s) => s.lease(request));
   }
 
   async write(writes: readonly TransitionWrite[]): Promise<boolean[]> {
-    const s = this.ready();
+    this.ready();
     if (writes.length === 0) return [];
-    return run('writing transitions', () => s.write(writes, Date.now()));
+    return this.run('writing transitions', (s) => s.write(writes));
   }
 
   async extend(leases: readonly LeaseRef[], leaseMs: number): Promise<boolean[]> {
-    const s = this.ready();
+    this.ready();
     if (leases.length === 0) return [];
-    return run('extending leases', () => s.extend(leases, Date.now() + leaseMs));
+    return this.run('extending leases', (s) => s.extend(leases, leaseMs));
   }
 
   async get(id: string): Promise<StoredJob | null> {
-    const s = this.ready();
     const rowid = rowidOf(id);
-    if (rowid === null) return null;
-    const row = run('reading a job', () => s.get.get(rowid));
+    const row = await this.run('reading a job', (s) => (rowid === null ? undefined : s.get.get(rowid)));
     return row ? toStoredJob(row) : null;
   }
 
   async expired(limit: number): Promise<StoredJob[]> {
-    const s = this.ready();
-    return run('finding expired leases', () => s.expired.all(Date.now(), limit)).map(toStoredJob);
+    const rows = await this.run('finding expired leases', (s) => s.expired.all(Date.now(), limit));
+    return rows.map(toStoredJob);
   }
 
   async list(options: ListOptions): Promise<ListPage> {
-    const s = this.ready();
     let after = 0;
     if (options.cursor !== undefined && options.cursor !== null) {
       const rowid = rowidOf(options.cursor);
@@ -128,22 +140,30 @@ export class SqliteStore implements Store {
       after = rowid;
     }
     // One row more than the page tells whether another page follows.
-    const rows = run('listing jobs', () => s.list.all(options.state, after, options.limit + 1));
+    const rows = await this.run('listing jobs', (s) => s.list.all(options.state, after, options.limit + 1));
     const more = rows.length > options.limit;
     if (more) rows.length = options.limit;
     return { jobs: rows.map(toStoredJob), nextCursor: more ? String(rows[rows.length - 1]!.id) : null };
   }
 
-  async purge(state: JobState, before: number): Promise<number> {
-    const s = this.ready();
-    return run('purging jobs', () => s.purge.run(state, before).changes);
+  purge(state: JobState, before: number): Promise<number> {
+    return this.run('purging jobs', (s) => s.purge.run(state, before).changes);
   }
 
   async counts(): Promise<StateCounts> {
-    const s = this.ready();
     const counts: StateCounts = { pending: 0, running: 0, retrying: 0, completed: 0, failed: 0, dlq: 0, cancelled: 0 };
-    for (const { state, n } of run('counting jobs', () => s.counts.all())) counts[state] = n;
+    for (const { state, n } of await this.run('counting jobs', (s) => s.counts.all())) counts[state] = n;
     return counts;
+  }
+
+  /** Runs one statement or transaction on the open connection; a failure underneath becomes a StoreError. */
+  private async run<T>(what: string, operation: (s: Prepared) => T): Promise<T> {
+    try {
+      return await whileBusy(this.options.busyTimeoutMs, () => operation(this.ready()));
+    } catch (error) {
+      if (error instanceof StoreError || error instanceof StoreConfigError) throw error;
+      throw new StoreError(`sqlite store: ${what} failed: ${reasonOf(error, this.options.busyTimeoutMs)}`, { cause: error });
+    }
   }
 
   private ready(): Prepared {
@@ -153,10 +173,7 @@ export class SqliteStore implements Store {
 }
 
 function prepare(db: Db): Prepared {
-  const insertOne = db.prepare<[string, string, string, number, number, number, number, number, number]>(
-    `INSERT INTO dispatch_jobs (name, queue, state, input, priority, run_at, attempt, max_retries, timeout_ms, created_at, updated_at)
-     VALUES (?, ?, 'pending', ?, ?, ?, 0, ?, ?, ?, ?)`,
-  );
+  const insertOne = db.prepare<[string, string, string, number, number, number, number, number, number]>(SQL.insert);
   const writeOne = db.prepare<{
     id: number;
     from: JobState;
@@ -168,26 +185,14 @@ function prepare(db: Db): Prepared {
     setError: number;
     lastError: string | null;
     now: number;
-  }>(
-    `UPDATE dispatch_jobs SET
-       state = @to,
-       updated_at = @now,
-       attempt = coalesce(@attempt, attempt),
-       run_at = coalesce(@runAt, run_at),
-       last_error = CASE WHEN @setError THEN @lastError ELSE last_error END,
-       -- Leaving running ends the lease.
-       lease_token = CASE WHEN @to = 'running' THEN lease_token END,
-       lease_expires_at = CASE WHEN @to = 'running' THEN lease_expires_at END
-     WHERE id = @id AND state = @from AND (@anyToken OR lease_token IS @token)`,
-  );
-  const extendOne = db.prepare<[number, number, string]>(
-    `UPDATE dispatch_jobs SET lease_expires_at = ? WHERE id = ? AND state = 'running' AND lease_token = ?`,
-  );
+  }>(SQL.write);
+  const extendOne = db.prepare<[number, number, string]>(SQL.extend);
 
   return {
     db,
-    insert: db.transaction((jobs: readonly NewJob[], now: number) =>
-      jobs.map((job): StoredJob => {
+    insert: db.transaction((jobs: readonly NewJob[]) => {
+      const now = Date.now();
+      return jobs.map((job): StoredJob => {
         // Stored as JSON and read back, so the caller gets what a later get() would give.
         const input = JSON.stringify(job.input) ?? 'null';
         const { lastInsertRowid } = insertOne.run(
@@ -210,11 +215,12 @@ function prepare(db: Db): Prepared {
           createdAt: now,
           updatedAt: now,
         };
-      }),
-    ).immediate,
+      });
+    }).immediate,
     lease: leaseOperation(db),
-    write: db.transaction((writes: readonly TransitionWrite[], now: number) =>
-      writes.map((w) => {
+    write: db.transaction((writes: readonly TransitionWrite[]) => {
+      const now = Date.now();
+      return writes.map((w) => {
         const id = rowidOf(w.id);
         if (id === null) return false;
         return (
@@ -231,36 +237,55 @@ function prepare(db: Db): Prepared {
             now,
           }).changes === 1
         );
-      }),
-    ).immediate,
-    extend: db.transaction((leases: readonly LeaseRef[], deadline: number) =>
-      leases.map(({ id, token }) => {
+      });
+    }).immediate,
+    extend: db.transaction((leases: readonly LeaseRef[], leaseMs: number) => {
+      const deadline = Date.now() + leaseMs;
+      return leases.map(({ id, token }) => {
         const rowid = rowidOf(id);
         return rowid !== null && extendOne.run(deadline, rowid, token).changes === 1;
-      }),
-    ).immediate,
-    get: db.prepare('SELECT * FROM dispatch_jobs WHERE id = ?'),
-    expired: db.prepare(
-      `SELECT * FROM dispatch_jobs WHERE state = 'running' AND lease_expires_at < ? ORDER BY lease_expires_at, id LIMIT ?`,
-    ),
-    list: db.prepare('SELECT * FROM dispatch_jobs WHERE state = ? AND id > ? ORDER BY id LIMIT ?'),
-    purge: db.prepare('DELETE FROM dispatch_jobs WHERE state = ? AND updated_at < ?'),
-    counts: db.prepare('SELECT state, count(*) AS n FROM dispatch_jobs GROUP BY state'),
+      });
+    }).immediate,
+    get: db.prepare(SQL.get),
+    expired: db.prepare(SQL.expired),
+    list: db.prepare(SQL.list),
+    purge: db.prepare(SQL.purge),
+    counts: db.prepare(SQL.counts),
   };
 }
 
-/** Runs a statement, turning a failure underneath into a StoreError that keeps its cause. */
-function run<T>(what: string, statement: () => T): T {
-  try {
-    return statement();
-  } catch (error) {
-    if (error instanceof StoreError || error instanceof StoreConfigError) throw error;
-    throw new StoreError(`sqlite store: ${what} failed: ${messageOf(error)}`, { cause: error });
+/**
+ * Runs `operation`, trying again while another process holds the lock, until
+ * `timeoutMs` has passed. SQLite itself waits only IN_THREAD_BUSY_MS (that
+ * wait blocks the thread); the rest is spent here in short jittered sleeps,
+ * which leave the event loop free (heartbeats must go on) and try the lock far
+ * more often than SQLite's own backoff, so no process starves. Retrying is
+ * safe: a busy statement or transaction has changed nothing.
+ */
+async function whileBusy<T>(timeoutMs: number, operation: () => T): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return operation();
+    } catch (error) {
+      if (!isBusy(error) || Date.now() >= deadline) throw error;
+    }
+    await sleep(1 + Math.random() * 4);
   }
 }
 
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+}
+
+function reasonOf(error: unknown, busyTimeoutMs: number): string {
+  if (isBusy(error)) return `another process held the database's write lock for more than busyTimeout (${busyTimeoutMs} ms)`;
+  return error instanceof Error ? error.message : String(error);
+}
+
 /** Errors SQLite gives for a file it cannot use are configuration errors: they name the path. */
-function openError(path: string, error: unknown): Error {
+function openError(path: string, error: unknown, busyTimeoutMs: number): Error {
   if (error instanceof StoreError || error instanceof StoreConfigError) return error;
   const code = (error as { code?: unknown } | null)?.code;
   // Extended codes such as SQLITE_CANTOPEN_ISDIR share the primary code's meaning.
@@ -272,12 +297,8 @@ function openError(path: string, error: unknown): Error {
     SQLITE_PERM: 'may not be written',
   };
   const reason = primary === undefined ? undefined : reasons[primary];
-  if (reason) return Object.assign(new StoreConfigError('path', `${path} ${reason} (${messageOf(error)})`), { cause: error });
-  return new StoreError(`sqlite store: opening ${path} failed: ${messageOf(error)}`, { cause: error });
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  if (reason) return Object.assign(new StoreConfigError('path', `${path} ${reason} (${reasonOf(error, busyTimeoutMs)})`), { cause: error });
+  return new StoreError(`sqlite store: opening ${path} failed: ${reasonOf(error, busyTimeoutMs)}`, { cause: error });
 }
 
 /** The embedded durable store: jobs in one SQLite file that every process on this machine may share. */

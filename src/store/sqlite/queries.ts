@@ -1,0 +1,43 @@
+/** Written exactly as in the partial index's WHERE, so SQLite sees the index applies. */
+const LEASABLE = `state IN ('pending', 'retrying')`;
+/**
+ * Named outright: with no statistics the planner prefers the state index and
+ * then sorts every waiting row, which is a full sort per lease with a big backlog.
+ */
+const LEASABLE_INDEX = 'dispatch_jobs INDEXED BY dispatch_jobs_leasable';
+const DEADLINE_INDEX = 'dispatch_jobs INDEXED BY dispatch_jobs_lease_deadline';
+
+/**
+ * Every statement the store runs, in one place so their query plans can be
+ * checked against the indexes of the schema (see migrations.ts).
+ */
+export const SQL = {
+  insert: `INSERT INTO dispatch_jobs (name, queue, state, input, priority, run_at, attempt, max_retries, timeout_ms, created_at, updated_at)
+    VALUES (?, ?, 'pending', ?, ?, ?, 0, ?, ?, ?, ?)`,
+
+  // Leasing walks lanes (priority, queue) of the leasable index: the first, the next queue of a priority, the next priority.
+  firstLane: `SELECT priority, queue FROM ${LEASABLE_INDEX} WHERE ${LEASABLE} ORDER BY priority DESC, queue LIMIT 1`,
+  nextQueue: `SELECT queue FROM ${LEASABLE_INDEX} WHERE ${LEASABLE} AND priority = ? AND queue > ? ORDER BY queue LIMIT 1`,
+  nextPriority: `SELECT priority, queue FROM ${LEASABLE_INDEX} WHERE ${LEASABLE} AND priority < ? ORDER BY priority DESC, queue LIMIT 1`,
+  dueInLane: `SELECT * FROM ${LEASABLE_INDEX} WHERE ${LEASABLE} AND priority = ? AND queue = ? AND run_at <= ? ORDER BY run_at, id LIMIT ?`,
+  firstLaterInLane: `SELECT run_at FROM ${LEASABLE_INDEX} WHERE ${LEASABLE} AND priority = ? AND queue = ? AND run_at > ? ORDER BY run_at LIMIT 1`,
+  take: `UPDATE dispatch_jobs SET state = 'running', attempt = attempt + 1, lease_token = ?, lease_expires_at = ?, updated_at = ? WHERE id = ?`,
+
+  // A compare-and-set: id, state and, unless anyToken, the lease. Leaving running ends the lease.
+  write: `UPDATE dispatch_jobs SET
+      state = @to,
+      updated_at = @now,
+      attempt = coalesce(@attempt, attempt),
+      run_at = coalesce(@runAt, run_at),
+      last_error = CASE WHEN @setError THEN @lastError ELSE last_error END,
+      lease_token = CASE WHEN @to = 'running' THEN lease_token END,
+      lease_expires_at = CASE WHEN @to = 'running' THEN lease_expires_at END
+    WHERE id = @id AND state = @from AND (@anyToken OR lease_token IS @token)`,
+  extend: `UPDATE dispatch_jobs SET lease_expires_at = ? WHERE id = ? AND state = 'running' AND lease_token = ?`,
+
+  get: `SELECT * FROM dispatch_jobs WHERE id = ?`,
+  expired: `SELECT * FROM ${DEADLINE_INDEX} WHERE state = 'running' AND lease_expires_at < ? ORDER BY lease_expires_at, id LIMIT ?`,
+  list: `SELECT * FROM dispatch_jobs WHERE state = ? AND id > ? ORDER BY id LIMIT ?`,
+  purge: `DELETE FROM dispatch_jobs WHERE state = ? AND updated_at < ?`,
+  counts: `SELECT state, count(*) AS n FROM dispatch_jobs GROUP BY state`,
+} as const;
