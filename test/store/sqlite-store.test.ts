@@ -1,0 +1,333 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import fc from 'fast-check';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import {
+  type LeaseResult,
+  memoryStore,
+  type SqliteStore,
+  sqliteStore,
+  type Store,
+  StoreConfigError,
+  StoreError,
+} from '../../src/index.js';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../src/store/sqlite/migrations.js';
+import { SQL } from '../../src/store/sqlite/queries.js';
+import { newJob } from './conformance.js';
+import { spawnScript } from './sqlite/processes.js';
+import { tempDatabase } from './sqlite/temp-file.js';
+
+let temp: ReturnType<typeof tempDatabase>;
+const opened: Store[] = [];
+const connections: Database.Database[] = [];
+
+beforeEach(() => {
+  temp = tempDatabase();
+});
+
+afterEach(async () => {
+  vi.restoreAllMocks();
+  for (const db of connections.splice(0)) if (db.open) db.close();
+  for (const store of opened.splice(0)) await store.close();
+  temp.remove();
+});
+
+async function openStore(options: Partial<Parameters<typeof sqliteStore>[0]> = {}): Promise<SqliteStore> {
+  const store = sqliteStore({ path: temp.path, ...options });
+  await store.open();
+  opened.push(store);
+  return store;
+}
+
+/** A second, plain connection to the same file, as another process would have. */
+function rawConnection(): Database.Database {
+  const db = new Database(temp.path);
+  connections.push(db);
+  return db;
+}
+
+function configError(run: () => unknown): StoreConfigError {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(StoreConfigError);
+    return error as StoreConfigError;
+  }
+  throw new Error('expected a StoreConfigError');
+}
+
+describe('sqlite store options', () => {
+  it.each([
+    ['no options', () => undefined, 'options', /object/],
+    ['no path', () => ({}), 'path', /required/],
+    ['a path that is not a string', () => ({ path: 42 }), 'path', /string/],
+    ['an empty path', () => ({ path: '' }), 'path', /empty/],
+    ['an in-memory database', () => ({ path: ':memory:' }), 'path', /memoryStore/],
+    ['a directory', () => ({ path: temp.dir }), 'path', /is a directory/],
+    ['a folder that does not exist', () => ({ path: join(temp.dir, 'missing', 'jobs.db') }), 'path', /does not exist/],
+    ['a path under a file', () => ({ path: join(temp.path, 'jobs.db') }), 'path', /not a folder/],
+    ['an unknown synchronous level', () => ({ path: temp.path, synchronous: 'off' }), 'synchronous', /'full' or 'normal'/],
+    ['a negative busyTimeout', () => ({ path: temp.path, busyTimeout: -1 }), 'busyTimeout', /from 0/],
+    ['a busyTimeout that is no duration', () => ({ path: temp.path, busyTimeout: 'soon' }), 'busyTimeout', /not a duration/],
+    ['a zero pollInterval', () => ({ path: temp.path, pollInterval: 0 }), 'pollInterval', /from 1/],
+    ['a misspelt option', () => ({ path: temp.path, pollIntervall: 100 }), 'pollIntervall', /not an option/],
+  ])('refuses %s, naming the field', (_, options, field, reason) => {
+    // The file a path under it points into must exist for that case to mean what it says.
+    writeFileSync(temp.path, '');
+    const error = configError(() => sqliteStore(options() as never));
+    expect(error.field).toBe(field);
+    expect(error.reason).toMatch(reason);
+  });
+
+  it('refuses at open a file that is not a SQLite database', async () => {
+    writeFileSync(temp.path, 'just some text, long enough to fill the header of a database file....');
+    const store = sqliteStore({ path: temp.path });
+    const error = await store.open().then(() => null, (e: unknown) => e);
+    expect(error).toBeInstanceOf(StoreConfigError);
+    expect(error).toMatchObject({ field: 'path', reason: expect.stringMatching(/not a SQLite database/) });
+  });
+
+  it('sleeps at most pollInterval, since other processes cannot wake it', () => {
+    expect(sqliteStore({ path: temp.path }).maxSleepMs).toBe(250);
+    expect(sqliteStore({ path: temp.path, pollInterval: '1s' }).maxSleepMs).toBe(1000);
+    expect(sqliteStore({ path: temp.path }).kind).toBe('sqlite');
+  });
+
+  it('refuses a client to enqueue through', async () => {
+    const store = await openStore();
+    const error = await store.insert([newJob()], { client: {} }).then(() => null, (e: unknown) => e);
+    expect(error).toBeInstanceOf(StoreConfigError);
+    expect((error as StoreConfigError).field).toBe('client');
+  });
+
+  it('answers a StoreError before open and after close', async () => {
+    const store = sqliteStore({ path: temp.path });
+    await expect(store.get('1')).rejects.toThrow(StoreError);
+    await store.open();
+    await store.close();
+    await expect(store.lease({ limit: 1, queueRoom: {}, leaseMs: 1000 })).rejects.toThrow(/not open/);
+  });
+});
+
+describe('sqlite store file and schema', () => {
+  it('puts the file in WAL mode with the synchronous level asked for', async () => {
+    const pragma = vi.spyOn(Database.prototype, 'pragma');
+    await openStore();
+    expect(pragma).toHaveBeenCalledWith('synchronous = FULL');
+    const normal = sqliteStore({ path: join(temp.dir, 'normal.db'), synchronous: 'normal' });
+    await normal.open();
+    opened.push(normal);
+    expect(pragma).toHaveBeenCalledWith('synchronous = NORMAL');
+    expect(rawConnection().pragma('journal_mode', { simple: true })).toBe('wal');
+  });
+
+  it('records each migration once, however often the file is opened', async () => {
+    const first = await openStore();
+    const [job] = await first.insert([newJob({ input: { kept: true } })]);
+    await first.close();
+    await first.open();
+    const second = await openStore();
+    expect(await second.get(job!.id)).toMatchObject({ input: { kept: true } });
+    const rows = rawConnection().prepare('SELECT version, name FROM dispatch_migrations ORDER BY version').all();
+    expect(rows).toEqual(MIGRATIONS.map(({ version, name }) => ({ version, name })));
+    expect(SCHEMA_VERSION).toBe(MIGRATIONS.length);
+  });
+
+  it('lets several processes open and migrate one new file at once', async () => {
+    const at = Date.now() + 2500;
+    const children = Array.from({ length: 4 }, () => spawnScript('open-at-once.ts', [temp.path, String(at)]));
+    for (const child of children) expect(await child.exited, child.output()).toBe(0);
+    const db = rawConnection();
+    expect(db.prepare('SELECT version FROM dispatch_migrations').all()).toEqual(MIGRATIONS.map(({ version }) => ({ version })));
+    expect(db.prepare(`SELECT count(*) AS n FROM dispatch_jobs WHERE name = 'opened'`).get()).toEqual({ n: 4 });
+  }, 30_000);
+
+  it('refuses a file migrated by a newer version of the package', async () => {
+    const store = await openStore();
+    await store.close();
+    rawConnection().prepare('INSERT INTO dispatch_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(SCHEMA_VERSION + 1, 'future', Date.now());
+    await expect(store.open()).rejects.toThrow(StoreError);
+    await expect(store.open()).rejects.toThrow(new RegExp(`schema version ${SCHEMA_VERSION + 1}`));
+  });
+
+  it('keeps times as integer milliseconds and the input and last error as JSON text', async () => {
+    const store = await openStore();
+    const input = { to: 'a@b.c', n: [1, 2.5, null] };
+    await store.insert([newJob({ input, runAt: 1_700_000_000_123 })]);
+    const [job] = (await store.lease({ limit: 1, queueRoom: {}, leaseMs: 30_000 })).jobs;
+    const error = { name: 'Error', message: 'boom', stack: 'at line 1' };
+    await store.write([{ id: job!.id, from: 'running', to: 'dlq', token: job!.leaseToken, lastError: error }]);
+    const row = rawConnection()
+      .prepare(
+        `SELECT input, last_error, typeof(run_at) AS runAt, typeof(created_at) AS createdAt, typeof(updated_at) AS updatedAt, run_at FROM dispatch_jobs WHERE id = ?`,
+      )
+      .get(Number(job!.id));
+    expect(row).toEqual({
+      input: JSON.stringify(input),
+      last_error: JSON.stringify(error),
+      runAt: 'integer',
+      createdAt: 'integer',
+      updatedAt: 'integer',
+      run_at: 1_700_000_000_123,
+    });
+  });
+
+  it('never gives an id twice, even after the newest job is purged', async () => {
+    const store = await openStore();
+    const first = await store.insert([newJob(), newJob()]);
+    const { jobs } = await store.lease({ limit: 2, queueRoom: {}, leaseMs: 30_000 });
+    await store.write(jobs.map((j) => ({ id: j.id, from: 'running' as const, to: 'dlq' as const, token: j.leaseToken })));
+    expect(await store.purge('dlq', Date.now() + 1000)).toBe(2);
+    const [next] = await store.insert([newJob()]);
+    expect(Number(next!.id)).toBeGreaterThan(Math.max(...first.map((j) => Number(j.id))));
+  });
+
+  it('finds nothing under an id it never gave out, even one SQLite would read as a number', async () => {
+    const store = await openStore();
+    const [job] = await store.insert([newJob()]);
+    expect(job!.id).toBe('1');
+    for (const id of ['1.0', ' 1', '01', '1e0', '0x1', 'one', '']) {
+      expect(await store.get(id), id).toBeNull();
+      expect(await store.write([{ id, from: 'pending', to: 'cancelled' }]), id).toEqual([false]);
+    }
+    expect(await store.extend([{ id: '1.0', token: 'x' }], 1000)).toEqual([false]);
+    await expect(store.list({ state: 'pending', limit: 5, cursor: 'page-2' })).rejects.toThrow(StoreConfigError);
+    expect((await store.get('1'))!.state).toBe('pending');
+  });
+});
+
+describe('sqlite store leasing and locking', () => {
+  it('runs every leasing and reaping query through its index, with no sort and no table scan', async () => {
+    await openStore();
+    const db = rawConnection();
+    const plan = (sql: string) => {
+      const named = [...sql.matchAll(/@(\w+)/g)].map((m) => m[1]!);
+      const args = named.length > 0 ? [Object.fromEntries(named.map((n) => [n, 1]))] : Array((sql.match(/\?/g) ?? []).length).fill(1);
+      return (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as Array<{ detail: string }>).map((r) => r.detail).join(' / ');
+    };
+    const expected: Array<[keyof typeof SQL, string]> = [
+      ['firstLane', 'USING INDEX dispatch_jobs_leasable'],
+      ['nextQueue', 'USING INDEX dispatch_jobs_leasable (priority=? AND queue>?)'],
+      ['nextPriority', 'USING INDEX dispatch_jobs_leasable (priority<?)'],
+      ['dueInLane', 'USING INDEX dispatch_jobs_leasable (priority=? AND queue=? AND run_at<?)'],
+      ['firstLaterInLane', 'USING INDEX dispatch_jobs_leasable (priority=? AND queue=? AND run_at>?)'],
+      ['take', 'USING INTEGER PRIMARY KEY (rowid=?)'],
+      ['write', 'USING INTEGER PRIMARY KEY (rowid=?)'],
+      ['extend', 'USING INTEGER PRIMARY KEY (rowid=?)'],
+      ['expired', 'USING INDEX dispatch_jobs_lease_deadline (lease_expires_at<?)'],
+      ['list', 'USING INDEX dispatch_jobs_state (state=? AND rowid>?)'],
+    ];
+    for (const [name, index] of expected) {
+      const detail = plan(SQL[name]);
+      expect(detail, name).toContain(index);
+      expect(detail, name).not.toContain('TEMP B-TREE');
+    }
+  });
+
+  it('leases as the memory store does, whatever the mix of priorities, queues, due times, caps and retries', async () => {
+    const job = fc.record({
+      priority: fc.integer({ min: 0, max: 3 }),
+      queue: fc.constantFrom('a', 'b', 'c'),
+      // Well clear of now either way, so the clock moving during a run changes nothing.
+      runAtOffset: fc.oneof(fc.integer({ min: -100_000, max: -1000 }), fc.integer({ min: 60_000, max: 100_000 })),
+    });
+    const room = fc.option(fc.integer({ min: 0, max: 4 }), { nil: undefined });
+    const step = fc.oneof(
+      fc.record({ kind: fc.constant('lease' as const), limit: fc.integer({ min: 0, max: 12 }), a: room, b: room }),
+      fc.record({ kind: fc.constant('retry' as const), pick: fc.nat(), runAtOffset: job.map((j) => j.runAtOffset) }),
+      fc.record({ kind: fc.constant('enqueue' as const), job }),
+    );
+    const summary = (r: LeaseResult) => ({
+      jobs: r.jobs.map((j) => ({ id: j.id, queue: j.queue, priority: j.priority, runAt: j.runAt, attempt: j.attempt, leasedFrom: j.leasedFrom })),
+      nextRunAt: r.nextRunAt,
+    });
+
+    await fc.assert(
+      fc.asyncProperty(fc.array(job, { maxLength: 30 }), fc.array(step, { minLength: 1, maxLength: 8 }), async (initial, steps) => {
+        const file = tempDatabase();
+        const sqlite = sqliteStore({ path: file.path });
+        const memory = memoryStore();
+        await sqlite.open();
+        try {
+          const now = Date.now();
+          const enqueue = async (specs: typeof initial) => {
+            const jobs = specs.map((s) => newJob({ priority: s.priority, queue: s.queue, runAt: now + s.runAtOffset }));
+            const [a, b] = await Promise.all([sqlite.insert(jobs), memory.insert(jobs)]);
+            expect(a.map((j) => j.id)).toEqual(b.map((j) => j.id));
+          };
+          await enqueue(initial);
+          // Running jobs with each store's own lease token.
+          const running: Array<{ id: string; tokens: [string, string] }> = [];
+          for (const s of steps) {
+            if (s.kind === 'enqueue') await enqueue([s.job]);
+            if (s.kind === 'lease') {
+              const queueRoom: Record<string, number> = {};
+              if (s.a !== undefined) queueRoom.a = s.a;
+              if (s.b !== undefined) queueRoom.b = s.b;
+              const request = { limit: s.limit, queueRoom, leaseMs: 30_000 };
+              const a = await sqlite.lease(request);
+              const b = await memory.lease(request);
+              expect(summary(a)).toEqual(summary(b));
+              a.jobs.forEach((j, i) => running.push({ id: j.id, tokens: [j.leaseToken!, b.jobs[i]!.leaseToken!] }));
+            }
+            if (s.kind === 'retry' && running.length > 0) {
+              const [{ id, tokens }] = running.splice(s.pick % running.length, 1) as [(typeof running)[number]];
+              const write = { id, from: 'running' as const, to: 'retrying' as const, runAt: now + s.runAtOffset };
+              expect(await sqlite.write([{ ...write, token: tokens[0] }])).toEqual([true]);
+              expect(await memory.write([{ ...write, token: tokens[1] }])).toEqual([true]);
+            }
+          }
+          expect(await sqlite.counts()).toEqual(await memory.counts());
+        } finally {
+          await sqlite.close();
+          file.remove();
+        }
+      }),
+      { numRuns: 60 },
+    );
+  }, 60_000);
+
+  it('waits for another connection holding the write lock without blocking the event loop, then writes', async () => {
+    const store = await openStore({ busyTimeout: '5s' });
+    const other = rawConnection();
+    other.exec('BEGIN IMMEDIATE');
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 5);
+    setTimeout(() => other.exec('COMMIT'), 150);
+    try {
+      const [job] = await store.insert([newJob({ input: 'after the lock' })]);
+      expect(ticks).toBeGreaterThan(0);
+      expect(await store.get(job!.id)).toMatchObject({ input: 'after the lock' });
+    } finally {
+      clearInterval(ticker);
+    }
+  });
+
+  it('gives up with a StoreError carrying the cause once busyTimeout has passed', async () => {
+    const store = await openStore({ busyTimeout: 100 });
+    const other = rawConnection();
+    other.exec('BEGIN IMMEDIATE');
+    const error = await store.insert([newJob()]).then(() => null, (e: unknown) => e);
+    other.exec('COMMIT');
+    expect(error).toBeInstanceOf(StoreError);
+    expect((error as StoreError).message).toMatch(/busyTimeout \(100 ms\)/);
+    expect(((error as StoreError).cause as { code: string }).code).toMatch(/^SQLITE_BUSY/);
+    expect((await store.counts()).pending).toBe(0);
+  });
+
+  it('shares jobs between two connections to one file and never leases one job to both', async () => {
+    const a = await openStore();
+    const b = await openStore();
+    await a.insert(Array.from({ length: 20 }, (_, i) => newJob({ input: i })));
+    const request = { limit: 7, queueRoom: {}, leaseMs: 30_000 };
+    const leased = await Promise.all([a.lease(request), b.lease(request), a.lease(request), b.lease(request)]);
+    const ids = leased.flatMap((r) => r.jobs.map((j) => j.id));
+    expect(ids).toHaveLength(20);
+    expect(new Set(ids).size).toBe(20);
+    const taken = leased[0]!.jobs[0]!;
+    expect(await b.get(taken.id)).toMatchObject({ state: 'running', leaseToken: taken.leaseToken });
+    expect(await b.write([{ id: taken.id, from: 'running', to: 'completed', token: taken.leaseToken }])).toEqual([true]);
+    expect((await a.get(taken.id))!.state).toBe('completed');
+  });
+});
