@@ -93,7 +93,8 @@ export class PostgresStore implements Store {
    * many processes at once. `open()` calls it unless `migrate: false`.
    */
   async migrate(): Promise<void> {
-    const pool = this.pool ?? this.createPool();
+    // Before open(), a pool the store makes lives for this call only.
+    const pool = this.pool ?? this.options.pool ?? this.createPool();
     try {
       await this.withClient(pool, 'migrating the schema', (client) => migrate(client, this.schema));
     } finally {

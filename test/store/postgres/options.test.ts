@@ -3,7 +3,7 @@ import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { postgresStore, type PostgresStoreOptions, StoreConfigError, StoreError } from '../../../src/index.js';
 import { newJob } from '../conformance.js';
-import { databaseUrl, openStore } from './database.js';
+import { databaseUrl, dropSchema, freshSchema, openStore } from './database.js';
 
 function refusal(options: unknown): StoreConfigError {
   try {
@@ -77,6 +77,21 @@ describe('postgres store: options', () => {
       off();
       await cleanup();
       expect((await pool.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    });
+
+    it('migrates through it before opening', async () => {
+      pool = new pg.Pool({ connectionString: url() });
+      const schema = freshSchema();
+      const store = postgresStore({ pool, schema, migrate: false, onError: () => undefined });
+      try {
+        await store.migrate();
+        await store.open();
+        expect(await store.insert([newJob()])).toHaveLength(1);
+        await store.close();
+        expect((await pool.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+      } finally {
+        await dropSchema(schema);
+      }
     });
   });
 });
