@@ -91,7 +91,12 @@ export class Listener {
       lost(error);
       return;
     }
-    if (generation !== this.generation || released) return;
+    if (released) return;
+    if (generation !== this.generation) {
+      // Stopped while LISTEN was on its way.
+      release(true);
+      return;
+    }
     this.current = { release };
     this.failures = 0;
     for (const resolve of this.waiters.splice(0)) resolve();
