@@ -462,8 +462,9 @@ class DispatcherImpl implements Dispatcher {
     const run = async () => {
       const expired = await this.store.expired(100);
       for (const job of expired) {
-        // A lease of ours that ran out (a stalled event loop): our own actor takes the event.
-        const local = this.runner.send(job.id, { type: 'LEASE_EXPIRED' });
+        // A lease of ours that ran out (a stalled event loop): our own actor takes the event. Only that
+        // lease: the row may be stale, the job since reaped elsewhere and leased to us afresh.
+        const local = this.runner.send(job.id, { type: 'LEASE_EXPIRED' }, job.leaseToken);
         if (local) await local;
         else if (await this.applyChart(job, { type: 'LEASE_EXPIRED' })) moved++;
       }

@@ -94,10 +94,10 @@ export class JobRunner {
     }
   }
 
-  /** Sends an event to a job this process holds; false when it holds no such job. */
-  send(id: string, event: JobEvent): Promise<void> | null {
+  /** Sends an event to a job this process holds (under lease `token`, when given); null when it holds no such job. */
+  send(id: string, event: JobEvent, token?: string | null): Promise<void> | null {
     const live = this.live.get(id);
-    if (!live) return null;
+    if (!live || (token !== undefined && live.job.leaseToken !== token)) return null;
     if (live.state === 'running') live.actor.send(event);
     return live.finished;
   }

@@ -1,9 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { z } from 'zod';
 import {
+  createDispatcher,
+  defineJob,
   type LeaseResult,
   memoryStore,
   type SqliteStore,
@@ -15,7 +19,8 @@ import {
 import { MIGRATIONS, SCHEMA_VERSION } from '../../src/store/sqlite/migrations.js';
 import { SQL } from '../../src/store/sqlite/queries.js';
 import { newJob } from './conformance.js';
-import { spawnScript } from './sqlite/processes.js';
+import { deferred } from '../support/harness.js';
+import { spawnScript, until } from './sqlite/processes.js';
 import { tempDatabase } from './sqlite/temp-file.js';
 
 let temp: ReturnType<typeof tempDatabase>;
@@ -329,5 +334,67 @@ describe('sqlite store leasing and locking', () => {
     expect(await b.get(taken.id)).toMatchObject({ state: 'running', leaseToken: taken.leaseToken });
     expect(await b.write([{ id: taken.id, from: 'running', to: 'completed', token: taken.leaseToken }])).toEqual([true]);
     expect((await a.get(taken.id))!.state).toBe('completed');
+  });
+});
+
+describe('the engine on a file shared by several workers', () => {
+  it('keeps its own newer lease on a job when its reaper acts on a stale expired row of that job', async () => {
+    const store = await openStore();
+    const [job] = await store.insert([newJob({ name: 'hold' })]);
+    // Another worker's lease on the job runs out; this worker's reaper reads the expired row...
+    const [first] = (await store.lease({ limit: 1, queueRoom: {}, leaseMs: 1 })).jobs;
+    await sleep(5);
+    const [stale] = await store.expired(10);
+    expect(stale).toMatchObject({ id: job!.id, leaseToken: first!.leaseToken });
+    // ...but a third worker's reaper returns the job to the queue first, and this worker leases it afresh.
+    expect(await store.write([{ id: job!.id, from: 'running', to: 'pending', token: first!.leaseToken }])).toEqual([true]);
+
+    const started = deferred();
+    const release = deferred();
+    let runs = 0;
+    let aborted = false;
+    let staleServed = false;
+    const hold = defineJob({
+      name: 'hold',
+      input: z.object({ n: z.number() }),
+      handler: async (_input, ctx) => {
+        runs++;
+        started.resolve();
+        await release.promise;
+        aborted ||= ctx.signal.aborted;
+      },
+    });
+    // The store as this worker's reaper sees it: the stale row comes back once the job runs here.
+    const lagging = new Proxy(store, {
+      get(target, key) {
+        if (key === 'expired') {
+          return async (limit: number) => {
+            if (runs === 0 || staleServed) return target.expired(limit);
+            staleServed = true;
+            return [stale!];
+          };
+        }
+        const value = Reflect.get(target, key, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const errors: unknown[] = [];
+    const dispatcher = createDispatcher({ store: lagging, reapInterval: 20, onError: (e) => errors.push(e) });
+    dispatcher.register(hold);
+    await dispatcher.start();
+    try {
+      await started.promise;
+      await until(() => staleServed, 'the reaper to read the stale row');
+      // Time for a wrongly expired lease to abort the handler and run the job again.
+      await sleep(150);
+      release.resolve();
+      await dispatcher.stop();
+    } finally {
+      release.resolve();
+    }
+    expect(errors).toEqual([]);
+    expect({ runs, aborted }).toEqual({ runs: 1, aborted: false });
+    await store.open(); // stop() closed it
+    expect(await store.get(job!.id)).toMatchObject({ state: 'completed', attempt: 2, leaseToken: null });
   });
 });
