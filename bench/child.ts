@@ -2,7 +2,10 @@
  * One measurement in a fresh process: `node --expose-gc child.js '<spec json>'`.
  * Prints one line `BENCH_RESULT <json>` for the runner.
  */
-import { AllocationMeter, Counter, collect, drained, heapUsed, now, percentile, sleep } from './lib/measure.js';
+import { fork } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { AllocationMeter, Counter, collect, drained, heapUsed, now, percentile, profileStart, sleep, StallMeter } from './lib/measure.js';
 import { loadAdapter } from './lib/targets.js';
 import { type Adapter, type ChildResult, type MeasureSpec, Unavailable } from './lib/types.js';
 
@@ -45,13 +48,18 @@ async function processRun(a: Adapter, p: Params): Promise<Metrics> {
   collect();
   const counter = new Counter();
   const meter = new AllocationMeter();
+  const stalls = new StallMeter();
+  const profileStop = await profileStart();
   meter.start();
+  stalls.start();
   const t0 = now();
   await a.startWorker(() => void counter.hit());
   const all = await counter.reach(p.n!, p.capMs);
   // Done when the store says so, not when the last handler returned.
   const tEnd = all ? await drained(() => a.remaining(), 30_000) : now();
   const allocated = meter.stop();
+  const maxStallMs = stalls.stop();
+  await profileStop();
   const n = all ? p.n! : counter.count;
   return {
     rate: (n / (tEnd - t0)) * 1000,
@@ -59,6 +67,7 @@ async function processRun(a: Adapter, p: Params): Promise<Metrics> {
     capped: all ? 0 : 1,
     peakRssMb: peakRssMb(),
     allocKbPerJob: allocated / n / 1024,
+    maxStallMs,
   };
 }
 
@@ -82,6 +91,73 @@ async function latency(a: Adapter, p: Params): Promise<Metrics> {
   }
   samples.sort((x, y) => x - y);
   return { p50: percentile(samples, 50), p95: percentile(samples, 95), p99: percentile(samples, 99), n: samples.length };
+}
+
+/** Wall-clock milliseconds with sub-millisecond precision, comparable between processes on one machine. */
+const wallNow = () => performance.timeOrigin + performance.now();
+
+/**
+ * Pickup latency with the enqueue in another process: the wake-up has to
+ * cross processes (LISTEN/NOTIFY, Redis, polling), as it does for a web
+ * process that enqueues and a worker process that runs.
+ */
+async function latencyRemote(a: Adapter, spec: MeasureSpec): Promise<Metrics> {
+  const p = spec.params;
+  await a.open({ concurrency: p.concurrency!, retry: false, reset: true });
+  let started: ((t: number) => void) | null = null;
+  await a.startWorker(() => started?.(wallNow()));
+  const producer = fork(fileURLToPath(import.meta.url), [JSON.stringify({ ...spec, role: 'producer' } satisfies MeasureSpec)], {
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  const replies: Array<(m: { t0?: number; error?: string }) => void> = [];
+  producer.on('message', (m: { t0?: number; error?: string; ready?: boolean }) => replies.shift()?.(m));
+  const ask = (message: object) =>
+    new Promise<{ t0?: number; error?: string }>((resolve) => {
+      replies.push(resolve);
+      producer.send(message);
+    });
+  try {
+    const ready = await ask({ open: true });
+    if (ready.error) throw new Error(`producer: ${ready.error}`);
+    await sleep(p.settleMs!);
+    const samples: number[] = [];
+    const tStart = now();
+    for (let i = 0; i < p.samples! && now() - tStart < p.capMs!; i++) {
+      const handlerStart = new Promise<number>((resolve) => (started = resolve));
+      const reply = await ask({ i });
+      if (reply.t0 === undefined) throw new Error(`producer: ${reply.error}`);
+      samples.push((await handlerStart) - reply.t0);
+      started = null;
+      await sleep(p.gapMs! + Math.random() * (a.pollMs ?? 0));
+    }
+    samples.sort((x, y) => x - y);
+    return { p50: percentile(samples, 50), p95: percentile(samples, 95), p99: percentile(samples, 99), n: samples.length };
+  } finally {
+    producer.kill();
+  }
+}
+
+/** The producer side of latencyRemote: opens the same queue without a worker and enqueues on request. */
+async function produce(spec: MeasureSpec): Promise<void> {
+  let adapter: Adapter | null = null;
+  process.on('message', (m: { open?: boolean; i?: number }) => {
+    void (async () => {
+      try {
+        if (m.open) {
+          adapter = await loadAdapter(spec.target, spec.scenario);
+          await adapter.open({ concurrency: 1, retry: false, reset: false });
+          process.send!({ ready: true });
+        } else {
+          const t0 = wallNow();
+          await adapter!.enqueue(m.i!);
+          process.send!({ t0 });
+        }
+      } catch (error) {
+        process.send!({ error: error instanceof Error ? error.message : String(error) });
+      }
+    })();
+  });
+  process.on('disconnect', () => void Promise.race([adapter?.close(), sleep(2000)]).finally(() => process.exit(0)));
 }
 
 async function retry(a: Adapter, p: Params): Promise<Metrics> {
@@ -110,12 +186,14 @@ async function backlog(a: Adapter, p: Params, reset: boolean): Promise<Metrics> 
   const marks: number[] = [];
   const warmup = p.warmup!;
   const end = warmup + p.window!;
+  const profileStop = await profileStart();
   await a.startWorker(() => {
     const n = counter.hit();
     if (n === warmup || n === end) marks.push(now());
   });
   const all = await counter.reach(end, p.capMs);
   const tEnd = all ? marks[1]! : now();
+  await profileStop();
   const measured = (all ? end : counter.count) - warmup;
   if (marks.length === 0 || measured <= 0) throw new Error(`only ${counter.count} jobs ran within ${p.capMs} ms`);
   return { rate: (measured / (tEnd - marks[0]!)) * 1000, n: measured, capped: all ? 0 : 1, backlog: Math.max(have, p.backlog!), fillMs, peakRssMb: peakRssMb() };
@@ -184,6 +262,7 @@ async function measure(spec: MeasureSpec): Promise<ChildResult> {
     if (spec.scenario === 'enqueue-seq') metrics = await enqueueSeq(adapter, p);
     else if (spec.scenario === 'enqueue-bulk') metrics = await enqueueBulk(adapter, p);
     else if (group === 'process') metrics = await processRun(adapter, p);
+    else if (spec.scenario === 'latency-remote') metrics = await latencyRemote(adapter, spec);
     else if (group === 'latency') metrics = await latency(adapter, p);
     else if (group === 'retry') metrics = await retry(adapter, p);
     else if (group === 'backlog') metrics = await backlog(adapter, p, spec.reset);
@@ -199,7 +278,8 @@ async function measure(spec: MeasureSpec): Promise<ChildResult> {
 }
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as MeasureSpec;
-measure(spec).then(
+if (spec.role === 'producer') void produce(spec);
+else measure(spec).then(
   (result) => {
     process.stdout.write(`BENCH_RESULT ${JSON.stringify(result)}\n`);
     process.exit(0);

@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { performance } from 'node:perf_hooks';
 import { GCProfiler, getHeapStatistics } from 'node:v8';
 
@@ -34,17 +36,42 @@ export class AllocationMeter {
   }
 }
 
-/** Counts handler calls and lets a caller wait for the n-th. */
+/**
+ * A CPU profile of the timed part only (not the fill before it), written to
+ * the file BENCH_CPU_PROFILE names; a no-op when it names none.
+ */
+export async function profileStart(): Promise<() => Promise<void>> {
+  const file = process.env.BENCH_CPU_PROFILE;
+  if (!file) return async () => {};
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 100 });
+  await session.post('Profiler.start');
+  return async () => {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+  };
+}
+
+/**
+ * Counts handler calls and lets a caller wait for the n-th. The time cap is
+ * checked on every hit as well as by a timer: a worker that never yields to
+ * the event loop would hold the timer back until it ran out of jobs.
+ */
 export class Counter {
   count = 0;
-  private waiters: Array<{ at: number; resolve: () => void }> = [];
+  private waiters: Array<{ at: number; deadline: number; resolve: (reached: boolean) => void }> = [];
 
   hit(): number {
     const n = ++this.count;
     if (this.waiters.length > 0) {
+      const t = now();
       this.waiters = this.waiters.filter((w) => {
-        if (n < w.at) return true;
-        w.resolve();
+        if (n >= w.at) w.resolve(true);
+        else if (t >= w.deadline) w.resolve(false);
+        else return true;
         return false;
       });
     }
@@ -56,15 +83,46 @@ export class Counter {
     if (this.count >= n) return Promise.resolve(true);
     return new Promise((resolve) => {
       let timer: NodeJS.Timeout | undefined;
-      this.waiters.push({
+      const waiter = {
         at: n,
-        resolve: () => {
+        deadline: now() + capMs,
+        resolve: (reached: boolean) => {
           clearTimeout(timer);
-          resolve(true);
+          resolve(reached);
         },
-      });
-      if (Number.isFinite(capMs)) timer = setTimeout(() => resolve(false), capMs);
+      };
+      this.waiters.push(waiter);
+      if (Number.isFinite(capMs)) {
+        timer = setTimeout(() => {
+          this.waiters = this.waiters.filter((w) => w !== waiter);
+          resolve(false);
+        }, capMs);
+      }
     });
+  }
+}
+
+/**
+ * The longest the event loop went without running a timer: what an HTTP
+ * server sharing the process with the worker would wait for at worst.
+ */
+export class StallMeter {
+  private timer: NodeJS.Timeout | undefined;
+  private last = 0;
+  private max = 0;
+
+  start(): void {
+    this.last = now();
+    this.timer = setInterval(() => {
+      const t = now();
+      this.max = Math.max(this.max, t - this.last);
+      this.last = t;
+    }, 5);
+  }
+
+  stop(): number {
+    clearInterval(this.timer);
+    return Math.max(this.max, now() - this.last);
   }
 }
 

@@ -103,7 +103,8 @@ export function report(aggregates: readonly Aggregate[], targets: readonly Targe
       }
       Object.assign(row, { median: stat.median, min: stat.min, max: stat.max, values: stat.values });
       if (agg.stats.n) row.n = agg.stats.n.median;
-      if (agg.stats.capped && agg.stats.capped.max > 0) row.capped = true;
+      // Flagged once, on the scenario's first figure: the others come from the same runs.
+      if (metric === scenario.metrics[0] && agg.stats.capped && agg.stats.capped.max > 0) row.capped = true;
       const ratio = ratioFor(agg, metric, aggregates);
       if (ratio) row.ratio = ratio;
       rows.push(row);

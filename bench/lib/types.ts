@@ -60,6 +60,8 @@ export interface MeasureSpec {
   run: number;
   /** For backlog runs: whether to wipe the queue before topping it up. */
   reset: boolean;
+  /** A producer process only enqueues, when the worker process tells it to (remote pickup latency). */
+  role?: 'producer';
 }
 
 export type ChildResult =
