@@ -155,7 +155,7 @@ class DispatcherImpl implements Dispatcher {
   private phase: Phase = 'new';
   private opening: Promise<void> | null = null;
   private wakeAt = Infinity;
-  private timers: NodeJS.Timeout[] = [];
+  private duties: Every[] = [];
   private unsubscribe: (() => void) | null = null;
   private stopping: Promise<void> | null = null;
   private resolveSupervisorStopped!: () => void;
@@ -220,10 +220,11 @@ class DispatcherImpl implements Dispatcher {
     await this.ready();
     this.phase = 'started';
     this.unsubscribe = this.store.subscribe?.((runAt) => this.wake(runAt)) ?? null;
-    this.timers.push(
-      every(this.heartbeatMs, () => this.runner.heartbeat(this.leaseMs).catch((e) => this.reportError(e, 'extending leases'))),
+    this.duties.push(
+      // Heartbeats go on while draining: jobs finishing in the grace period keep their leases.
+      new Every(this.heartbeatMs, () => this.runner.heartbeat(this.leaseMs).catch((e) => this.reportError(e, 'extending leases'))),
       // Not while stopping: reap() refuses a stopping dispatcher, and a leaving process need not reap.
-      every(this.reapMs, async () => {
+      new Every(this.reapMs, async () => {
         if (this.phase === 'started') await this.reap().catch((e) => this.reportError(e, 'reaping expired leases'));
       }),
     );
@@ -485,8 +486,8 @@ class DispatcherImpl implements Dispatcher {
       }
       await this.writes.idle();
     } finally {
-      for (const timer of this.timers) clearInterval(timer);
-      this.timers = [];
+      await Promise.all(this.duties.map((duty) => duty.stop()));
+      this.duties = [];
       this.unsubscribe?.();
       this.supervisor.stop();
       this.phase = 'stopped';
@@ -497,15 +498,22 @@ class DispatcherImpl implements Dispatcher {
 }
 
 /** Runs `run` every `ms`, skipping a beat while the last run is still going. */
-function every(ms: number, run: () => Promise<unknown>): NodeJS.Timeout {
-  let busy = false;
-  const timer = setInterval(() => {
-    if (busy) return;
-    busy = true;
-    run().finally(() => (busy = false));
-  }, ms);
-  timer.unref();
-  return timer;
+class Every {
+  private readonly timer: NodeJS.Timeout;
+  private running: Promise<unknown> | null = null;
+
+  constructor(ms: number, run: () => Promise<unknown>) {
+    this.timer = setInterval(() => {
+      this.running ??= run().finally(() => (this.running = null));
+    }, ms);
+    this.timer.unref();
+  }
+
+  /** Stops the beat and waits for a run in progress, so nothing touches a closed store. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
 }
 
 function positive(value: Duration, field: string): number {
