@@ -337,6 +337,41 @@ describe('sqlite store leasing and locking', () => {
   });
 });
 
+describe('sqlite store wake-ups within one process', () => {
+  it('tells subscribers of inserts (earliest runAt) and of jobs put back to pending, until they unsubscribe', async () => {
+    const store = await openStore();
+    const heard: number[] = [];
+    const unsubscribe = store.subscribe((runAt) => heard.push(runAt));
+    await store.insert([newJob({ runAt: 5000 }), newJob({ runAt: 3000 }), newJob({ runAt: 4000 })]);
+    const [job] = (await store.lease({ limit: 1, queueRoom: {}, leaseMs: 30_000 })).jobs;
+    await store.write([{ id: job!.id, from: 'running', to: 'retrying', token: job!.leaseToken, runAt: 7000 }]);
+    expect(heard).toEqual([3000]);
+    await store.write([{ id: job!.id, from: 'retrying', to: 'pending', runAt: 6000 }]);
+    expect(heard).toEqual([3000, 6000]);
+    unsubscribe();
+    await store.insert([newJob()]);
+    expect(heard).toEqual([3000, 6000]);
+  });
+
+  it('lets a worker start a job enqueued by another dispatcher sharing its store without waiting for the poll', async () => {
+    const store = sqliteStore({ path: temp.path, pollInterval: '1h' });
+    const ran = deferred<string>();
+    const job = defineJob({ name: 'ping', input: z.object({ n: z.number() }), handler: (_input, ctx) => ran.resolve(ctx.job.id) });
+    const worker = createDispatcher({ store }).register(job);
+    const producer = createDispatcher({ store }).register(job);
+    await worker.start();
+    try {
+      // Long enough for the worker's first lease to find nothing and put it to sleep for the poll.
+      await sleep(100);
+      const record = await producer.enqueue(job, { n: 1 });
+      expect(await ran.promise).toBe(record.id);
+    } finally {
+      await producer.stop();
+      await worker.stop();
+    }
+  });
+});
+
 describe('the engine on a file shared by several workers', () => {
   it('keeps its own newer lease on a job when its reaper acts on a stale expired row of that job', async () => {
     const store = await openStore();

@@ -53,6 +53,7 @@ export class SqliteStore implements Store {
   private readonly options: ResolvedSqliteOptions;
   private prepared: Prepared | null = null;
   private opening: Promise<Prepared> | null = null;
+  private readonly listeners = new Set<(runAt: number) => void>();
 
   constructor(options: SqliteStoreOptions) {
     this.options = parseOptions(options);
@@ -102,7 +103,11 @@ export class SqliteStore implements Store {
     }
     this.ready();
     if (jobs.length === 0) return [];
-    return this.run('inserting jobs', (s) => s.insert(jobs));
+    const stored = await this.run('inserting jobs', (s) => s.insert(jobs));
+    let earliest = Infinity;
+    for (const job of jobs) earliest = Math.min(earliest, job.runAt);
+    this.notify(earliest);
+    return stored;
   }
 
   lease(request: LeaseRequest): Promise<LeaseResult> {
@@ -112,7 +117,22 @@ export class SqliteStore implements Store {
   async write(writes: readonly TransitionWrite[]): Promise<boolean[]> {
     this.ready();
     if (writes.length === 0) return [];
-    return this.run('writing transitions', (s) => s.write(writes));
+    const applied = await this.run('writing transitions', (s) => s.write(writes));
+    const now = Date.now();
+    writes.forEach((w, i) => {
+      if (applied[i] && w.to === 'pending') this.notify(w.runAt ?? now);
+    });
+    return applied;
+  }
+
+  /**
+   * Wakes the other dispatchers of this process that share this store, as
+   * the memory store does. Other processes are not told: they find new jobs
+   * within `pollInterval`.
+   */
+  subscribe(listener: (runAt: number) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   async extend(leases: readonly LeaseRef[], leaseMs: number): Promise<boolean[]> {
@@ -164,6 +184,10 @@ export class SqliteStore implements Store {
       if (error instanceof StoreError || error instanceof StoreConfigError) throw error;
       throw new StoreError(`sqlite store: ${what} failed: ${reasonOf(error, this.options.busyTimeoutMs)}`, { cause: error });
     }
+  }
+
+  private notify(runAt: number): void {
+    for (const listener of this.listeners) listener(runAt);
   }
 
   private ready(): Prepared {
