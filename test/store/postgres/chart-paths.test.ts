@@ -1,0 +1,17 @@
+import { postgresStore } from '../../../src/index.js';
+import { describeChartPaths } from '../../support/chart-paths.js';
+import { databaseUrl, dropSchema, freshSchema } from './database.js';
+
+const schemas: string[] = [];
+
+describeChartPaths(
+  'postgres',
+  async () => {
+    const schema = freshSchema();
+    schemas.push(schema);
+    return postgresStore({ connectionString: databaseUrl(), schema });
+  },
+  async () => {
+    for (const schema of schemas) await dropSchema(schema);
+  },
+);
