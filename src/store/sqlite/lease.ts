@@ -51,7 +51,9 @@ export function leaseOperation(db: Database): (request: LeaseRequest) => LeaseRe
       for (; lane && lane.priority === priority; lane = laneAfter(lane)) {
         lanes.push(lane);
         const want = Math.min(roomIn(lane.queue), limit - chosen.length);
-        if (want > 0) candidates.push(...dueInLane.all(lane.priority, lane.queue, now, want));
+        if (want <= 0) continue;
+        // A loop, not a spread: a lease may be as large as the concurrency, too many for function arguments.
+        for (const row of dueInLane.all(lane.priority, lane.queue, now, want)) candidates.push(row);
       }
       candidates.sort((a, b) => a.run_at - b.run_at || a.id - b.id);
       for (const row of candidates) {

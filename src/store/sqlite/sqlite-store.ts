@@ -25,10 +25,12 @@ type JobState = StoredJob['state'];
 /** How long SQLite itself may block this thread waiting for another process's lock. */
 const IN_THREAD_BUSY_MS = 10;
 
-/** Everything prepared once per open connection. */
+/**
+ * Everything prepared once per open connection. The write transactions read
+ * the clock once they hold the lock, so a wait for it never ages a time they store.
+ */
 interface Prepared {
   db: Db;
-  /** Write transactions read the clock once they hold the lock, so waiting for it never ages a time they store. */
   insert: (jobs: readonly NewJob[]) => StoredJob[];
   lease: (request: LeaseRequest) => LeaseResult;
   write: (writes: readonly TransitionWrite[]) => boolean[];
