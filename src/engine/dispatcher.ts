@@ -412,7 +412,7 @@ class DispatcherImpl implements Dispatcher {
     const now = Date.now();
     const write = decide(this.chart, job, event, deadLetter, now);
     if (!write) return null;
-    const applied = await this.writes.write(write);
+    const applied = await this.writes.writeAsync(write);
     if (!applied) return false;
     if (this.events.observed) {
       this.events.next(transitionEvent(job, job.state, write.to, write.attempt ?? job.attempt, write.lastError));

@@ -1,11 +1,12 @@
 import { type Actor, createActor } from 'xstate';
 import type { AbortReason, JobError, JobEvent, JobMachine, JobState } from '../../machines/job.machine.js';
 import { CancelledError, InvalidInputError, LeaseLostError, PermanentError, ShutdownError, TimeoutError, UnknownJobError } from '../errors.js';
-import type { AnyJobDefinition, HandlerContext } from '../job/define-job.js';
+import type { AnyJobDefinition } from '../job/define-job.js';
 import type { Registry } from '../job/registry.js';
 import type { LeasedJob, Store } from '../store/contract.js';
 import { writeFor } from './chart.js';
 import { type TransitionEvent, transitionEvent } from './events.js';
+import { LazyHandlerContext } from './handler-context.js';
 import { toJobError } from './records.js';
 import type { WriteBuffer } from './write-buffer.js';
 
@@ -14,10 +15,9 @@ interface LiveJob {
   actor: Actor<JobMachine>;
   /** The last state this process recorded for the job. */
   state: JobState;
-  controller: AbortController | null;
-  /** Resolves when the job has left this process (its last write answered). */
-  finished: Promise<void>;
-  finish: () => void;
+  ctx: LazyHandlerContext | null;
+  /** Waiting for the job to leave this process (its last write answered); made only when someone waits. */
+  waiters: Array<() => void> | null;
 }
 
 export interface RunnerHooks {
@@ -28,6 +28,10 @@ export interface RunnerHooks {
   listening(): boolean;
   error(error: unknown, context: string): void;
 }
+
+// Shared: these events carry nothing, and every job sends them.
+const LEASE: JobEvent = Object.freeze({ type: 'LEASE' });
+const SUCCEED: JobEvent = Object.freeze({ type: 'SUCCEED' });
 
 const abortErrors: Record<AbortReason, (id: string) => Error> = {
   timeout: (id) => new TimeoutError(`job ${id} ran past its timeout`),
@@ -82,14 +86,12 @@ export class JobRunner {
           deadLetter: def?.deadLetter ?? true,
         },
       });
-      let finish!: () => void;
-      const finished = new Promise<void>((resolve) => (finish = resolve));
-      const live: LiveJob = { job, actor, state: 'running', controller: null, finished, finish };
+      const live: LiveJob = { job, actor, state: 'running', ctx: null, waiters: null };
       this.live.set(job.id, live);
       actor.start();
       // Subscribed after start, so the initial `pending` is not mistaken for a move.
       actor.subscribe((snapshot) => this.observe(live, snapshot.value as JobState));
-      actor.send({ type: 'LEASE' });
+      actor.send(LEASE);
       if (listening) this.emitFor(live, job.leasedFrom, 'running', job.attempt, undefined);
     }
   }
@@ -99,7 +101,7 @@ export class JobRunner {
     const live = this.live.get(id);
     if (!live || (token !== undefined && live.job.leaseToken !== token)) return null;
     if (live.state === 'running') live.actor.send(event);
-    return live.finished;
+    return left(live);
   }
 
   abandonAll(): void {
@@ -123,7 +125,7 @@ export class JobRunner {
 
   /** Resolves when every job has left this process. */
   async drained(): Promise<void> {
-    while (this.live.size > 0) await Promise.all([...this.live.values()].map((l) => l.finished));
+    while (this.live.size > 0) await Promise.all([...this.live.values()].map(left));
   }
 
   private runHandler(id: string): void {
@@ -141,9 +143,8 @@ export class JobRunner {
       this.settle(live, failure(error, false));
       return;
     }
-    const controller = new AbortController();
-    live.controller = controller;
-    const ctx = handlerContext(live.job, controller.signal);
+    const ctx = new LazyHandlerContext(live.job);
+    live.ctx = ctx;
     let result: unknown;
     try {
       result = (def as AnyJobDefinition).handler(parsed.data, ctx);
@@ -152,7 +153,7 @@ export class JobRunner {
       return;
     }
     Promise.resolve(result).then(
-      () => this.settle(live, { type: 'SUCCEED' }),
+      () => this.settle(live, SUCCEED),
       (error: unknown) => this.settle(live, failure(error)),
     );
   }
@@ -163,7 +164,7 @@ export class JobRunner {
   }
 
   private abort(id: string, reason: AbortReason): void {
-    this.live.get(id)?.controller?.abort(abortErrors[reason](id));
+    this.live.get(id)?.ctx?.abort(abortErrors[reason](id));
   }
 
   private observe(live: LiveJob, to: JobState): void {
@@ -174,30 +175,25 @@ export class JobRunner {
     // The actor's work here is done; a backoff timer it armed lives on as the stored runAt.
     live.actor.stop();
     const write = writeFor(live.job.id, from, to, context, live.job.leaseToken, Date.now());
-    this.writes.write(write).then(
-      (applied) => {
-        if (applied && this.hooks.listening()) this.emitFor(live, from, to, context.attempt, context.lastError);
-        this.leave(live);
-      },
-      (error: unknown) => {
-        // The lease will run out and the reaper will return the job; this process lets it go.
-        this.hooks.error(error, `writing job ${live.job.id} ${from} -> ${to}`);
-        this.leave(live);
-      },
-    );
+    this.writes.write(write, (applied, error) => {
+      // On a failed write the lease runs out and the reaper returns the job; this process lets it go.
+      if (error) this.hooks.error(error, `writing job ${live.job.id} ${from} -> ${to}`);
+      else if (applied && this.hooks.listening()) this.emitFor(live, from, to, context.attempt, context.lastError);
+      this.leave(live);
+    });
   }
 
   /** Drops a job whose lease this process lost, without writing: the store already moved on. */
   private letGo(live: LiveJob): void {
     live.state = 'pending';
-    live.controller?.abort(new LeaseLostError(`job ${live.job.id} is no longer leased to this worker`));
+    live.ctx?.abort(new LeaseLostError(`job ${live.job.id} is no longer leased to this worker`));
     live.actor.stop();
     this.leave(live);
   }
 
   private leave(live: LiveJob): void {
     this.live.delete(live.job.id);
-    live.finish();
+    if (live.waiters) for (const resolve of live.waiters) resolve();
     this.freedBatch.push(live.job);
     if (this.freedBatch.length === 1) {
       queueMicrotask(() => {
@@ -213,23 +209,11 @@ export class JobRunner {
   }
 }
 
-function failure(thrown: unknown, retryable = !(thrown instanceof PermanentError)): JobEvent {
-  return { type: 'FAIL', error: toJobError(thrown), retryable };
+/** Resolves once the job has left this process. */
+function left(live: LiveJob): Promise<void> {
+  return new Promise((resolve) => (live.waiters ??= []).push(resolve));
 }
 
-function handlerContext(job: LeasedJob, signal: AbortSignal): HandlerContext {
-  return {
-    signal,
-    attempt: job.attempt,
-    job: {
-      id: job.id,
-      name: job.name,
-      queue: job.queue,
-      priority: job.priority,
-      attempt: job.attempt,
-      maxRetries: job.maxRetries,
-      runAt: new Date(job.runAt),
-      createdAt: new Date(job.createdAt),
-    },
-  };
+function failure(thrown: unknown, retryable = !(thrown instanceof PermanentError)): JobEvent {
+  return { type: 'FAIL', error: toJobError(thrown), retryable };
 }

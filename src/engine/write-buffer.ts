@@ -1,9 +1,11 @@
 import type { Store, TransitionWrite } from '../store/contract.js';
 
+/** Told whether the compare-and-set held, or the error when the store call failed. */
+export type WriteDone = (applied: boolean, error?: unknown) => void;
+
 interface Pending {
   write: TransitionWrite;
-  resolve: (applied: boolean) => void;
-  reject: (error: unknown) => void;
+  done: WriteDone;
 }
 
 /**
@@ -18,11 +20,14 @@ export class WriteBuffer {
 
   constructor(private readonly store: Store) {}
 
-  write(write: TransitionWrite): Promise<boolean> {
-    return new Promise<boolean>((resolve, reject) => {
-      this.queued.push({ write, resolve, reject });
-      if (!this.flushing && this.queued.length === 1) queueMicrotask(() => this.flush());
-    });
+  /** Queues a write; `done` is called once it is answered (a callback, as this is every job's path). */
+  write(write: TransitionWrite, done: WriteDone): void {
+    this.queued.push({ write, done });
+    if (!this.flushing && this.queued.length === 1) queueMicrotask(() => this.flush());
+  }
+
+  writeAsync(write: TransitionWrite): Promise<boolean> {
+    return new Promise((resolve, reject) => this.write(write, (applied, error) => (error ? reject(error) : resolve(applied))));
   }
 
   /** Resolves once every write handed in so far has been answered. */
@@ -37,11 +42,16 @@ export class WriteBuffer {
     while (this.queued.length > 0) {
       const batch = this.queued;
       this.queued = [];
+      let applied: boolean[] | null = null;
+      let failure: unknown;
       try {
-        const applied = await this.store.write(batch.map((p) => p.write));
-        for (let i = 0; i < batch.length; i++) batch[i]!.resolve(applied[i] === true);
+        applied = await this.store.write(batch.map((p) => p.write));
       } catch (error) {
-        for (const p of batch) p.reject(error);
+        failure = error ?? new Error('the store failed a write without saying why');
+      }
+      for (let i = 0; i < batch.length; i++) {
+        if (applied) batch[i]!.done(applied[i] === true);
+        else batch[i]!.done(false, failure);
       }
     }
     this.flushing = false;

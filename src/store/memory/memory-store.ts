@@ -40,9 +40,25 @@ function dueOrder(a: Entry, b: Entry): number {
 const isLive = (entry: Entry) =>
   entry.ticket === entry.row.ticket && (entry.row.state === 'pending' || entry.row.state === 'retrying');
 
+/** The row as the contract shows it; spelled out, as a rest spread costs more on the lease path. */
 function copy(row: Row): StoredJob {
-  const { seq: _seq, ticket: _ticket, ...job } = row;
-  return job;
+  return {
+    id: row.id,
+    name: row.name,
+    queue: row.queue,
+    state: row.state,
+    input: row.input,
+    priority: row.priority,
+    runAt: row.runAt,
+    attempt: row.attempt,
+    maxRetries: row.maxRetries,
+    timeoutMs: row.timeoutMs,
+    lastError: row.lastError,
+    leaseToken: row.leaseToken,
+    leaseExpiresAt: row.leaseExpiresAt,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
 }
 
 export interface MemoryStoreOptions {
