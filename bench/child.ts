@@ -165,6 +165,7 @@ async function retry(a: Adapter, p: Params): Promise<Metrics> {
   await a.fill(0, p.n!);
   const attempts = new Uint8Array(p.n!);
   const succeeded = new Counter();
+  const profileStop = await profileStart();
   const t0 = now();
   await a.startWorker((i) => {
     if (++attempts[i]! === 1) throw new Error('fails once by design');
@@ -172,6 +173,7 @@ async function retry(a: Adapter, p: Params): Promise<Metrics> {
   });
   if (!(await succeeded.reach(p.n!, p.capMs))) throw new Error(`only ${succeeded.count} of ${p.n} jobs succeeded within ${p.capMs} ms`);
   const tEnd = await drained(() => a.remaining(), 30_000);
+  await profileStop();
   return { totalMs: tEnd - t0, n: p.n! };
 }
 

@@ -7,13 +7,13 @@
  *   npm run bench -- --runs 5 --budget 900
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, platform, release, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { median } from './lib/measure.js';
 import { SCENARIOS, type ScenarioDef } from './lib/plan.js';
-import { type Aggregate, type Outcome, report } from './lib/report.js';
+import { type Aggregate, type Outcome, type Row, renderTable, report } from './lib/report.js';
 import { TARGETS, type TargetDef } from './lib/targets.js';
 import type { ChildResult, MeasureSpec, TargetId } from './lib/types.js';
 
@@ -29,6 +29,7 @@ interface Args {
   budgetS: number;
   out: string;
   baseline: boolean;
+  render: string | null;
 }
 
 function usage(): never {
@@ -41,7 +42,8 @@ function usage(): never {
   --budget SECONDS    stop starting measurements after this long (default 570)
   --no-build          use dist/ as it is
   --out FILE          where the JSON goes (default bench/results/latest.json)
-  --baseline          also write bench/baseline.json, the copy the docs cite`);
+  --baseline          also write bench/baseline.json, the copy the docs cite
+  --render FILE       print the table of a saved JSON (such as bench/baseline.json) and exit`);
   process.exit(0);
 }
 
@@ -55,6 +57,7 @@ function parseArgs(argv: string[]): Args {
     budgetS: 570,
     out: join(root, 'bench', 'results', 'latest.json'),
     baseline: false,
+    render: null,
   };
   const list = (v: string | undefined) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   for (let i = 0; i < argv.length; i++) {
@@ -69,6 +72,7 @@ function parseArgs(argv: string[]): Args {
     else if (flag === '--no-build') args.build = false;
     else if (flag === '--out') args.out = resolve(value() ?? '');
     else if (flag === '--baseline') args.baseline = true;
+    else if (flag === '--render') args.render = resolve(value() ?? '');
     else if (flag === '--help' || flag === '-h') usage();
     else throw new Error(`unknown option ${arg} (try --help)`);
   }
@@ -144,6 +148,19 @@ const fmtS = (ms: number) => `${Math.floor(ms / 60_000)}m${String(Math.round((ms
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  if (args.render) {
+    const saved = JSON.parse(readFileSync(args.render, 'utf8')) as {
+      rows: Row[];
+      notRun: Array<{ scenario: string; target: string; reason: string }>;
+      command: string;
+      date: string;
+      elapsedS: number;
+      machine: { cpus: number; node: string };
+    };
+    console.log(renderTable(saved.rows, saved.notRun));
+    console.log(`\n${saved.command} | ${saved.date} | ${fmtS(saved.elapsedS * 1000)} | ${saved.machine.cpus} cores, Node ${saved.machine.node}`);
+    return;
+  }
   const targets = pickTargets(args.only);
   const scenarios = pickScenarios(args.scenarios);
   const started = Date.now();

@@ -32,7 +32,7 @@ export function dispatchAdapter(kind: Kind, scenario: string): Adapter {
   });
   const settings: Record<string, unknown> = {
     store: kind,
-    build: 'compiled JS (npm run build -> dist/)',
+    build: 'compiled JS in dist/ (the compiler options of npm run build)',
     leasing: 'engine defaults (lease 30s)',
   };
 

@@ -46,7 +46,7 @@ export async function profileStart(): Promise<() => Promise<void>> {
   const session = new Session();
   session.connect();
   await session.post('Profiler.enable');
-  await session.post('Profiler.setSamplingInterval', { interval: 100 });
+  await session.post('Profiler.setSamplingInterval', { interval: Number(process.env.BENCH_CPU_PROFILE_INTERVAL_US ?? 200) });
   await session.post('Profiler.start');
   return async () => {
     const { profile } = await session.post('Profiler.stop');

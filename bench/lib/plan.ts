@@ -97,7 +97,7 @@ export const SCENARIOS: readonly ScenarioDef[] = [
       { key: 'p95', label: 'p95', unit: 'ms', better: 'lower' },
       { key: 'p99', label: 'p99', unit: 'ms', better: 'lower' },
     ],
-    params: (quick) => ({ samples: quick ? 30 : 200, concurrency: 10, settleMs: 300, gapMs: 2, capMs: quick ? 1500 : 3000 }),
+    params: (quick) => ({ samples: quick ? 30 : 200, concurrency: 10, settleMs: 300, gapMs: 2, capMs: quick ? 1500 : 2500 }),
     skip: (t) => onlyFloor(t) ?? (t === 'pgboss-batch' ? 'same polling as pg-boss' : null),
   },
   {
@@ -109,7 +109,7 @@ export const SCENARIOS: readonly ScenarioDef[] = [
       { key: 'p95', label: 'p95', unit: 'ms', better: 'lower' },
       { key: 'p99', label: 'p99', unit: 'ms', better: 'lower' },
     ],
-    params: (quick) => ({ samples: quick ? 30 : 200, concurrency: 10, settleMs: 300, gapMs: 2, capMs: quick ? 1500 : 3000 }),
+    params: (quick) => ({ samples: quick ? 30 : 200, concurrency: 10, settleMs: 300, gapMs: 2, capMs: quick ? 1500 : 2500 }),
     skip: (t) =>
       onlyFloor(t) ??
       (t === 'memory' ? 'a memory store lives in one process' : null) ??

@@ -43,8 +43,8 @@ export interface Row {
   values?: number[];
   /** Jobs (or samples) per run, median. */
   n?: number;
-  /** True when a run stopped at its time cap: the figure is the rate over the jobs done by then. */
-  capped?: boolean;
+  /** Runs that stopped at their time cap: their figure is the rate over the jobs done by then. */
+  cappedRuns?: number;
   ratio?: Ratio;
 }
 
@@ -104,14 +104,19 @@ export function report(aggregates: readonly Aggregate[], targets: readonly Targe
       Object.assign(row, { median: stat.median, min: stat.min, max: stat.max, values: stat.values });
       if (agg.stats.n) row.n = agg.stats.n.median;
       // Flagged once, on the scenario's first figure: the others come from the same runs.
-      if (metric === scenario.metrics[0] && agg.stats.capped && agg.stats.capped.max > 0) row.capped = true;
+      const capped = agg.outcome.runs.filter((r) => r.capped === 1).length;
+      if (metric === scenario.metrics[0] && capped > 0) row.cappedRuns = capped;
       const ratio = ratioFor(agg, metric, aggregates);
       if (ratio) row.ratio = ratio;
       rows.push(row);
     }
   }
   rows.push(...derived(aggregates, targets));
+  return { table: renderTable(rows, notRun), json: { rows, notRun } };
+}
 
+/** The printed table, from the rows alone (so a saved JSON can be printed again: --render). */
+export function renderTable(rows: readonly Row[], notRun: ReadonlyArray<{ scenario: string; target: string; reason: string }>): string {
   const lines = [
     '| scenario | engine (store) | figure | median | min – max | runs | vs best peer on the same store kind |',
     '|---|---|---|---:|---:|---:|---|',
@@ -126,7 +131,12 @@ export function report(aggregates: readonly Aggregate[], targets: readonly Targe
       continue;
     }
     const spread = row.values && row.values.length > 1 ? `${fmt(row.min!, row.unit)} – ${fmt(row.max!, row.unit)}` : '';
-    const capped = row.capped ? ` (time-capped: ${Math.round(row.n ?? 0).toLocaleString('en-US')} jobs)` : '';
+    const runs = row.values?.length ?? 0;
+    const capped = !row.cappedRuns
+      ? ''
+      : row.cappedRuns === runs
+        ? ` (time-capped: ${Math.round(row.n ?? 0).toLocaleString('en-US')} jobs)`
+        : ` (time-capped in ${row.cappedRuns} of ${runs} runs)`;
     const ratio = row.ratio ? `x${row.ratio.value.toFixed(2)} vs ${row.ratio.peer} (${fmt(row.ratio.peerMedian, row.unit)})` : '';
     lines.push(`| ${scenarioCell} | ${row.label} | ${figure} | ${fmt(row.median, row.unit)}${capped} | ${spread} | ${row.values?.length ?? ''} | ${ratio} |`);
   }
@@ -136,7 +146,7 @@ export function report(aggregates: readonly Aggregate[], targets: readonly Targe
     lines.push('', 'Not measured, by design:');
     for (const n of worthSaying) lines.push(`- ${n.scenario}, ${n.target}: ${n.reason}`);
   }
-  return { table: lines.join('\n'), json: { rows, notRun } };
+  return lines.join('\n');
 }
 
 /** Figures computed from the medians of others: backlog scaling, and our cost per job against the bare actor. */
