@@ -32,6 +32,18 @@ export class NotSerializableError extends ValidationError {
   override name = 'NotSerializableError';
 }
 
+/** An input larger, as JSON, than the dispatcher's `maxPayloadBytes`. */
+export class PayloadTooLargeError extends ValidationError {
+  override name = 'PayloadTooLargeError';
+  constructor(
+    field: string,
+    readonly bytes: number,
+    readonly limit: number,
+  ) {
+    super(field, `is ${bytes} bytes as JSON, over the limit of ${limit} (the dispatcher's maxPayloadBytes)`);
+  }
+}
+
 /** An enqueue option or a definition field with a value outside its range. */
 export class InvalidOptionError extends ValidationError {
   override name = 'InvalidOptionError';

@@ -10,6 +10,7 @@ import {
   InvalidTransitionError,
   JobNotFoundError,
   LifecycleError,
+  PayloadTooLargeError,
 } from '../errors.js';
 import type { AnyJobDefinition, InputOf } from '../job/define-job.js';
 import {
@@ -47,6 +48,8 @@ export interface DispatcherOptions extends JobOptions {
   heartbeat?: Duration;
   /** How often expired leases (of dead workers) are looked for. Default half of `lease`. */
   reapInterval?: Duration;
+  /** The largest input accepted, in bytes of JSON. Default 1 MiB. */
+  maxPayloadBytes?: number;
   /** Told of failures outside any job (a lease or write the store refused). Default: console.error. */
   onError?: (error: unknown, context: string) => void;
 }
@@ -152,6 +155,7 @@ class DispatcherImpl implements Dispatcher {
   private readonly heartbeatMs: number;
   private readonly reapMs: number;
   private readonly onError: (error: unknown, context: string) => void;
+  private readonly maxPayloadBytes: number;
   private phase: Phase = 'new';
   private opening: Promise<void> | null = null;
   private wakeAt = Infinity;
@@ -185,6 +189,7 @@ class DispatcherImpl implements Dispatcher {
     this.heartbeatMs = positive(options.heartbeat ?? Math.max(1, Math.floor(this.leaseMs / 3)), 'heartbeat');
     if (this.heartbeatMs >= this.leaseMs) throw new InvalidOptionError('heartbeat', 'must be shorter than lease');
     this.reapMs = positive(options.reapInterval ?? Math.max(1, Math.floor(this.leaseMs / 2)), 'reapInterval');
+    this.maxPayloadBytes = parseOrThrow(fields.bytes, options.maxPayloadBytes ?? 1024 * 1024, 'maxPayloadBytes');
     this.onError = options.onError ?? ((error, context) => console.error(`dispatch: ${context}:`, error));
     this.store = options.store ?? memoryStore();
     this.chart = chartWithBackoff((name) => this.registry.find(name)?.backoff ?? this.backoff);
@@ -370,11 +375,18 @@ class DispatcherImpl implements Dispatcher {
       throw new InvalidInputError([field, first.path].filter(Boolean).join('.'), first.message, issues);
     }
     assertJsonSerializable(input, field);
+    const inputJson = JSON.stringify(input);
+    // A UTF-16 length three times under the limit cannot be over it in UTF-8: skip the count.
+    if (inputJson.length * 3 > this.maxPayloadBytes) {
+      const bytes = Buffer.byteLength(inputJson);
+      if (bytes > this.maxPayloadBytes) throw new PayloadTooLargeError(field, bytes, this.maxPayloadBytes);
+    }
     const runAt = options.runAt ?? (options.delayMs ? now + options.delayMs : now);
     return {
       name: def.name,
       queue: options.queue ?? def.options.queue ?? this.defaults.queue,
       input,
+      inputJson,
       priority: options.priority ?? def.options.priority ?? this.defaults.priority,
       runAt,
       maxRetries: options.maxRetries ?? def.options.maxRetries ?? this.defaults.maxRetries,

@@ -37,6 +37,12 @@ export const fields = {
     .int({ error: 'must be a whole number' })
     .min(1, { error: 'must be at least 1' })
     .max(1_000_000, { error: 'must be at most 1000000' }),
+  /** A size in bytes, up to 1 GiB. */
+  bytes: z
+    .number({ error: 'must be a number' })
+    .int({ error: 'must be a whole number' })
+    .min(1, { error: 'must be at least 1' })
+    .max(2 ** 30, { error: 'must be at most 1 GiB' }),
   queue: z
     .string({ error: 'must be a string' })
     .min(1, { error: 'must not be empty' })

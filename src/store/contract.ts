@@ -29,6 +29,8 @@ export interface NewJob {
   name: string;
   queue: string;
   input: unknown;
+  /** The input as JSON, made once by the engine: stores keep this text rather than stringify again. */
+  inputJson: string;
   priority: number;
   runAt: number;
   maxRetries: number;

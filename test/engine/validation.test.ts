@@ -8,6 +8,7 @@ import {
   InvalidInputError,
   InvalidOptionError,
   NotSerializableError,
+  PayloadTooLargeError,
   UnknownJobError,
   ValidationError,
 } from '../../src/index.js';
@@ -140,5 +141,29 @@ describe('definitions and dispatchers check their configuration', () => {
     expect(() => createDispatcher({ lease: '1s', heartbeat: '2s' })).toThrow(/heartbeat: must be shorter than lease/);
     expect(() => createDispatcher({ timeout: 'forever' as never })).toThrow(/options.timeout/);
     expect(() => createDispatcher({ backoff: 5 as never })).toThrow(/backoff/);
+  });
+});
+
+describe('payload size', () => {
+  it('refuses an input over maxPayloadBytes as JSON, counting UTF-8 bytes, and stores nothing', async () => {
+    const { dispatcher } = harness({ maxPayloadBytes: 1000 });
+    dispatcher.register(anything);
+    // 400 three-byte characters: 400 UTF-16 units, 1,200 bytes of UTF-8.
+    const error = await dispatcher.enqueue(anything, { text: '€'.repeat(400) }).then(() => null, (e: unknown) => e);
+    expect(error).toBeInstanceOf(PayloadTooLargeError);
+    expect(error).toMatchObject({ field: 'input', bytes: 1211, limit: 1000 });
+    const many = await dispatcher.enqueueMany(anything, [{ ok: 1 }, { text: 'x'.repeat(2000) }]).then(() => null, (e: unknown) => e);
+    expect(many).toMatchObject({ field: 'inputs[1]' });
+    expect(await dispatcher.enqueue(anything, { text: 'x'.repeat(900) })).toMatchObject({ state: 'pending' });
+    expect((await dispatcher.counts()).pending).toBe(1);
+    await dispatcher.stop();
+  });
+
+  it('has a default limit of 1 MiB, and the option is checked', async () => {
+    const { dispatcher } = harness();
+    dispatcher.register(anything);
+    await expect(dispatcher.enqueue(anything, { blob: 'x'.repeat(1024 * 1024) })).rejects.toBeInstanceOf(PayloadTooLargeError);
+    await dispatcher.stop();
+    expect(() => createDispatcher({ maxPayloadBytes: 0 })).toThrow(/maxPayloadBytes: must be at least 1/);
   });
 });

@@ -10,16 +10,17 @@ export interface StoreUnderTest {
 const HOUR = 3_600_000;
 
 export function newJob(overrides: Partial<NewJob> = {}): NewJob {
-  return {
+  const job = {
     name: 'job',
     queue: 'default',
-    input: { n: 1 },
+    input: { n: 1 } as unknown,
     priority: 0,
     runAt: Date.now() - 1000,
     maxRetries: 3,
     timeoutMs: 60_000,
     ...overrides,
   };
+  return { ...job, inputJson: overrides.inputJson ?? JSON.stringify(job.input) };
 }
 
 const room = (limit: number, queueRoom: Record<string, number> = {}) => ({ limit, queueRoom, leaseMs: 30_000 });

@@ -111,7 +111,7 @@ export class MemoryStore implements Store {
         queue: job.queue,
         state: 'pending',
         // A copy through JSON, as a durable store would keep: later changes to the caller's object do not leak in.
-        input: JSON.parse(JSON.stringify(job.input)),
+        input: JSON.parse(job.inputJson),
         priority: job.priority,
         runAt: job.runAt,
         attempt: 0,

@@ -111,7 +111,7 @@ export class PostgresStore implements Store {
     for (const job of jobs) {
       params[0]!.push(job.name);
       params[1]!.push(job.queue);
-      params[2]!.push(JSON.stringify(job.input) ?? 'null');
+      params[2]!.push(job.inputJson);
       params[3]!.push(job.priority);
       params[4]!.push(job.runAt);
       params[5]!.push(job.maxRetries);

@@ -220,7 +220,7 @@ function prepare(db: Db): Prepared {
       const now = Date.now();
       return jobs.map((job): StoredJob => {
         // Stored as JSON and read back, so the caller gets what a later get() would give.
-        const input = JSON.stringify(job.input) ?? 'null';
+        const input = job.inputJson;
         const { lastInsertRowid } = insertOne.run(
           job.name, job.queue, input, job.priority, job.runAt, job.maxRetries, job.timeoutMs, now, now,
         );

@@ -11,5 +11,5 @@ const [path, at] = process.argv.slice(2);
 while (Date.now() < Number(at)) {}
 const store = sqliteStore({ path: path! });
 await store.open();
-await store.insert([{ name: 'opened', queue: 'default', input: { pid: process.pid }, priority: 0, runAt: Date.now(), maxRetries: 0, timeoutMs: 1000 }]);
+await store.insert([{ name: 'opened', queue: 'default', input: { pid: process.pid }, inputJson: JSON.stringify({ pid: process.pid }), priority: 0, runAt: Date.now(), maxRetries: 0, timeoutMs: 1000 }]);
 await store.close();
