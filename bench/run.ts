@@ -18,7 +18,9 @@ import { TARGETS, type TargetDef } from './lib/targets.js';
 import type { ChildResult, MeasureSpec, TargetId } from './lib/types.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const childScript = join(root, 'dist', 'bench', 'child.js');
+// A private build: someone else's `npm run build` during a run must not change what is measured.
+const buildDir = join(root, 'bench', 'results', 'dist');
+const childScript = join(buildDir, 'bench', 'child.js');
 
 interface Args {
   quick: boolean;
@@ -40,7 +42,7 @@ function usage(): never {
   --scenario LIST     scenarios or groups: ${[...new Set(SCENARIOS.flatMap((s) => [s.group, s.id]))].join(', ')}
   --runs N            runs per figure (default 3; --quick 1); the table shows the median, min and max
   --budget SECONDS    stop starting measurements after this long (default 570)
-  --no-build          use dist/ as it is
+  --no-build          use the last build (bench/results/dist) as it is
   --out FILE          where the JSON goes (default bench/results/latest.json)
   --baseline          also write bench/baseline.json, the copy the docs cite
   --render FILE       print the table of a saved JSON (such as bench/baseline.json) and exit`);
@@ -101,9 +103,9 @@ function pickScenarios(names: string[] | null): ScenarioDef[] {
 
 /**
  * Builds the engine the way users get it, and the bench beside it, in one
- * compile: bench/tsconfig.json extends the build's tsconfig, so dist/src is
- * what `npm run build` writes. Type errors in unfinished work elsewhere must
- * not stop a run (tsc still emits).
+ * compile: bench/tsconfig.json extends the build's tsconfig, so its src/ is
+ * what `npm run build` writes to dist/src. Type errors in unfinished work
+ * elsewhere must not stop a run (tsc still emits).
  */
 function build(): void {
   const step = (label: string, cmd: string, argv: string[]) => {
@@ -114,8 +116,8 @@ function build(): void {
     else console.warn(`${label}: exited ${result.status} (${took} s); emitted files are used anyway\n${(result.stdout + result.stderr).trim().split('\n').slice(0, 10).join('\n')}`);
   };
   step('build (engine with the options of npm run build, and the bench)', join(root, 'node_modules', '.bin', 'tsc'), ['-p', join('bench', 'tsconfig.json')]);
-  if (!existsSync(childScript) || !existsSync(join(root, 'dist', 'src', 'index.js'))) {
-    throw new Error('the build produced no dist/; see the errors above');
+  if (!existsSync(childScript) || !existsSync(join(buildDir, 'src', 'index.js'))) {
+    throw new Error(`the build produced nothing in ${buildDir}; see the errors above`);
   }
 }
 

@@ -2,7 +2,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { z } from 'zod';
-// The compiled engine (dist/src) when the bench runs compiled, as users run it.
+// The compiled engine when the bench runs compiled (bench/results/dist/src), as users run it.
 import * as engine from '../../src/index.js';
 import { DATABASE_URL, QUEUE, SCHEMAS, SQLITE_DIR } from '../lib/env.js';
 import { type Adapter, type JobHandler, type OpenOptions, Unavailable } from '../lib/types.js';
@@ -28,11 +28,12 @@ export function dispatchAdapter(kind: Kind, scenario: string): Adapter {
   const job = engine.defineJob({
     name: QUEUE,
     input: z.object({ i: z.number() }),
-    handler: (input) => onJob(input.i),
+    // An async function, as the peers' handlers are.
+    handler: async (input) => onJob(input.i),
   });
   const settings: Record<string, unknown> = {
     store: kind,
-    build: 'compiled JS in dist/ (the compiler options of npm run build)',
+    build: 'compiled JS (the compiler options of npm run build)',
     leasing: 'engine defaults (lease 30s)',
   };
 
