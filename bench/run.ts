@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, platform, release, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cleanup } from './lib/cleanup.js';
 import { median } from './lib/measure.js';
 import { SCENARIOS, type ScenarioDef } from './lib/plan.js';
 import { type Aggregate, type Outcome, type Row, renderTable, report } from './lib/report.js';
@@ -32,6 +33,7 @@ interface Args {
   out: string;
   baseline: boolean;
   render: string | null;
+  keep: boolean;
 }
 
 function usage(): never {
@@ -45,7 +47,8 @@ function usage(): never {
   --no-build          use the last build (bench/results/dist) as it is
   --out FILE          where the JSON goes (default bench/results/latest.json)
   --baseline          also write bench/baseline.json, the copy the docs cite
-  --render FILE       print the table of a saved JSON (such as bench/baseline.json) and exit`);
+  --render FILE       print the table of a saved JSON (such as bench/baseline.json) and exit
+  --keep              leave the queues, schemas and SQLite files of the run in place (default: removed)`);
   process.exit(0);
 }
 
@@ -60,6 +63,7 @@ function parseArgs(argv: string[]): Args {
     out: join(root, 'bench', 'results', 'latest.json'),
     baseline: false,
     render: null,
+    keep: false,
   };
   const list = (v: string | undefined) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   for (let i = 0; i < argv.length; i++) {
@@ -75,6 +79,7 @@ function parseArgs(argv: string[]): Args {
     else if (flag === '--out') args.out = resolve(value() ?? '');
     else if (flag === '--baseline') args.baseline = true;
     else if (flag === '--render') args.render = resolve(value() ?? '');
+    else if (flag === '--keep') args.keep = true;
     else if (flag === '--help' || flag === '-h') usage();
     else throw new Error(`unknown option ${arg} (try --help)`);
   }
@@ -281,6 +286,7 @@ async function main(): Promise<void> {
     writeFileSync(baseline, `${JSON.stringify(document, null, 2)}\n`);
     console.log(`baseline: ${baseline}`);
   }
+  if (!args.keep) console.log(`removed: ${(await cleanup()).join('; ')}`);
 }
 
 function statsOf(scenario: ScenarioDef, outcome: Outcome): Aggregate['stats'] {

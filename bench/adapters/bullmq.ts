@@ -24,7 +24,9 @@ export async function bullmqAdapter(): Promise<Adapter> {
     const loaded = require('ioredis') as IORedis & { default?: IORedis };
     Redis = loaded.default ?? loaded;
   } catch {
-    throw new Unavailable('BullMQ 6.7 needs its optional peer ioredis, which is not installed (npm i -D ioredis@5)');
+    throw new Unavailable(
+      'BullMQ 6.7 needs its optional peer ioredis, which is not installed (npm install --no-save ioredis@5.11.1, or add it to devDependencies)',
+    );
   }
   const { Queue, Worker } = (await import('bullmq')) as BullMQ;
   const connection = { host: REDIS.host, port: REDIS.port, maxRetriesPerRequest: null };

@@ -49,7 +49,11 @@ export function dispatchAdapter(kind: Kind, scenario: string): Adapter {
     const make = factory('postgresStore');
     if (reset) {
       const client = new pg.Client({ connectionString: DATABASE_URL });
-      await client.connect();
+      try {
+        await client.connect();
+      } catch (error) {
+        throw new Unavailable(`PostgreSQL at ${DATABASE_URL}: ${(error as Error).message}`);
+      }
       try {
         await client.query(`DROP SCHEMA IF EXISTS ${SCHEMAS.dispatch} CASCADE`);
       } finally {
