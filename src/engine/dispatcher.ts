@@ -159,6 +159,7 @@ class DispatcherImpl implements Dispatcher {
   private phase: Phase = 'new';
   private opening: Promise<void> | null = null;
   private wakeAt = Infinity;
+  private loopTurned = true;
   private duties: Every[] = [];
   private unsubscribe: (() => void) | null = null;
   private stopping: Promise<void> | null = null;
@@ -318,6 +319,12 @@ class DispatcherImpl implements Dispatcher {
 
   async lease(room: LeaseRoom): Promise<LeaseOutcome> {
     if (room.limit === 0) return { jobs: [], sleepMs: MAX_TIMER_MS };
+    // With a store that answers at once (memory, SQLite) a busy worker is one unbroken chain of
+    // microtasks: when no turn of the event loop came since the last lease, take one, so the
+    // app's timers and I/O keep flowing.
+    if (!this.loopTurned) await new Promise<void>((resolve) => setImmediate(resolve));
+    this.loopTurned = false;
+    setImmediate(() => (this.loopTurned = true));
     const result = await this.store.lease({ ...room, leaseMs: this.leaseMs });
     const ceiling = Math.min(this.store.maxSleepMs, MAX_TIMER_MS);
     const sleepMs = result.nextRunAt === null ? ceiling : Math.max(0, Math.min(ceiling, result.nextRunAt - Date.now()));

@@ -46,7 +46,7 @@ describe('backoff strategies', () => {
 
 describe('backoff between attempts', () => {
   beforeEach(() => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'Date'] });
   });
   afterEach(() => {
     vi.useRealTimers();
@@ -111,7 +111,9 @@ describe('backoff between attempts', () => {
     dispatcher.register(job);
     await dispatcher.start();
     const { id } = await dispatcher.enqueue(job, {});
-    const retrying = await reached(id, 'retrying');
+    const failed = reached(id, 'retrying');
+    await vi.advanceTimersByTimeAsync(0);
+    const retrying = await failed;
     const stored = await dispatcher.getJob(id);
     expect(stored).toMatchObject({ state: 'retrying', attempt: 1 });
     expect(stored!.runAt.getTime()).toBe(retrying.at.getTime() + 10_000);
@@ -119,6 +121,9 @@ describe('backoff between attempts', () => {
     expect((await dispatcher.getJob(id))!.state).toBe('retrying');
     await vi.advanceTimersByTimeAsync(1);
     await reached(id, 'completed');
-    await dispatcher.stop();
+    // The worker may be between leases, waiting on a (fake) turn of the event loop.
+    const stopping = dispatcher.stop();
+    await vi.advanceTimersByTimeAsync(10);
+    await stopping;
   });
 });
