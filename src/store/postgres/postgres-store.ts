@@ -117,8 +117,29 @@ export class PostgresStore implements Store {
       params[5]!.push(job.maxRetries);
       params[6]!.push(job.timeoutMs);
     }
-    const rows = await this.query<JobRow>(via, 'inserting jobs', this.sql.insert, params);
-    return rows.map(toStoredJob);
+    const rows = await this.query<{ id: string; created_at: number }>(via, 'inserting jobs', this.sql.insert, params);
+    // Ids rise in the caller's order; RETURNING promises no order, so sort them to pair them up.
+    rows.sort((a, b) => a.id.length - b.id.length || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return jobs.map((job, i): StoredJob => {
+      const row = rows[i]!;
+      return {
+        id: row.id,
+        name: job.name,
+        queue: job.queue,
+        state: 'pending',
+        input: job.input,
+        priority: job.priority,
+        runAt: job.runAt,
+        attempt: 0,
+        maxRetries: job.maxRetries,
+        timeoutMs: job.timeoutMs,
+        lastError: null,
+        leaseToken: null,
+        leaseExpiresAt: null,
+        createdAt: row.created_at,
+        updatedAt: row.created_at,
+      };
+    });
   }
 
   async lease(request: LeaseRequest): Promise<LeaseResult> {

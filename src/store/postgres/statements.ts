@@ -50,18 +50,20 @@ export function statements(schema: string) {
             FOR UPDATE SKIP LOCKED`;
 
   return {
-    /** $1 names, $2 queues, $3 inputs (JSON text), $4 priorities, $5 runAt ms, $6 maxRetries, $7 timeoutMs. */
+    /**
+     * $1 names, $2 queues, $3 inputs (JSON text), $4 priorities, $5 runAt ms,
+     * $6 maxRetries, $7 timeoutMs. Answers only what the caller does not
+     * know (ids and the insert time): reading back whole rows cost more than
+     * writing them.
+     */
     insert: `
-      WITH inserted AS (
-        INSERT INTO ${jobs} (name, queue, input, priority, run_at, max_retries, timeout_ms)
-        SELECT n.name, n.queue, n.input::json, n.priority, ${fromEpochMs('n.run_at')}, n.max_retries, n.timeout_ms
-        FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::float8[], $6::int[], $7::int[])
-          WITH ORDINALITY AS n(name, queue, input, priority, run_at, max_retries, timeout_ms, ord)
-        -- Identities are drawn in this order, so ids follow the caller's order.
-        ORDER BY n.ord
-        RETURNING *
-      )
-      SELECT ${jobColumns('j')} FROM inserted j ORDER BY j.id`,
+      INSERT INTO ${jobs} (name, queue, input, priority, run_at, max_retries, timeout_ms)
+      SELECT n.name, n.queue, n.input::json, n.priority, ${fromEpochMs('n.run_at')}, n.max_retries, n.timeout_ms
+      FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::float8[], $6::int[], $7::int[])
+        WITH ORDINALITY AS n(name, queue, input, priority, run_at, max_retries, timeout_ms, ord)
+      -- Identities are drawn in this order, so ids follow the caller's order.
+      ORDER BY n.ord
+      RETURNING id::text AS id, ${epochMs('created_at')} AS created_at`,
 
     /**
      * $1 capped queues, $2 their room, $3 limit, $4 lease ms. One statement,
