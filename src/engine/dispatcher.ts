@@ -199,6 +199,7 @@ class DispatcherImpl implements Dispatcher {
       freed: (jobs) => this.supervisor.send({ type: 'SLOTS_FREED', jobs }),
       emit: (event) => this.events.next(event),
       listening: () => this.events.observed,
+      requeued: (runAt) => this.wake(runAt),
       error: (error, context) => this.reportError(error, context),
     });
     this.supervisor = supervisorFor(this, { concurrency, queueLimits });

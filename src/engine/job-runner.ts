@@ -26,6 +26,8 @@ export interface RunnerHooks {
   /** A stored state change, for `events$`; only called when someone listens. */
   emit(event: TransitionEvent): void;
   listening(): boolean;
+  /** A job went back to the queue, due at `runAt`. */
+  requeued(runAt: number): void;
   error(error: unknown, context: string): void;
 }
 
@@ -175,10 +177,17 @@ export class JobRunner {
     // The actor's work here is done; a backoff timer it armed lives on as the stored runAt.
     live.actor.stop();
     const write = writeFor(live.job.id, from, to, context, live.job.leaseToken, Date.now());
+    // The handler's part is over: its slot can take the next job while the write travels, so a
+    // lease and a batch of outcome writes share the round trip instead of following each other.
+    this.free(live);
     this.writes.write(write, (applied, error) => {
       // On a failed write the lease runs out and the reaper returns the job; this process lets it go.
       if (error) this.hooks.error(error, `writing job ${live.job.id} ${from} -> ${to}`);
-      else if (applied && this.hooks.listening()) this.emitFor(live, from, to, context.attempt, context.lastError);
+      else if (applied) {
+        if (this.hooks.listening()) this.emitFor(live, from, to, context.attempt, context.lastError);
+        // Back in the queue: the supervisor may have leased and gone to sleep while this write travelled.
+        if (to === 'retrying' || to === 'pending') this.hooks.requeued(write.runAt ?? live.job.runAt);
+      }
       this.leave(live);
     });
   }
@@ -188,12 +197,16 @@ export class JobRunner {
     live.state = 'pending';
     live.ctx?.abort(new LeaseLostError(`job ${live.job.id} is no longer leased to this worker`));
     live.actor.stop();
+    this.free(live);
     this.leave(live);
   }
 
   private leave(live: LiveJob): void {
     this.live.delete(live.job.id);
     if (live.waiters) for (const resolve of live.waiters) resolve();
+  }
+
+  private free(live: LiveJob): void {
     this.freedBatch.push(live.job);
     if (this.freedBatch.length === 1) {
       queueMicrotask(() => {
