@@ -3,16 +3,17 @@ import type { AbortReason, JobError, JobEvent, JobMachine, JobState } from '../.
 import { CancelledError, InvalidInputError, LeaseLostError, PermanentError, ShutdownError, TimeoutError, UnknownJobError } from '../errors.js';
 import type { AnyJobDefinition } from '../job/define-job.js';
 import type { Registry } from '../job/registry.js';
-import type { LeasedJob, Store } from '../store/contract.js';
-import { writeFor } from './chart.js';
+import type { LeasedJob, Store, TransitionWrite } from '../store/contract.js';
+import { decide, writeFor } from './chart.js';
 import { type TransitionEvent, transitionEvent } from './events.js';
 import { LazyHandlerContext } from './handler-context.js';
-import { toJobError } from './records.js';
+import { isPermanent, toJobError } from './records.js';
 import type { WriteBuffer } from './write-buffer.js';
 
 interface LiveJob {
   job: LeasedJob;
-  actor: Actor<JobMachine>;
+  /** Null while the job waits in the prefetch buffer for a free handler. */
+  actor: Actor<JobMachine> | null;
   /** The last state this process recorded for the job. */
   state: JobState;
   ctx: LazyHandlerContext | null;
@@ -34,6 +35,7 @@ export interface RunnerHooks {
 // Shared: these events carry nothing, and every job sends them.
 const LEASE: JobEvent = Object.freeze({ type: 'LEASE' });
 const SUCCEED: JobEvent = Object.freeze({ type: 'SUCCEED' });
+const ABANDON: JobEvent = Object.freeze({ type: 'ABANDON' });
 
 const abortErrors: Record<AbortReason, (id: string) => Error> = {
   timeout: (id) => new TimeoutError(`job ${id} ran past its timeout`),
@@ -51,9 +53,16 @@ export class JobRunner {
   private readonly live = new Map<string, LiveJob>();
   private readonly machine: JobMachine;
   private freedBatch: Array<{ queue: string }> = [];
+  /** Leased jobs waiting for a handler, in lease order (the one order). */
+  private readonly buffered: LiveJob[] = [];
+  private running = 0;
+  /** Stopping: buffered jobs go back to the queue instead of starting. */
+  private draining = false;
 
   constructor(
-    chart: JobMachine,
+    /** Handlers run at once; the supervisor may hold more jobs than this (prefetch). */
+    private readonly concurrency: number,
+    private readonly chart: JobMachine,
     private readonly registry: Registry,
     private readonly writes: WriteBuffer,
     private readonly store: Store,
@@ -71,45 +80,85 @@ export class JobRunner {
     return this.live.size;
   }
 
+  /** Takes leased jobs: each starts at once while handlers are free, the rest wait in the buffer. */
   start(jobs: readonly LeasedJob[]): void {
     const listening = this.hooks.listening();
     for (const job of jobs) {
-      const def = this.registry.find(job.name);
-      const actor = createActor(this.machine, {
-        input: {
-          id: job.id,
-          name: job.name,
-          queue: job.queue,
-          // The store counted this attempt when it leased; the chart counts it again on LEASE.
-          attempt: job.attempt - 1,
-          maxRetries: job.maxRetries,
-          timeoutMs: job.timeoutMs,
-          lastError: job.lastError,
-          deadLetter: def?.deadLetter ?? true,
-        },
-      });
-      const live: LiveJob = { job, actor, state: 'running', ctx: null, waiters: null };
+      const live: LiveJob = { job, actor: null, state: 'running', ctx: null, waiters: null };
       this.live.set(job.id, live);
-      actor.start();
-      // Subscribed after start, so the initial `pending` is not mistaken for a move.
-      actor.subscribe((snapshot) => this.observe(live, snapshot.value as JobState));
-      actor.send(LEASE);
       if (listening) this.emitFor(live, job.leasedFrom, 'running', job.attempt, undefined);
+      if (this.running < this.concurrency) this.run(live);
+      else {
+        this.buffered.push(live);
+        if (this.draining) this.decideBuffered(live, ABANDON);
+      }
     }
+  }
+
+  /** The dispatcher is stopping: jobs that have not started go back to the queue, uncounted. */
+  drain(): void {
+    this.draining = true;
+    for (const live of [...this.buffered]) this.decideBuffered(live, ABANDON);
+  }
+
+  private run(live: LiveJob): void {
+    const { job } = live;
+    this.running++;
+    const actor = createActor(this.machine, {
+      input: {
+        id: job.id,
+        name: job.name,
+        queue: job.queue,
+        // The store counted this attempt when it leased; the chart counts it again on LEASE.
+        attempt: job.attempt - 1,
+        maxRetries: job.maxRetries,
+        timeoutMs: job.timeoutMs,
+        lastError: job.lastError,
+        deadLetter: this.registry.find(job.name)?.deadLetter ?? true,
+      },
+    });
+    live.actor = actor;
+    actor.start();
+    // Subscribed after start, so the initial `pending` is not mistaken for a move.
+    actor.subscribe((snapshot) => this.observe(live, snapshot.value as JobState));
+    actor.send(LEASE);
+  }
+
+  /** A handler is free: the next buffered job takes it. */
+  private handlerDone(): void {
+    this.running--;
+    const next = this.draining ? undefined : this.buffered.shift();
+    if (next) this.run(next);
   }
 
   /** Sends an event to a job this process holds (under lease `token`, when given); null when it holds no such job. */
   send(id: string, event: JobEvent, token?: string | null): Promise<void> | null {
     const live = this.live.get(id);
     if (!live || (token !== undefined && live.job.leaseToken !== token)) return null;
-    if (live.state === 'running') live.actor.send(event);
-    return left(live);
+    const waiting = left(live);
+    if (live.state === 'running') {
+      if (live.actor) live.actor.send(event);
+      else this.decideBuffered(live, event);
+    }
+    return waiting;
   }
 
   abandonAll(): void {
-    for (const live of this.live.values()) {
-      if (live.state === 'running') live.actor.send({ type: 'ABANDON' });
+    this.drain();
+    for (const live of [...this.live.values()]) {
+      if (live.state === 'running' && live.actor) live.actor.send(ABANDON);
     }
+  }
+
+  /** A job still in the buffer has no actor: the chart decides from its stored state, without one. */
+  private decideBuffered(live: LiveJob, event: JobEvent): void {
+    const deadLetter = this.registry.find(live.job.name)?.deadLetter ?? true;
+    const write = decide(this.chart, live.job, event, deadLetter, Date.now());
+    if (!write) return;
+    this.buffered.splice(this.buffered.indexOf(live), 1);
+    live.state = write.to;
+    this.free(live);
+    this.writes.write(write, (applied, error) => this.written(live, write, applied, error, write.attempt ?? live.job.attempt, write.lastError));
   }
 
   /** Extends every held lease; a lease found lost (cancelled or reaped elsewhere) is let go. */
@@ -162,7 +211,7 @@ export class JobRunner {
 
   /** Hands the handler's outcome to the actor, unless the attempt already ended (timeout, cancel...). */
   private settle(live: LiveJob, event: JobEvent): void {
-    if (live.state === 'running' && this.live.get(live.job.id) === live) live.actor.send(event);
+    if (live.state === 'running' && this.live.get(live.job.id) === live) live.actor!.send(event);
   }
 
   private abort(id: string, reason: AbortReason): void {
@@ -173,30 +222,44 @@ export class JobRunner {
     if (to === live.state || live.state !== 'running') return;
     const from = live.state;
     live.state = to;
-    const context = live.actor.getSnapshot().context;
+    const actor = live.actor!;
+    const context = actor.getSnapshot().context;
     // The actor's work here is done; a backoff timer it armed lives on as the stored runAt.
-    live.actor.stop();
+    actor.stop();
     const write = writeFor(live.job.id, from, to, context, live.job.leaseToken, Date.now());
     // The handler's part is over: its slot can take the next job while the write travels, so a
     // lease and a batch of outcome writes share the round trip instead of following each other.
+    this.handlerDone();
     this.free(live);
-    this.writes.write(write, (applied, error) => {
-      // On a failed write the lease runs out and the reaper returns the job; this process lets it go.
-      if (error) this.hooks.error(error, `writing job ${live.job.id} ${from} -> ${to}`);
-      else if (applied) {
-        if (this.hooks.listening()) this.emitFor(live, from, to, context.attempt, context.lastError);
-        // Back in the queue: the supervisor may have leased and gone to sleep while this write travelled.
-        if (to === 'retrying' || to === 'pending') this.hooks.requeued(write.runAt ?? live.job.runAt);
-      }
-      this.leave(live);
-    });
+    this.writes.write(write, (applied, error) => this.written(live, write, applied, error, context.attempt, context.lastError));
+  }
+
+  private written(
+    live: LiveJob,
+    write: TransitionWrite,
+    applied: boolean,
+    error: unknown,
+    attempt: number,
+    lastError: JobError | null | undefined,
+  ): void {
+    // On a failed write the lease runs out and the reaper returns the job; this process lets it go.
+    if (error) this.hooks.error(error, `writing job ${live.job.id} ${write.from} -> ${write.to}`);
+    else if (applied) {
+      if (this.hooks.listening()) this.emitFor(live, write.from, write.to, attempt, lastError);
+      // Back in the queue: the supervisor may have leased and gone to sleep while this write travelled.
+      if (write.to === 'retrying' || write.to === 'pending') this.hooks.requeued(write.runAt ?? live.job.runAt);
+    }
+    this.leave(live);
   }
 
   /** Drops a job whose lease this process lost, without writing: the store already moved on. */
   private letGo(live: LiveJob): void {
     live.state = 'pending';
     live.ctx?.abort(new LeaseLostError(`job ${live.job.id} is no longer leased to this worker`));
-    live.actor.stop();
+    if (live.actor) {
+      live.actor.stop();
+      this.handlerDone();
+    } else this.buffered.splice(this.buffered.indexOf(live), 1);
     this.free(live);
     this.leave(live);
   }
@@ -227,6 +290,6 @@ function left(live: LiveJob): Promise<void> {
   return new Promise((resolve) => (live.waiters ??= []).push(resolve));
 }
 
-function failure(thrown: unknown, retryable = !(thrown instanceof PermanentError)): JobEvent {
+function failure(thrown: unknown, retryable = !isPermanent(thrown)): JobEvent {
   return { type: 'FAIL', error: toJobError(thrown), retryable };
 }

@@ -1,4 +1,5 @@
 import type { JobError, JobState } from '../../machines/job.machine.js';
+import { PermanentError } from '../errors.js';
 import type { StoredJob } from '../store/contract.js';
 
 /** A job as the public API shows it. */
@@ -40,18 +41,44 @@ export function toRecord<I = unknown>(job: StoredJob): JobRecord<I> {
   };
 }
 
-/** Any thrown value as storable error data; a non-Error is described, not lost. */
+/**
+ * Any thrown value as storable error data; a non-Error is described, not
+ * lost. Never throws itself, whatever it is given (a cycle, a value whose
+ * toString throws, a revoked proxy): a job must always reach its outcome.
+ */
 export function toJobError(thrown: unknown): JobError {
-  if (thrown instanceof Error) {
-    const error: JobError = { name: thrown.name, message: thrown.message };
-    if (thrown.stack) error.stack = thrown.stack;
-    return error;
-  }
-  let message: string;
   try {
-    message = typeof thrown === 'string' ? thrown : (JSON.stringify(thrown) ?? String(thrown));
+    if (thrown instanceof Error) {
+      const error: JobError = { name: String(thrown.name), message: String(thrown.message) };
+      if (thrown.stack) error.stack = String(thrown.stack);
+      return error;
+    }
   } catch {
-    message = String(thrown);
+    // An Error whose fields cannot be read: described below like any other value.
   }
-  return { name: 'NonErrorThrown', message: `the handler threw a non-Error value: ${message}` };
+  return { name: 'NonErrorThrown', message: `the handler threw a non-Error value: ${describeThrown(thrown)}` };
+}
+
+function describeThrown(thrown: unknown): string {
+  if (typeof thrown === 'string') return thrown;
+  try {
+    const json = JSON.stringify(thrown);
+    if (json !== undefined) return json;
+  } catch {
+    // A cycle, a BigInt, a throwing toJSON: try its text instead.
+  }
+  try {
+    return String(thrown);
+  } catch {
+    return `an unprintable ${typeof thrown}`;
+  }
+}
+
+/** Whether a thrown value asks to skip retries; a value that cannot even be asked is not. */
+export function isPermanent(thrown: unknown): boolean {
+  try {
+    return thrown instanceof PermanentError;
+  } catch {
+    return false;
+  }
 }
