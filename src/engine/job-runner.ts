@@ -1,6 +1,6 @@
 import { type Actor, createActor } from 'xstate';
 import type { AbortReason, JobError, JobEvent, JobMachine, JobState } from '../../machines/job.machine.js';
-import { CancelledError, InvalidInputError, LeaseLostError, PermanentError, ShutdownError, TimeoutError, UnknownJobError } from '../errors.js';
+import { CancelledError, InvalidInputError, LeaseLostError, ShutdownError, TimeoutError, UnknownJobError } from '../errors.js';
 import type { AnyJobDefinition } from '../job/define-job.js';
 import type { Registry } from '../job/registry.js';
 import type { LeasedJob, Store, TransitionWrite } from '../store/contract.js';
