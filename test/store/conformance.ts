@@ -139,6 +139,43 @@ export function describeStoreConformance(kind: string, make: () => Promise<Store
       expect(jobs).toHaveLength(7);
     });
 
+    it('merges the queues of one priority by runAt, then enqueue order', async () => {
+      const t = Date.now() - 60_000;
+      const specs = [
+        { tag: 'b-2', queue: 'b', runAt: t + 2 },
+        { tag: 'a-3', queue: 'a', runAt: t + 3 },
+        { tag: 'c-1', queue: 'c', runAt: t + 1 },
+        { tag: 'a-1', queue: 'a', runAt: t + 1 },
+        { tag: 'top', queue: 'z', runAt: t + 9, priority: 1 },
+      ];
+      await store.insert(specs.map((s) => newJob({ input: s.tag, queue: s.queue, runAt: s.runAt, priority: s.priority ?? 0 })));
+      const { jobs } = await store.lease(room(10));
+      expect(jobs.map((j) => j.input)).toEqual(['top', 'c-1', 'a-1', 'b-2', 'a-3']);
+    });
+
+    it("caps a queue across all its priorities, and takes other queues' jobs past its backlog", async () => {
+      await store.insert([
+        ...Array.from({ length: 3 }, (_, i) => newJob({ queue: 'mail', priority: 9, input: `mail-9-${i}` })),
+        ...Array.from({ length: 3 }, (_, i) => newJob({ queue: 'mail', priority: 1, input: `mail-1-${i}` })),
+        ...Array.from({ length: 3 }, (_, i) => newJob({ queue: 'default', priority: 0, input: `default-${i}` })),
+      ]);
+      const first = await store.lease(room(10, { mail: 4 }));
+      expect(first.jobs.map((j) => j.input)).toEqual(['mail-9-0', 'mail-9-1', 'mail-9-2', 'mail-1-0', 'default-0', 'default-1', 'default-2']);
+      expect((await store.lease(room(10, { mail: 0 }))).jobs).toEqual([]);
+    });
+
+    it('is not held up by jobs scheduled later at a higher priority, and reports the earliest of any queue', async () => {
+      const later = Date.now() + HOUR;
+      await store.insert([
+        newJob({ priority: 9, runAt: later + 1000, queue: 'x', input: 'later-9' }),
+        newJob({ priority: 5, runAt: later, queue: 'y', input: 'later-5' }),
+        newJob({ priority: 0, input: 'due-0' }),
+      ]);
+      const { jobs, nextRunAt } = await store.lease(room(10));
+      expect(jobs.map((j) => j.input)).toEqual(['due-0']);
+      expect(nextRunAt).toBe(later);
+    });
+
     it('never leases one job twice to concurrent callers', async () => {
       await store.insert(Array.from({ length: 40 }, () => newJob()));
       const results = await Promise.all(Array.from({ length: 6 }, () => store.lease(room(10))));
@@ -175,6 +212,38 @@ export function describeStoreConformance(kind: string, make: () => Promise<Store
       ]);
       expect(answers).toEqual([true, false, true]);
       expect((await store.counts())).toMatchObject({ completed: 1, running: 1, dlq: 1 });
+    });
+
+    it('applies two writes to one job in one batch in order, as if sent one by one', async () => {
+      const [a, b] = await store.insert([newJob(), newJob()]);
+      const leased = (await store.lease(room(2))).jobs;
+      const tokenOf = (id: string) => leased.find((j) => j.id === id)!.leaseToken;
+      const answers = await store.write([
+        { id: a!.id, from: 'running', to: 'completed', token: tokenOf(a!.id) },
+        { id: b!.id, from: 'running', to: 'dlq', token: tokenOf(b!.id), lastError: { name: 'E', message: 'x' } },
+        { id: a!.id, from: 'running', to: 'dlq', token: tokenOf(a!.id) },
+        { id: b!.id, from: 'dlq', to: 'pending', token: null, attempt: 0 },
+      ]);
+      expect(answers).toEqual([true, true, false, true]);
+      expect(await store.get(a!.id)).toMatchObject({ state: 'completed' });
+      expect(await store.get(b!.id)).toMatchObject({ state: 'pending', attempt: 0, lastError: { name: 'E', message: 'x' } });
+    });
+
+    it('applies a write with no token whatever lease the job holds', async () => {
+      await store.insert([newJob()]);
+      const [job] = (await store.lease(room(1))).jobs;
+      expect(await store.write([{ id: job!.id, from: 'running', to: 'cancelled' }])).toEqual([true]);
+      expect(await store.get(job!.id)).toMatchObject({ state: 'cancelled', leaseToken: null });
+    });
+
+    it('answers ids that name no job as not found, never as an error', async () => {
+      await store.insert([newJob()]);
+      const [job] = (await store.lease(room(1))).jobs;
+      const ref = { id: job!.id, token: job!.leaseToken! };
+      expect(await store.extend([ref, ref, { id: 'nope', token: ref.token }], 60_000)).toEqual([true, true, false]);
+      expect(await store.write([{ id: 'nope', from: 'running', to: 'completed' }])).toEqual([false]);
+      expect(await store.get('nope')).toBeNull();
+      expect(await store.get('99999999999999999999')).toBeNull();
     });
 
     it('cancels a pending job by compare-and-set with no lease', async () => {
@@ -260,6 +329,15 @@ export function describeStoreConformance(kind: string, make: () => Promise<Store
       expect(await store.purge('dlq', cut)).toBe(2);
       expect((await store.list({ state: 'dlq', limit: 10 })).jobs.map((j) => j.id)).toEqual([jobs[2]!.id]);
       expect(await store.get(jobs[0]!.id)).toBeNull();
+    });
+
+    it("never gives a purged job's id to a new one", async () => {
+      const [old] = await store.insert([newJob()]);
+      const [leased] = (await store.lease(room(1))).jobs;
+      await store.write([{ id: leased!.id, from: 'running', to: 'dlq', token: leased!.leaseToken }]);
+      expect(await store.purge('dlq', Date.now() + 1000)).toBe(1);
+      const [fresh] = await store.insert([newJob()]);
+      expect(fresh!.id).not.toBe(old!.id);
     });
 
     it('counts jobs by state', async () => {
