@@ -1,24 +1,9 @@
 import { z } from 'zod';
-import { type Duration, MAX_TIMER_MS, toMs } from '../duration.js';
+import { type Duration, durationField } from '../duration.js';
 import { InvalidOptionError } from '../errors.js';
 
 /** Postgres `integer`, so every store can keep it. */
 const MAX_PRIORITY = 2 ** 31 - 1;
-
-const duration = (positive: boolean) =>
-  z.union([z.number(), z.string()], { error: "expected milliseconds or a duration such as '30s'" }).transform(
-    (value, ctx) => {
-      try {
-        const ms = toMs(value, '');
-        if (positive && ms <= 0) ctx.addIssue({ code: 'custom', message: 'must be longer than 0 ms' });
-        else if (ms > MAX_TIMER_MS) ctx.addIssue({ code: 'custom', message: `must be at most ${MAX_TIMER_MS} ms (about 24 days)` });
-        return ms;
-      } catch (error) {
-        ctx.addIssue({ code: 'custom', message: error instanceof InvalidOptionError ? error.reason : String(error) });
-        return z.NEVER;
-      }
-    },
-  );
 
 export const fields = {
   priority: z
@@ -47,8 +32,8 @@ export const fields = {
     .string({ error: 'must be a string' })
     .min(1, { error: 'must not be empty' })
     .max(200, { error: 'must be at most 200 characters' }),
-  timeout: duration(true),
-  delay: duration(false),
+  timeout: durationField(1),
+  delay: durationField(0),
   runAt: z.date({ error: 'must be a valid Date' }),
 };
 

@@ -150,5 +150,6 @@ export interface Store {
   withDuty?(name: string, run: () => Promise<void>): Promise<boolean>;
 }
 
-// The errors a backend may throw, so backends need import nothing but this file.
+// What a backend needs besides the contract (its errors, its option fields), so it imports nothing else.
 export { StoreConfigError, StoreError } from '../errors.js';
+export { durationField } from '../duration.js';

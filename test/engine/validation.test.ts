@@ -91,7 +91,7 @@ describe('bad input is refused before anything is stored', () => {
     [{ priority: -1 }, 'options.priority', /must not be negative/],
     [{ priority: 1.5 }, 'options.priority', /whole number/],
     [{ timeout: -5 }, 'options.timeout', /negative/],
-    [{ timeout: 0 }, 'options.timeout', /longer than 0/],
+    [{ timeout: 0 }, 'options.timeout', /at least 1 ms/],
     [{ timeout: 'soon' }, 'options.timeout', /not a duration/],
     [{ runAt: new Date('not a date') }, 'options.runAt', /valid Date/],
     [{ runAt: '2030-01-01' }, 'options.runAt', /valid Date/],

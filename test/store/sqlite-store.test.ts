@@ -73,9 +73,9 @@ describe('sqlite store options', () => {
     ['a folder that does not exist', () => ({ path: join(temp.dir, 'missing', 'jobs.db') }), 'path', /does not exist/],
     ['a path under a file', () => ({ path: join(temp.path, 'jobs.db') }), 'path', /not a folder/],
     ['an unknown synchronous level', () => ({ path: temp.path, synchronous: 'off' }), 'synchronous', /'full' or 'normal'/],
-    ['a negative busyTimeout', () => ({ path: temp.path, busyTimeout: -1 }), 'busyTimeout', /from 0/],
+    ['a negative busyTimeout', () => ({ path: temp.path, busyTimeout: -1 }), 'busyTimeout', /must not be negative/],
     ['a busyTimeout that is no duration', () => ({ path: temp.path, busyTimeout: 'soon' }), 'busyTimeout', /not a duration/],
-    ['a zero pollInterval', () => ({ path: temp.path, pollInterval: 0 }), 'pollInterval', /from 1/],
+    ['a zero pollInterval', () => ({ path: temp.path, pollInterval: 0 }), 'pollInterval', /at least 1 ms/],
     ['a misspelt option', () => ({ path: temp.path, pollIntervall: 100 }), 'pollIntervall', /not an option/],
   ])('refuses %s, naming the field', (_, options, field, reason) => {
     // The file a path under it points into must exist for that case to mean what it says.

@@ -1,7 +1,6 @@
-import ms from 'ms';
 import type { Pool, PoolConfig } from 'pg';
 import { z } from 'zod';
-import { StoreConfigError } from '../contract.js';
+import { durationField, StoreConfigError } from '../contract.js';
 
 export interface PostgresStoreOptions {
   /** A `postgres://` or `postgresql://` URL. Give this or `pool`. */
@@ -37,25 +36,8 @@ export interface ResolvedPostgresOptions {
   onError: (error: unknown) => void;
 }
 
-/** The longest delay a Node timer honours. */
-const MAX_MS = 2 ** 31 - 1;
 /** Postgres names are at most 63 bytes; the channel `<schema>.jobs` must fit too. */
 const MAX_SCHEMA_BYTES = 63 - '.jobs'.length;
-
-const duration = z
-  .union([z.number(), z.string()], { error: "expected milliseconds or a duration such as '2s'" })
-  .transform((value, ctx) => {
-    const parsed = typeof value === 'number' ? value : (ms(value as ms.StringValue) as number | undefined);
-    if (parsed === undefined || !Number.isFinite(parsed)) {
-      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} is not a duration (try 2000, '500ms' or '2s')` });
-      return z.NEVER;
-    }
-    if (parsed < 1 || parsed > MAX_MS) {
-      ctx.addIssue({ code: 'custom', message: `must be from 1 to ${MAX_MS} ms, got ${JSON.stringify(value)}` });
-      return z.NEVER;
-    }
-    return Math.round(parsed);
-  });
 
 const connectionString = z
   .string({ error: 'must be a string such as postgres://user@host:5432/db' })
@@ -85,7 +67,7 @@ const shape = z.strictObject({
   poolConfig: z.record(z.string(), z.unknown(), { error: 'must be an object of pg PoolConfig settings' }).optional(),
   schema: schemaName.default('dispatch'),
   migrate: z.boolean({ error: 'must be true or false' }).default(true),
-  pollInterval: duration.default(2000),
+  pollInterval: durationField(1).default(2000),
   onError: z.custom<(error: unknown) => void>((f) => typeof f === 'function', { error: 'must be a function' }).optional(),
 });
 

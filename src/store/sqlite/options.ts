@@ -1,8 +1,7 @@
 import { accessSync, constants, type Stats, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import ms from 'ms';
 import { z } from 'zod';
-import { StoreConfigError } from '../contract.js';
+import { durationField, StoreConfigError } from '../contract.js';
 
 export interface SqliteStoreOptions {
   /** The database file, created if missing. Its folder must exist and be writable (WAL keeps two files beside it). */
@@ -33,31 +32,14 @@ export interface ResolvedSqliteOptions {
   pollIntervalMs: number;
 }
 
-/** The longest delay a Node timer honours. */
-const MAX_MS = 2 ** 31 - 1;
-
-const duration = (min: number) =>
-  z.union([z.number(), z.string()], { error: "expected milliseconds or a duration such as '250ms'" }).transform((value, ctx) => {
-    const parsed = typeof value === 'number' ? value : (ms(value as ms.StringValue) as number | undefined);
-    if (parsed === undefined || !Number.isFinite(parsed)) {
-      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} is not a duration (try 250, '250ms' or '5s')` });
-      return z.NEVER;
-    }
-    if (parsed < min || parsed > MAX_MS) {
-      ctx.addIssue({ code: 'custom', message: `must be from ${min} to ${MAX_MS} ms, got ${JSON.stringify(value)}` });
-      return z.NEVER;
-    }
-    return Math.round(parsed);
-  });
-
 const shape = z.strictObject({
   path: z
     .string({ error: 'must be a string naming the database file' })
     .min(1, { error: 'must not be empty' })
     .refine((p) => p !== ':memory:', { error: 'must name a file; for a store that keeps nothing use memoryStore()' }),
   synchronous: z.enum(['full', 'normal'], { error: "must be 'full' or 'normal'" }).default('full'),
-  busyTimeout: duration(0).default(5000),
-  pollInterval: duration(1).default(250),
+  busyTimeout: durationField(0).default(5000),
+  pollInterval: durationField(1).default(250),
 });
 
 /** Checks the options' types and ranges, naming the field at fault. */
