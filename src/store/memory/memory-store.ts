@@ -15,6 +15,7 @@ import type {
   StoredJob,
   TransitionWrite,
 } from '../contract.js';
+import { WakeListeners } from '../wake-listeners.js';
 import { StoreConfigError, StoreError } from '../contract.js';
 
 interface Row extends StoredJob {
@@ -79,7 +80,7 @@ export class MemoryStore implements Store {
   private readonly ready = new Map<string, TinyQueue<Entry>>();
   private readonly scheduled = new TinyQueue<Entry>([], dueOrder);
   private readonly now: () => number;
-  private readonly listeners = new Set<(runAt: number) => void>();
+  private readonly wakes = new WakeListeners();
   private seq = 0;
   private closed = false;
 
@@ -131,7 +132,7 @@ export class MemoryStore implements Store {
     }
     let earliest = Infinity;
     for (const job of jobs) earliest = Math.min(earliest, job.runAt);
-    if (jobs.length > 0) this.notify(earliest);
+    if (jobs.length > 0) this.wakes.notify(earliest);
     return out;
   }
 
@@ -179,15 +180,14 @@ export class MemoryStore implements Store {
       if (write.runAt !== undefined) row.runAt = write.runAt;
       if (write.lastError !== undefined) row.lastError = write.lastError;
       this.enterHeap(row, now);
-      if (write.to === 'pending') this.notify(row.runAt);
+      if (write.to === 'pending') this.wakes.notify(row.runAt);
       return true;
     });
   }
 
   /** Wakes other dispatchers sharing this store, as LISTEN/NOTIFY does across processes. */
   subscribe(listener: (runAt: number) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.wakes.subscribe(listener);
   }
 
   async extend(leases: readonly LeaseRef[], leaseMs: number): Promise<boolean[]> {
@@ -261,9 +261,6 @@ export class MemoryStore implements Store {
     return counts;
   }
 
-  private notify(runAt: number): void {
-    for (const listener of this.listeners) listener(runAt);
-  }
 
   private assertOpen(): void {
     if (this.closed) throw new StoreError('the memory store is closed');

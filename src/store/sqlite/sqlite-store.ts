@@ -13,6 +13,7 @@ import type {
   StoredJob,
   TransitionWrite,
 } from '../contract.js';
+import { WakeListeners } from '../wake-listeners.js';
 import { StoreConfigError, StoreError } from '../contract.js';
 import { leaseOperation } from './lease.js';
 import { migrate } from './migrations.js';
@@ -55,7 +56,7 @@ export class SqliteStore implements Store {
   private readonly options: ResolvedSqliteOptions;
   private prepared: Prepared | null = null;
   private opening: Promise<Prepared> | null = null;
-  private readonly listeners = new Set<(runAt: number) => void>();
+  private readonly wakes = new WakeListeners();
 
   constructor(options: SqliteStoreOptions) {
     this.options = parseOptions(options);
@@ -108,7 +109,7 @@ export class SqliteStore implements Store {
     const stored = await this.run('inserting jobs', (s) => s.insert(jobs));
     let earliest = Infinity;
     for (const job of jobs) earliest = Math.min(earliest, job.runAt);
-    this.notify(earliest);
+    this.wakes.notify(earliest);
     return stored;
   }
 
@@ -122,7 +123,7 @@ export class SqliteStore implements Store {
     const applied = await this.run('writing transitions', (s) => s.write(writes));
     const now = Date.now();
     writes.forEach((w, i) => {
-      if (applied[i] && w.to === 'pending') this.notify(w.runAt ?? now);
+      if (applied[i] && w.to === 'pending') this.wakes.notify(w.runAt ?? now);
     });
     return applied;
   }
@@ -133,8 +134,7 @@ export class SqliteStore implements Store {
    * within `pollInterval`.
    */
   subscribe(listener: (runAt: number) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.wakes.subscribe(listener);
   }
 
   async extend(leases: readonly LeaseRef[], leaseMs: number): Promise<boolean[]> {
@@ -188,9 +188,6 @@ export class SqliteStore implements Store {
     }
   }
 
-  private notify(runAt: number): void {
-    for (const listener of this.listeners) listener(runAt);
-  }
 
   private ready(): Prepared {
     if (!this.prepared) throw new StoreError(`the sqlite store at ${this.path} is not open; call open() first`);
