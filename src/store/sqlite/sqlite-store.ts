@@ -13,8 +13,8 @@ import type {
   StoredJob,
   TransitionWrite,
 } from '../contract.js';
-import { WakeListeners } from '../wake-listeners.js';
 import { StoreConfigError, StoreError } from '../contract.js';
+import { WakeListeners } from '../wake-listeners.js';
 import { leaseOperation } from './lease.js';
 import { migrate } from './migrations.js';
 import { checkLocation, parseOptions, type ResolvedSqliteOptions, type SqliteStoreOptions } from './options.js';
