@@ -137,3 +137,19 @@ export class StoreConfigError extends ValidationError {
 export class StoreError extends DispatchError {
   override name = 'StoreError';
 }
+
+/**
+ * A stored job the store cannot read as it stands: a column that is not the
+ * JSON it must be, or a state the job chart does not have. `field` names the
+ * column. Such a job goes to the DLQ with this error when it is next leased.
+ */
+export class CorruptJobError extends StoreError {
+  override name = 'CorruptJobError';
+  constructor(
+    readonly jobId: string,
+    readonly field: string,
+    readonly reason: string,
+  ) {
+    super(`job ${jobId}: ${field}: ${reason}`);
+  }
+}

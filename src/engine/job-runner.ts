@@ -1,6 +1,6 @@
 import { type Actor, createActor } from 'xstate';
 import type { AbortReason, JobError, JobEvent, JobMachine, JobState } from '../../machines/job.machine.js';
-import { CancelledError, InvalidInputError, LeaseLostError, ShutdownError, TimeoutError, UnknownJobError } from '../errors.js';
+import { CancelledError, CorruptJobError, InvalidInputError, LeaseLostError, ShutdownError, TimeoutError, UnknownJobError } from '../errors.js';
 import type { AnyJobDefinition } from '../job/define-job.js';
 import type { Registry } from '../job/registry.js';
 import type { LeasedJob, Store, TransitionWrite } from '../store/contract.js';
@@ -181,6 +181,12 @@ export class JobRunner {
 
   private runHandler(id: string): void {
     const live = this.live.get(id)!;
+    const { defect } = live.job;
+    if (defect) {
+      // A row the store could not read: the DLQ, not a run with half its data, nor a retry that cannot help.
+      this.settle(live, failure(new CorruptJobError(live.job.id, defect.field, defect.reason), false));
+      return;
+    }
     const def = this.registry.find(live.job.name);
     if (!def) {
       this.settle(live, failure(new UnknownJobError(live.job.name), false));

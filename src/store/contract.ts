@@ -22,6 +22,23 @@ export interface StoredJob {
   leaseExpiresAt: number | null;
   createdAt: number;
   updatedAt: number;
+  /**
+   * Set when the row holds a value the store cannot read back (an input or
+   * last error that is not JSON, or not the shape it must have): that field
+   * is left empty (input undefined, lastError null) and named here. Reads
+   * never throw for it; the engine fails such a job permanently, with a
+   * CorruptJobError, when it is next leased, so it lands in the DLQ instead
+   * of blocking the queue. A state the chart does not have is no StoredJob
+   * at all: `get()` throws a CorruptJobError, lease, expired and list never
+   * select such a row, and counts leave it out.
+   */
+  defect?: RowDefect;
+}
+
+/** A column of a stored row that could not be read, and why. */
+export interface RowDefect {
+  field: 'input' | 'lastError';
+  reason: string;
 }
 
 /** A job to insert; the store gives it an id, state `pending` and attempt 0. */
@@ -151,5 +168,5 @@ export interface Store {
 }
 
 // What a backend needs besides the contract (its errors, its option fields), so it imports nothing else.
-export { StoreConfigError, StoreError } from '../errors.js';
+export { CorruptJobError, StoreConfigError, StoreError } from '../errors.js';
 export { durationField } from '../duration.js';

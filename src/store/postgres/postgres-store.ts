@@ -242,7 +242,8 @@ export class PostgresStore implements Store {
   async counts(): Promise<StateCounts> {
     const rows = await this.query<{ state: JobState; n: number }>(this.db(), 'counting jobs', this.sql.counts, []);
     const counts: StateCounts = { pending: 0, running: 0, retrying: 0, completed: 0, failed: 0, dlq: 0, cancelled: 0 };
-    for (const { state, n } of rows) counts[state] = n;
+    // A state outside the chart (a row edited behind the store's back) is no job: left out.
+    for (const { state, n } of rows) if (state in counts) counts[state] = n;
     return counts;
   }
 

@@ -1,5 +1,5 @@
-import type { JobError, JobState } from '../../../machines/job.machine.js';
 import type { StoredJob } from '../contract.js';
+import { chartState, readJsonColumns } from '../row-values.js';
 
 /** A timestamptz as epoch ms; round, not floor, so a time stored from whole ms reads back exactly. */
 export const epochMs = (column: string) => `round(extract(epoch FROM ${column}) * 1000)::float8`;
@@ -21,7 +21,8 @@ export interface JobRow {
   id: string;
   name: string;
   queue: string;
-  state: JobState;
+  /** A state of the chart, unless someone wrote the row behind the store's back. */
+  state: string;
   input: string;
   priority: number;
   run_at: number;
@@ -36,23 +37,26 @@ export interface JobRow {
 }
 
 export function toStoredJob(row: JobRow): StoredJob {
-  return {
-    id: row.id,
+  const id = row.id;
+  const job: StoredJob = {
+    id,
     name: row.name,
     queue: row.queue,
-    state: row.state,
-    input: JSON.parse(row.input),
+    state: chartState(id, row.state),
+    input: undefined,
     priority: row.priority,
     runAt: row.run_at,
     attempt: row.attempt,
     maxRetries: row.max_retries,
     timeoutMs: row.timeout_ms,
-    lastError: row.last_error === null ? null : (JSON.parse(row.last_error) as JobError),
+    lastError: null,
     leaseToken: row.lease_token,
     leaseExpiresAt: row.lease_expires_at,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
+  readJsonColumns(job, row.input, row.last_error);
+  return job;
 }
 
 const ID = /^[1-9][0-9]{0,18}$/;

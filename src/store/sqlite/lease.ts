@@ -69,7 +69,7 @@ export function leaseOperation(db: Database): (request: LeaseRequest) => LeaseRe
     const jobs = chosen.map((row): LeasedJob => {
       take.run(token, deadline, now, row.id);
       const job = toStoredJob(row) as LeasedJob;
-      job.leasedFrom = row.state;
+      job.leasedFrom = job.state;
       job.state = 'running';
       job.attempt = row.attempt + 1;
       job.leaseToken = token;

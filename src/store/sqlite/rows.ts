@@ -1,11 +1,13 @@
 import type { StoredJob } from '../contract.js';
+import { chartState, readJsonColumns } from '../row-values.js';
 
 /** A row of dispatch_jobs as better-sqlite3 returns it. */
 export interface JobRow {
   id: number;
   name: string;
   queue: string;
-  state: StoredJob['state'];
+  /** A state of the chart, unless someone wrote the row behind the store's back. */
+  state: string;
   input: string;
   priority: number;
   run_at: number;
@@ -20,23 +22,26 @@ export interface JobRow {
 }
 
 export function toStoredJob(row: JobRow): StoredJob {
-  return {
-    id: String(row.id),
+  const id = String(row.id);
+  const job: StoredJob = {
+    id,
     name: row.name,
     queue: row.queue,
-    state: row.state,
-    input: JSON.parse(row.input),
+    state: chartState(id, row.state),
+    input: undefined,
     priority: row.priority,
     runAt: row.run_at,
     attempt: row.attempt,
     maxRetries: row.max_retries,
     timeoutMs: row.timeout_ms,
-    lastError: row.last_error === null ? null : JSON.parse(row.last_error),
+    lastError: null,
     leaseToken: row.lease_token,
     leaseExpiresAt: row.lease_expires_at,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
+  readJsonColumns(job, row.input, row.last_error);
+  return job;
 }
 
 /**
