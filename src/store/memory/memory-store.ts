@@ -101,6 +101,14 @@ export class MemoryStore implements Store {
     if (options?.client !== undefined) {
       throw new StoreConfigError('client', 'the memory store has no transactions to join');
     }
+    // Every input is read before any row goes in: a batch is all or nothing, as in the durable stores.
+    const inputs = jobs.map((job, i) => {
+      try {
+        return JSON.parse(job.inputJson) as unknown;
+      } catch (error) {
+        throw new StoreError(`memory store: inserting jobs failed: the inputJson of job ${i} of the batch is not JSON`, { cause: error });
+      }
+    });
     const now = this.now();
     const out: StoredJob[] = new Array(jobs.length);
     for (let i = 0; i < jobs.length; i++) {
@@ -112,7 +120,7 @@ export class MemoryStore implements Store {
         queue: job.queue,
         state: 'pending',
         // A copy through JSON, as a durable store would keep: later changes to the caller's object do not leak in.
-        input: JSON.parse(job.inputJson),
+        input: inputs[i],
         priority: job.priority,
         runAt: job.runAt,
         attempt: 0,
