@@ -3,7 +3,7 @@ import { type Actor, createActor, fromPromise } from 'xstate';
 import type { JobEvent, JobState } from '../../machines/job.machine.js';
 import { type LeaseOutcome, type LeaseRoom, supervisorMachine } from '../../machines/supervisor.machine.js';
 import { type BackoffStrategy, defaultBackoff } from '../backoff/backoff.js';
-import { type Duration, MAX_TIMER_MS, toMs } from '../duration.js';
+import { type Duration, describe, MAX_TIMER_MS, toMs } from '../duration.js';
 import {
   InvalidInputError,
   InvalidOptionError,
@@ -11,6 +11,7 @@ import {
   JobNotFoundError,
   LifecycleError,
   PayloadTooLargeError,
+  StoreConfigError,
 } from '../errors.js';
 import type { AnyJobDefinition, InputOf } from '../job/define-job.js';
 import {
@@ -201,6 +202,12 @@ class DispatcherImpl implements Dispatcher {
     this.reapMs = positive(options.reapInterval ?? Math.max(1, Math.floor(this.leaseMs / 2)), 'reapInterval');
     this.maxPayloadBytes = parseOrThrow(fields.bytes, options.maxPayloadBytes ?? 1024 * 1024, 'maxPayloadBytes');
     this.onError = options.onError ?? ((error, context) => console.error(`dispatch: ${context}:`, error));
+    if (options.store !== undefined && !isStore(options.store)) {
+      throw new StoreConfigError(
+        'store',
+        `must be a store, such as sqliteStore({ path }) or postgresStore({ connectionString }); got ${describe(options.store)}`,
+      );
+    }
     this.store = options.store ?? memoryStore();
     this.chart = chartWithBackoff((name) => this.registry.find(name)?.backoff ?? this.backoff);
     this.writes = new WriteBuffer(this.store);
@@ -544,6 +551,13 @@ class Every {
     clearInterval(this.timer);
     await this.running;
   }
+}
+
+/** Whether `value` has the store contract's methods: a URL or a path given in its place is caught here, not at the first enqueue. */
+function isStore(value: unknown): value is Store {
+  if (typeof value !== 'object' || value === null) return false;
+  const store = value as Record<string, unknown>;
+  return ['open', 'close', 'insert', 'lease', 'write', 'extend', 'get', 'expired', 'list', 'purge', 'counts'].every((m) => typeof store[m] === 'function');
 }
 
 function positive(value: Duration, field: string): number {
