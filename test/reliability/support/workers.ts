@@ -9,6 +9,8 @@ export interface Worker {
   /** What the process printed, for failure messages. */
   output: () => string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Set once the worker is told to go (stopped or killed): an exit before that is a crash. */
+  told: boolean;
 }
 
 const script = fileURLToPath(new URL('./worker.ts', import.meta.url));
@@ -29,7 +31,7 @@ export async function startWorker(settings: WorkerSettings): Promise<Worker> {
     child.once('message', (message) => (message === 'ready' ? resolve() : reject(new Error(`worker said ${String(message)}`))));
     void exited.then(({ code, signal }) => reject(new Error(`worker exited (${code ?? signal}) before it was ready:\n${output}`)));
   });
-  return { child, settings, output: () => output, exited };
+  return { child, settings, output: () => output, exited, told: false };
 }
 
 const alive = (worker: Worker) => worker.child.exitCode === null && worker.child.signalCode === null;
@@ -37,6 +39,7 @@ const alive = (worker: Worker) => worker.child.exitCode === null && worker.child
 /** Asks a worker to stop (it drains within `grace`) and waits for it to exit 0. */
 export async function stopWorker(worker: Worker, grace: Duration = '10s'): Promise<void> {
   if (!alive(worker)) return;
+  worker.told = true;
   worker.child.send({ type: 'stop', grace } satisfies WorkerCommand);
   const { code, signal } = await worker.exited;
   if (code !== 0) throw new Error(`worker exited with ${code ?? signal}:\n${worker.output()}`);
@@ -44,11 +47,13 @@ export async function stopWorker(worker: Worker, grace: Duration = '10s'): Promi
 
 /** Has a worker begin stop() and exit `afterMs` later, in the middle of it. */
 export async function exitDuringStop(worker: Worker, grace: Duration, afterMs: number): Promise<void> {
+  worker.told = true;
   worker.child.send({ type: 'exit-during-stop', grace, afterMs } satisfies WorkerCommand);
   await worker.exited;
 }
 
 export async function killWorker(worker: Worker): Promise<void> {
+  worker.told = true;
   if (alive(worker)) worker.child.kill('SIGKILL');
   await worker.exited;
 }
