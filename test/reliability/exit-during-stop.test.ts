@@ -2,24 +2,37 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Dispatcher, PostgresStore } from '../../../src/index.js';
-import { databaseUrl, openStore } from '../../store/postgres/database.js';
-import { allJobs } from '../support/all-jobs.js';
-import { enqueueCounts, producer } from '../support/producer.js';
-import { account, readRuns } from '../support/runs.js';
-import type { WorkerSettings } from '../support/worker.js';
-import { exitDuringStop, killAll, startWorker, stopWorker, until, type Worker } from '../support/workers.js';
+import { type Dispatcher, sqliteStore, type Store } from '../../src/index.js';
+import { databaseUrl, openStore } from '../store/postgres/database.js';
+import { tempDatabase } from '../store/sqlite/temp-file.js';
+import { allJobs } from './support/all-jobs.js';
+import { enqueueCounts, producer } from './support/producer.js';
+import { account, readRuns } from './support/runs.js';
+import type { WorkerSettings, WorkerStore } from './support/worker.js';
+import { exitDuringStop, killAll, startWorker, stopWorker, until, type Worker } from './support/workers.js';
 
-describe('postgres faults: a process that exits in the middle of stop()', () => {
-  let store: PostgresStore;
-  let schema: string;
+/** The store the test reads, where the workers find it, and how to remove it. */
+const STORES: Record<string, () => Promise<{ store: Store; where: WorkerStore; cleanup: () => Promise<void> }>> = {
+  postgres: async () => {
+    const { store, schema, cleanup } = await openStore({ onError: () => undefined });
+    return { store, where: { kind: 'postgres', url: databaseUrl(), schema }, cleanup };
+  },
+  sqlite: async () => {
+    const temp = tempDatabase('dispatch-exit-');
+    return { store: sqliteStore({ path: temp.path }), where: { kind: 'sqlite', path: temp.path }, cleanup: async () => temp.remove() };
+  },
+};
+
+describe.each(Object.keys(STORES))('%s faults: a process that exits in the middle of stop()', (kind) => {
+  let store: Store;
+  let where: WorkerStore;
   let cleanup: () => Promise<void>;
   let enqueuer: Dispatcher;
   let dir: string;
   const workers: Worker[] = [];
 
   beforeEach(async () => {
-    ({ store, schema, cleanup } = await openStore({ onError: () => undefined }));
+    ({ store, where, cleanup } = await STORES[kind]!());
     enqueuer = producer(store);
     dir = await mkdtemp(join(tmpdir(), 'dispatch-exit-'));
   });
@@ -27,6 +40,7 @@ describe('postgres faults: a process that exits in the middle of stop()', () => 
   afterEach(async () => {
     await killAll(workers);
     await enqueuer.stop();
+    await store.close();
     await cleanup();
     await rm(dir, { recursive: true, force: true });
   });
@@ -34,7 +48,7 @@ describe('postgres faults: a process that exits in the middle of stop()', () => 
   it('loses no job whether it exits while draining or while giving jobs back', { timeout: 90_000 }, async () => {
     const logs = ['survivor', 'draining', 'giving-back'].map((name) => join(dir, `${name}.log`));
     const settings = (log: string): WorkerSettings => ({
-      store: { kind: 'postgres', url: databaseUrl(), schema },
+      store: where,
       log,
       concurrency: 10,
       workMs: 100,
