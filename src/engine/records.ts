@@ -49,14 +49,22 @@ export function toRecord<I = unknown>(job: StoredJob): JobRecord<I> {
 export function toJobError(thrown: unknown): JobError {
   try {
     if (thrown instanceof Error) {
-      const error: JobError = { name: String(thrown.name), message: String(thrown.message) };
-      if (thrown.stack) error.stack = String(thrown.stack);
+      const error: JobError = { name: clip(String(thrown.name), 200), message: clip(String(thrown.message), MAX_MESSAGE) };
+      if (thrown.stack) error.stack = clip(String(thrown.stack), MAX_STACK);
       return error;
     }
   } catch {
     // An Error whose fields cannot be read: described below like any other value.
   }
-  return { name: 'NonErrorThrown', message: `the handler threw a non-Error value: ${describeThrown(thrown)}` };
+  return { name: 'NonErrorThrown', message: clip(`the handler threw a non-Error value: ${describeThrown(thrown)}`, MAX_MESSAGE) };
+}
+
+/** A job's last error is stored with it: a runaway message or stack must not bloat every row it touches. */
+const MAX_MESSAGE = 8 * 1024;
+const MAX_STACK = 16 * 1024;
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}... (${text.length - max} more characters cut)`;
 }
 
 function describeThrown(thrown: unknown): string {

@@ -1,5 +1,7 @@
 import type { Store, TransitionWrite } from '../store/contract.js';
 
+const RETRY_DELAYS_MS = [100, 400, 1600];
+
 /** Told whether the compare-and-set held, or the error when the store call failed. */
 export type WriteDone = (applied: boolean, error?: unknown) => void;
 
@@ -42,12 +44,23 @@ export class WriteBuffer {
     while (this.queued.length > 0) {
       const batch = this.queued;
       this.queued = [];
+      const writes = batch.map((p) => p.write);
       let applied: boolean[] | null = null;
       let failure: unknown;
-      try {
-        applied = await this.store.write(batch.map((p) => p.write));
-      } catch (error) {
-        failure = error ?? new Error('the store failed a write without saying why');
+      // A store that blinks (a database restart, a dropped connection) gets a few tries before the
+      // writes are given up on: a lost outcome write means the job runs again once its lease runs out.
+      // A retry is safe: a write that did land the first time loses its compare-and-set the second.
+      for (let tries = 0; ; tries++) {
+        try {
+          applied = await this.store.write(writes);
+          break;
+        } catch (error) {
+          if (tries >= RETRY_DELAYS_MS.length) {
+            failure = error ?? new Error('the store failed a write without saying why');
+            break;
+          }
+          await new Promise((resolve) => setTimeout(resolve, RETRY_DELAYS_MS[tries]));
+        }
       }
       for (let i = 0; i < batch.length; i++) {
         if (applied) batch[i]!.done(applied[i] === true);

@@ -34,7 +34,11 @@ export const fields = {
     .max(200, { error: 'must be at most 200 characters' }),
   timeout: durationField(1),
   delay: durationField(0),
-  runAt: z.date({ error: 'must be a valid Date' }),
+  // Every store can keep it: from 1970 to the end of year 9999.
+  runAt: z
+    .date({ error: 'must be a valid Date' })
+    .min(new Date(0), { error: 'must not be before 1970' })
+    .max(new Date(253402300799999), { error: 'must not be after the year 9999' }),
 };
 
 /** Options a definition or an enqueue call may set; the narrower one wins. */

@@ -167,3 +167,25 @@ describe('payload size', () => {
     expect(() => createDispatcher({ maxPayloadBytes: 0 })).toThrow(/maxPayloadBytes: must be at least 1/);
   });
 });
+
+describe('limits on what is stored', () => {
+  it('refuses a runAt no store can keep', async () => {
+    const { dispatcher } = harness();
+    dispatcher.register(anything);
+    await expect(dispatcher.enqueue(anything, {}, { runAt: new Date(-8.64e15) })).rejects.toThrow(/options.runAt: must not be before 1970/);
+    await expect(dispatcher.enqueue(anything, {}, { runAt: new Date(8.64e15) })).rejects.toThrow(/options.runAt: must not be after the year 9999/);
+    expect((await dispatcher.counts()).pending).toBe(0);
+    await dispatcher.stop();
+  });
+
+  it("cuts a handler error's message and stack to a bounded size", async () => {
+    const { toJobError } = await import('../../src/engine/records.js');
+    const error = new Error('x'.repeat(100_000));
+    error.stack = 'y'.repeat(100_000);
+    const kept = toJobError(error);
+    expect(kept.message.length).toBeLessThan(9 * 1024);
+    expect(kept.message).toMatch(/more characters cut\)$/);
+    expect(kept.stack!.length).toBeLessThan(17 * 1024);
+    expect(toJobError(new Error('short')).message).toBe('short');
+  });
+});

@@ -80,7 +80,7 @@ describe('postgres faults: a connection cut mid-statement', () => {
     expect(errors[0]!.error).toBeInstanceOf(StoreError);
   });
 
-  it('during a completion write: the job is let go, its lease expires, it runs again and completes', async () => {
+  it('during a completion write: the write is tried again on a fresh connection and the job completes, once', async () => {
     const release = deferred();
     const started = deferred();
     let runs = 0;
@@ -104,9 +104,9 @@ describe('postgres faults: a connection cut mid-statement', () => {
     await locker.query('ROLLBACK');
 
     await until(async () => (await store.get(id))?.state === 'completed', 'the job to complete');
-    expect(errors.map((e) => e.context)).toContain(`writing job ${id} running -> completed`);
-    // It ran twice, and the store says why: its first lease expired.
-    expect(runs).toBe(2);
-    expect(await store.get(id)).toMatchObject({ state: 'completed', attempt: 2, lastError: { name: 'LeaseExpiredError' } });
+    // The cut write failed once; the write buffer's retry landed it under the same lease.
+    expect(errors.map((e) => e.context)).not.toContain(`writing job ${id} running -> completed`);
+    expect(runs).toBe(1);
+    expect(await store.get(id)).toMatchObject({ state: 'completed', attempt: 1, lastError: null });
   });
 });

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { WriteBuffer } from '../../src/engine/write-buffer.js';
+import { memoryStore, StoreError, type TransitionWrite } from '../../src/index.js';
+
+describe('write buffer', () => {
+  it('tries a failed batch again, and answers it once the store is back', async () => {
+    const store = memoryStore();
+    await store.open();
+    const [job] = await store.insert([{ name: 'n', queue: 'q', input: {}, inputJson: '{}', priority: 0, runAt: 0, maxRetries: 0, timeoutMs: 10 }]);
+    let failures = 2;
+    const write = store.write.bind(store);
+    store.write = async (writes: readonly TransitionWrite[]) => {
+      if (failures-- > 0) throw new StoreError('the database restarted');
+      return write(writes);
+    };
+    const buffer = new WriteBuffer(store);
+    expect(await buffer.writeAsync({ id: job!.id, from: 'pending', to: 'cancelled', token: null })).toBe(true);
+    expect((await store.get(job!.id))!.state).toBe('cancelled');
+  });
+
+  it('gives up after a few tries, telling every write in the batch', async () => {
+    const store = memoryStore();
+    await store.open();
+    store.write = async () => {
+      throw new StoreError('gone for good');
+    };
+    const buffer = new WriteBuffer(store);
+    const a = buffer.writeAsync({ id: '1', from: 'pending', to: 'cancelled' });
+    const b = buffer.writeAsync({ id: '2', from: 'pending', to: 'cancelled' });
+    await expect(a).rejects.toThrow('gone for good');
+    await expect(b).rejects.toThrow('gone for good');
+  }, 10_000);
+});
