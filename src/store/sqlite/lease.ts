@@ -19,7 +19,7 @@ interface Lane {
  * plus the rows taken: neither jobs scheduled for later at a higher priority
  * nor the backlog of a queue that has no room are read row by row.
  */
-export function leaseOperation(db: Database): (request: LeaseRequest) => LeaseResult {
+export function leaseOperation(db: Database, synchronous: 'full' | 'normal'): (request: LeaseRequest) => LeaseResult {
   const firstLane = db.prepare<[], Lane>(SQL.firstLane);
   const nextQueue = db.prepare<[number, string], { queue: string }>(SQL.nextQueue);
   const nextPriority = db.prepare<[number], Lane>(SQL.nextPriority);
@@ -32,7 +32,7 @@ export function leaseOperation(db: Database): (request: LeaseRequest) => LeaseRe
     return sibling ? { priority: lane.priority, queue: sibling.queue } : nextPriority.get(lane.priority);
   };
 
-  return db.transaction((request: LeaseRequest): LeaseResult => {
+  const lease = db.transaction((request: LeaseRequest): LeaseResult => {
     // Read once the write lock is held: a wait for another process must not age the deadline.
     const now = Date.now();
     const { limit, queueRoom } = request;
@@ -87,4 +87,18 @@ export function leaseOperation(db: Database): (request: LeaseRequest) => LeaseRe
     }
     return { jobs, nextRunAt };
   }).immediate;
+
+  if (synchronous === 'normal') return lease;
+  // A lease lost to a power cut only puts its jobs back in the queue (the reaper's work anyway), so
+  // its commit need not wait for fsync; enqueues and outcome writes keep synchronous = FULL.
+  const relax = db.prepare('PRAGMA synchronous = NORMAL');
+  const restore = db.prepare('PRAGMA synchronous = FULL');
+  return (request) => {
+    relax.run();
+    try {
+      return lease(request);
+    } finally {
+      restore.run();
+    }
+  };
 }

@@ -93,7 +93,7 @@ export class SqliteStore implements Store {
       // After a burst, give the WAL file back down to this size.
       db.pragma('journal_size_limit = 67108864');
       await whileBusy(this.options.busyTimeoutMs, () => migrate(connection));
-      return prepare(db);
+      return prepare(db, this.options.synchronous);
     } catch (error) {
       db?.close();
       throw openError(this.path, error, this.options.busyTimeoutMs);
@@ -196,7 +196,7 @@ export class SqliteStore implements Store {
   }
 }
 
-function prepare(db: Db): Prepared {
+function prepare(db: Db, synchronous: 'full' | 'normal'): Prepared {
   const insertOne = db.prepare<[string, string, string, number, number, number, number, number, number]>(SQL.insert);
   const writeOne = db.prepare<{
     id: number;
@@ -241,7 +241,7 @@ function prepare(db: Db): Prepared {
         };
       });
     }).immediate,
-    lease: leaseOperation(db),
+    lease: leaseOperation(db, synchronous),
     write: db.transaction((writes: readonly TransitionWrite[]) => {
       const now = Date.now();
       return writes.map((w) => {
