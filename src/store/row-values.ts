@@ -37,3 +37,46 @@ function isJobError(value: unknown): value is JobError {
   const { name, message, stack } = value as Record<string, unknown>;
   return typeof name === 'string' && typeof message === 'string' && (stack === undefined || typeof stack === 'string');
 }
+
+/** A jobs row as both SQL stores read it: snake_case columns, times as epoch ms, JSON as text. */
+export interface SqlJobRow<Id extends string | number> {
+  id: Id;
+  name: string;
+  queue: string;
+  /** A state of the chart, unless someone wrote the row behind the store's back. */
+  state: string;
+  input: string;
+  priority: number;
+  run_at: number;
+  attempt: number;
+  max_retries: number;
+  timeout_ms: number;
+  last_error: string | null;
+  lease_token: string | null;
+  lease_expires_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export function jobFromRow(row: SqlJobRow<string | number>): StoredJob {
+  const id = String(row.id);
+  const job: StoredJob = {
+    id,
+    name: row.name,
+    queue: row.queue,
+    state: chartState(id, row.state),
+    input: undefined,
+    priority: row.priority,
+    runAt: row.run_at,
+    attempt: row.attempt,
+    maxRetries: row.max_retries,
+    timeoutMs: row.timeout_ms,
+    lastError: null,
+    leaseToken: row.lease_token,
+    leaseExpiresAt: row.lease_expires_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+  readJsonColumns(job, row.input, row.last_error);
+  return job;
+}

@@ -1,5 +1,5 @@
 import type { StoredJob } from '../contract.js';
-import { chartState, readJsonColumns } from '../row-values.js';
+import { jobFromRow, type SqlJobRow } from '../row-values.js';
 
 /** A timestamptz as epoch ms; round, not floor, so a time stored from whole ms reads back exactly. */
 export const epochMs = (column: string) => `round(extract(epoch FROM ${column}) * 1000)::float8`;
@@ -17,47 +17,10 @@ export const jobColumns = (t: string) => `
   ${t}.last_error::text AS last_error, ${t}.lease_token, ${epochMs(`${t}.lease_expires_at`)} AS lease_expires_at,
   ${epochMs(`${t}.created_at`)} AS created_at, ${epochMs(`${t}.updated_at`)} AS updated_at`;
 
-export interface JobRow {
-  id: string;
-  name: string;
-  queue: string;
-  /** A state of the chart, unless someone wrote the row behind the store's back. */
-  state: string;
-  input: string;
-  priority: number;
-  run_at: number;
-  attempt: number;
-  max_retries: number;
-  timeout_ms: number;
-  last_error: string | null;
-  lease_token: string | null;
-  lease_expires_at: number | null;
-  created_at: number;
-  updated_at: number;
-}
+/** A jobs row as this store reads it. */
+export type JobRow = SqlJobRow<string>;
 
-export function toStoredJob(row: JobRow): StoredJob {
-  const id = row.id;
-  const job: StoredJob = {
-    id,
-    name: row.name,
-    queue: row.queue,
-    state: chartState(id, row.state),
-    input: undefined,
-    priority: row.priority,
-    runAt: row.run_at,
-    attempt: row.attempt,
-    maxRetries: row.max_retries,
-    timeoutMs: row.timeout_ms,
-    lastError: null,
-    leaseToken: row.lease_token,
-    leaseExpiresAt: row.lease_expires_at,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-  readJsonColumns(job, row.input, row.last_error);
-  return job;
-}
+export const toStoredJob = (row: JobRow): StoredJob => jobFromRow(row);
 
 const ID = /^[1-9][0-9]{0,18}$/;
 const MAX_ID = 2n ** 63n - 1n;
