@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createDispatcher, defineJob, JOB_STATES, sqliteStore, type StoredJob } from '../../src/index.js';
+import { createDispatcher, defineJob, sqliteStore, type StoredJob } from '../../src/index.js';
+import { allJobs as allJobsIn } from '../reliability/support/all-jobs.js';
 import { loggedIds, spawnScript, until } from './sqlite/processes.js';
 import { tempDatabase } from './sqlite/temp-file.js';
 import type { WorkerSettings } from './sqlite/worker.js';
@@ -22,15 +23,7 @@ async function enqueueCountJobs(path: string, total: number): Promise<void> {
 async function allJobs(path: string): Promise<StoredJob[]> {
   const store = sqliteStore({ path });
   await store.open();
-  const jobs: StoredJob[] = [];
-  for (const state of JOB_STATES) {
-    let cursor: string | null = null;
-    do {
-      const page = await store.list({ state, limit: 5000, cursor });
-      jobs.push(...page.jobs);
-      cursor = page.nextCursor;
-    } while (cursor);
-  }
+  const jobs = await allJobsIn(store);
   await store.close();
   return jobs;
 }

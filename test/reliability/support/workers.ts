@@ -1,6 +1,7 @@
-import { type ChildProcess, fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Duration } from '../../../src/index.js';
+import { forkReady } from '../../support/child-process.js';
 import type { WorkerCommand, WorkerSettings } from './worker.js';
 
 export interface Worker {
@@ -17,21 +18,8 @@ const script = fileURLToPath(new URL('./worker.ts', import.meta.url));
 
 /** Starts worker.ts as a real child process (TypeScript through tsx) and resolves once its dispatcher runs. */
 export async function startWorker(settings: WorkerSettings): Promise<Worker> {
-  const child = fork(script, [JSON.stringify(settings)], {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
-  );
-  await new Promise<void>((resolve, reject) => {
-    child.once('message', (message) => (message === 'ready' ? resolve() : reject(new Error(`worker said ${String(message)}`))));
-    void exited.then(({ code, signal }) => reject(new Error(`worker exited (${code ?? signal}) before it was ready:\n${output}`)));
-  });
-  return { child, settings, output: () => output, exited, told: false };
+  const started = await forkReady(script, [JSON.stringify(settings)]);
+  return { ...started, settings, told: false };
 }
 
 const alive = (worker: Worker) => worker.child.exitCode === null && worker.child.signalCode === null;

@@ -1,6 +1,7 @@
-import { type ChildProcess, fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { forkReady } from '../../support/child-process.js';
 import type { WorkerSettings } from './worker.js';
 
 export interface Worker {
@@ -15,22 +16,8 @@ const script = fileURLToPath(new URL('./worker.ts', import.meta.url));
 
 /** Starts worker.ts as a real child process (TypeScript through tsx) and resolves once its dispatcher runs. */
 export async function startWorker(url: string, schema: string, log: string, settings: WorkerSettings): Promise<Worker> {
-  const child = fork(script, [url, schema, log, JSON.stringify(settings)], {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
-  );
-  const ready = new Promise<void>((resolve, reject) => {
-    child.once('message', (message) => (message === 'ready' ? resolve() : reject(new Error(`worker said ${String(message)}`))));
-    void exited.then(({ code, signal }) => reject(new Error(`worker exited (${code ?? signal}) before it was ready:\n${output}`)));
-  });
-  await ready;
-  return { child, log, output: () => output, exited };
+  const started = await forkReady(script, [url, schema, log, JSON.stringify(settings)]);
+  return { ...started, log };
 }
 
 /** Asks a worker to stop (it drains) and waits for it to exit. */
