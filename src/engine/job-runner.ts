@@ -271,7 +271,9 @@ export class JobRunner {
   }
 
   private leave(live: LiveJob): void {
-    this.live.delete(live.job.id);
+    // Only its own entry: while this job's last write was retrying, its lease may have run out and
+    // this process leased the job afresh under the same id.
+    if (this.live.get(live.job.id) === live) this.live.delete(live.job.id);
     if (live.waiters) for (const resolve of live.waiters) resolve();
   }
 

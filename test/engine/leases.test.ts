@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineJob, memoryStore } from '../../src/index.js';
-import { harness } from '../support/harness.js';
+import { deferred, harness } from '../support/harness.js';
 
 /** A worker that leased jobs and died: its leases run out with nobody to extend them. */
 async function deadWorkerLeases(store: ReturnType<typeof memoryStore>, count: number) {
@@ -78,5 +78,52 @@ describe('leases', () => {
     expect(retrying.can({ type: 'LEASE' })).toBe(false);
     const backoffDone = jobMachine.getTransitionData(retrying, { type: 'xstate.after.backoff.job.retrying' } as never);
     expect(backoffDone.map((t) => t.target?.[0]?.key)).toEqual(['pending']);
+  });
+});
+
+describe('a job leased again while its last write is still on its way', () => {
+  it('keeps the new run when the old write is finally answered', async () => {
+    const store = memoryStore();
+    const write = store.write.bind(store);
+    const heldWrite = deferred();
+    let holding = true;
+    // The first outcome write hangs, as a write to a database that went away would.
+    store.write = async (writes) => {
+      if (holding && writes.some((w) => w.to === 'completed')) {
+        holding = false;
+        await heldWrite.promise;
+      }
+      return write(writes);
+    };
+    const secondRun = deferred();
+    const secondStarted = deferred();
+    const job = defineJob({
+      name: 'twice',
+      input: z.object({}),
+      handler: async (_, ctx) => {
+        if (ctx.attempt === 2) {
+          secondStarted.resolve();
+          await secondRun.promise;
+        }
+      },
+    });
+    const worker = harness({ store, lease: 100, heartbeat: 30, reapInterval: 60_000 });
+    const admin = harness({ store });
+    worker.dispatcher.register(job);
+    admin.dispatcher.register(job);
+    const { id } = await admin.dispatcher.enqueue(job, {});
+    await worker.dispatcher.start();
+    // The first run is done, but its write hangs; its lease runs out and another process reaps it.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await admin.dispatcher.reap()).toBe(1);
+    await secondStarted.promise;
+    // The old write lands now and loses its compare-and-set; the second run must not be forgotten.
+    heldWrite.resolve();
+    await new Promise((r) => setTimeout(r, 20));
+    secondRun.resolve();
+    await worker.reached(id, 'completed');
+    expect(await admin.dispatcher.getJob(id)).toMatchObject({ state: 'completed', attempt: 2 });
+    await worker.dispatcher.stop({ grace: '1s' });
+    await admin.dispatcher.stop();
   });
 });
