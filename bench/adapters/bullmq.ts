@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { wipeBenchKeys } from '../lib/cleanup.js';
 import { BULLMQ_PREFIX, QUEUE, REDIS } from '../lib/env.js';
 import { type Adapter, type JobHandler, type OpenOptions, Unavailable } from '../lib/types.js';
 
@@ -48,15 +49,7 @@ export async function bullmqAdapter(): Promise<Adapter> {
     jobOptions: 'removeOnComplete: true, removeOnFail: true (keeps Redis small, as the docs advise)',
   };
 
-  async function wipe(): Promise<void> {
-    // Only keys under the bench's own prefix.
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${BULLMQ_PREFIX}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
-  }
+  const wipe = () => wipeBenchKeys(redis);
 
   const bulk = (from: number, count: number) =>
     Array.from({ length: count }, (_, k) => ({ name: QUEUE, data: { i: from + k }, opts: jobOpts }));

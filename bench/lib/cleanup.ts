@@ -11,6 +11,16 @@ interface RedisClient {
   quit(): Promise<unknown>;
 }
 
+/** Deletes the bench's own Redis keys (those under its prefix), and nothing else. */
+export async function wipeBenchKeys(redis: Pick<RedisClient, 'scan' | 'unlink'>): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${BULLMQ_PREFIX}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.unlink(...keys);
+  } while (cursor !== '0');
+}
+
 /**
  * Gives back what a run left: a backlog of 200,000 jobs sits in Redis memory
  * and in each schema. Best effort: a service that is not there has nothing to
@@ -33,12 +43,7 @@ export async function cleanup(): Promise<string[]> {
   try {
     const Redis = require('ioredis') as new (options: Record<string, unknown>) => RedisClient;
     const redis = new Redis({ ...REDIS, lazyConnect: false, maxRetriesPerRequest: 1, retryStrategy: () => null });
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${BULLMQ_PREFIX}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
+    await wipeBenchKeys(redis);
     await redis.quit();
     done.push(`Redis keys ${BULLMQ_PREFIX}:*`);
   } catch {

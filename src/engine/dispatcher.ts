@@ -444,9 +444,8 @@ class DispatcherImpl implements Dispatcher {
    * compare-and-set lost.
    */
   private async applyChart(job: StoredJob, event: JobEvent): Promise<StoredJob | false | null> {
-    const deadLetter = this.registry.find(job.name)?.deadLetter ?? true;
     const now = Date.now();
-    const write = decide(this.chart, job, event, deadLetter, now);
+    const write = decide(this.chart, job, event, this.registry.deadLetter(job.name), now);
     if (!write) return null;
     const applied = await this.writes.writeAsync(write);
     if (!applied) return false;

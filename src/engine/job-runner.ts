@@ -76,10 +76,6 @@ export class JobRunner {
     });
   }
 
-  get size(): number {
-    return this.live.size;
-  }
-
   /** Takes leased jobs: each starts at once while handlers are free, the rest wait in the buffer. */
   start(jobs: readonly LeasedJob[]): void {
     const listening = this.hooks.listening();
@@ -114,7 +110,7 @@ export class JobRunner {
         maxRetries: job.maxRetries,
         timeoutMs: job.timeoutMs,
         lastError: job.lastError,
-        deadLetter: this.registry.find(job.name)?.deadLetter ?? true,
+        deadLetter: this.registry.deadLetter(job.name),
       },
     });
     live.actor = actor;
@@ -152,13 +148,12 @@ export class JobRunner {
 
   /** A job still in the buffer has no actor: the chart decides from its stored state, without one. */
   private decideBuffered(live: LiveJob, event: JobEvent): void {
-    const deadLetter = this.registry.find(live.job.name)?.deadLetter ?? true;
-    const write = decide(this.chart, live.job, event, deadLetter, Date.now());
+    const write = decide(this.chart, live.job, event, this.registry.deadLetter(live.job.name), Date.now());
     if (!write) return;
     this.buffered.splice(this.buffered.indexOf(live), 1);
     live.state = write.to;
     this.free(live);
-    this.writes.write(write, (applied, error) => this.written(live, write, applied, error, write.attempt ?? live.job.attempt, write.lastError));
+    this.writes.write(write, (applied, error) => this.written(live, write, applied, error));
   }
 
   /** Extends every held lease; a lease found lost (cancelled or reaped elsewhere) is let go. */
@@ -237,21 +232,14 @@ export class JobRunner {
     // lease and a batch of outcome writes share the round trip instead of following each other.
     this.handlerDone();
     this.free(live);
-    this.writes.write(write, (applied, error) => this.written(live, write, applied, error, context.attempt, context.lastError));
+    this.writes.write(write, (applied, error) => this.written(live, write, applied, error));
   }
 
-  private written(
-    live: LiveJob,
-    write: TransitionWrite,
-    applied: boolean,
-    error: unknown,
-    attempt: number,
-    lastError: JobError | null | undefined,
-  ): void {
+  private written(live: LiveJob, write: TransitionWrite, applied: boolean, error: unknown): void {
     // On a failed write the lease runs out and the reaper returns the job; this process lets it go.
     if (error) this.hooks.error(error, `writing job ${live.job.id} ${write.from} -> ${write.to}`);
     else if (applied) {
-      if (this.hooks.listening()) this.emitFor(live, write.from, write.to, attempt, lastError);
+      if (this.hooks.listening()) this.emitFor(live, write.from, write.to, write.attempt ?? live.job.attempt, write.lastError);
       // Back in the queue: the supervisor may have leased and gone to sleep while this write travelled.
       if (write.to === 'retrying' || write.to === 'pending') this.hooks.requeued(write.runAt ?? live.job.runAt);
     }

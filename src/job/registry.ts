@@ -28,7 +28,8 @@ export class Registry {
     return this.byName.get(name);
   }
 
-  names(): string[] {
-    return [...this.byName.keys()];
+  /** Whether a job that runs out of attempts goes to the DLQ; a job whose definition is gone does. */
+  deadLetter(name: string): boolean {
+    return this.byName.get(name)?.deadLetter ?? true;
   }
 }

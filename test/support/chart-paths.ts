@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { type AnyMachineSnapshot, createActor } from 'xstate';
 import { getShortestPaths } from 'xstate/graph';
 import { z } from 'zod';
-import { type JobEvent, type JobInput, jobMachine } from '../../machines/job.machine.js';
+import { type JobInput, jobMachine } from '../../machines/job.machine.js';
 import {
   createDispatcher,
   defineJob,
@@ -17,41 +17,23 @@ import {
   type Store,
   type StoredJob,
 } from '../../src/index.js';
+import { AFTER_BACKOFF, AFTER_TIMEOUT, CHART_EVENTS, type ChartEvent } from './chart-events.js';
 import { deferred } from './harness.js';
 
 const TIMEOUT_MS = 150;
 const BACKOFF_MS = 100;
-const AFTER_TIMEOUT = 'xstate.after.timeout.job.running';
-const AFTER_BACKOFF = 'xstate.after.backoff.job.retrying';
-
-type ModelEvent = JobEvent | { type: typeof AFTER_TIMEOUT } | { type: typeof AFTER_BACKOFF };
-
-const boom = { name: 'Error', message: 'boom' };
-const EVENTS: ModelEvent[] = [
-  { type: 'LEASE' },
-  { type: 'SUCCEED' },
-  { type: 'FAIL', error: boom, retryable: true },
-  { type: 'FAIL', error: { name: 'PermanentError', message: 'no' }, retryable: false },
-  { type: 'CANCEL' },
-  { type: 'ABANDON' },
-  { type: 'LEASE_EXPIRED' },
-  { type: 'REPLAY' },
-  { type: AFTER_TIMEOUT },
-  { type: AFTER_BACKOFF },
-];
-
-const label = (e: ModelEvent) =>
+const label = (e: ChartEvent) =>
   e.type === 'FAIL' ? (e.retryable ? 'FAIL' : 'FAIL(permanent)') : e.type.replace('xstate.after.', 'after ').replace(/\.job\..*/, '');
 
 /** Every transition of the chart: the shortest way to each state, then each event it accepts there. */
-function transitionPaths(input: JobInput): ModelEvent[][] {
+function transitionPaths(input: JobInput): ChartEvent[][] {
   const serializeState = (s: AnyMachineSnapshot) =>
     `${String(s.value)}|${s.context.attempt}|${s.context.lastError?.name ?? ''}`;
-  const toStates = getShortestPaths(jobMachine, { events: EVENTS as never, input, serializeState } as never);
-  const paths: ModelEvent[][] = [];
+  const toStates = getShortestPaths(jobMachine, { events: CHART_EVENTS as never, input, serializeState } as never);
+  const paths: ChartEvent[][] = [];
   for (const path of toStates) {
-    const prefix = path.steps.slice(1).map((s) => s.event as ModelEvent);
-    for (const event of EVENTS) {
+    const prefix = path.steps.slice(1).map((s) => s.event as ChartEvent);
+    for (const event of CHART_EVENTS) {
       if ((path.state as AnyMachineSnapshot).can(event as never)) paths.push([...prefix, event]);
     }
   }
@@ -78,7 +60,7 @@ async function until(check: () => Promise<boolean>, what: () => Promise<string>)
   }
 }
 
-async function replay(store: Store, path: ModelEvent[], config: { maxRetries: number; deadLetter: boolean }) {
+async function replay(store: Store, path: ChartEvent[], config: { maxRetries: number; deadLetter: boolean }) {
   let attempt: ReturnType<typeof deferred<void>> | null = null;
   const started: Array<() => void> = [];
   const job = defineJob({
@@ -183,7 +165,7 @@ export function describeChartPaths(kind: string, makeStore: () => Promise<Store>
     });
 
     it.each(paths.map((p) => [p.map(label).join(' > '), p] as const))('%s', async (_, path) => {
-      await replay(await makeStore(), path as ModelEvent[], config);
+      await replay(await makeStore(), path as ChartEvent[], config);
     });
   });
 }

@@ -6,13 +6,10 @@
  * event followed by LEASE.
  */
 import { type AnyMachineSnapshot, assign, getInitialSnapshot, transition } from 'xstate';
-import { type JobContext, type JobEvent, type JobState, jobMachine } from '../../../machines/job.machine.js';
+import { type JobContext, type JobState, jobMachine } from '../../../machines/job.machine.js';
+import { AFTER_BACKOFF, CHART_EVENTS, type ChartEvent } from '../../support/chart-events.js';
 
-export const AFTER_TIMEOUT = 'xstate.after.timeout.job.running';
-export const AFTER_BACKOFF = 'xstate.after.backoff.job.retrying';
-
-/** An event as the model sends it: the chart's own, or one of its delayed transitions. */
-export type ChartEvent = JobEvent | { type: typeof AFTER_TIMEOUT } | { type: typeof AFTER_BACKOFF };
+export { AFTER_BACKOFF, AFTER_TIMEOUT, type ChartEvent } from '../../support/chart-events.js';
 
 /** Where a job stands for the chart: its state and its context. */
 export interface ChartJob {
@@ -53,20 +50,6 @@ export function lease(job: ChartJob): ChartJob | null {
   return ready && step(ready, { type: 'LEASE' });
 }
 
-const boom = { name: 'Error', message: 'boom' };
-const EVENTS: ChartEvent[] = [
-  { type: 'LEASE' },
-  { type: 'SUCCEED' },
-  { type: 'FAIL', error: boom, retryable: true },
-  { type: 'FAIL', error: boom, retryable: false },
-  { type: 'CANCEL' },
-  { type: 'ABANDON' },
-  { type: 'LEASE_EXPIRED' },
-  { type: 'REPLAY' },
-  { type: AFTER_TIMEOUT },
-  { type: AFTER_BACKOFF },
-];
-
 /**
  * Every move from one stored state to another the chart can make: each state
  * under each guard outcome (attempts left or not, dead-lettering on or off),
@@ -81,7 +64,7 @@ export function chartMoves(): ReadonlySet<string> {
           value,
           context: { id: 'x', name: 'x', queue: 'q', attempt, maxRetries: 1, timeoutMs: 1000, retryDelayMs: 0, lastError: null, deadLetter },
         };
-        for (const event of EVENTS) {
+        for (const event of CHART_EVENTS) {
           const next = step(job, event);
           if (next) moves.add(`${value} -> ${next.value}`);
         }
