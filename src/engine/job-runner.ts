@@ -156,9 +156,13 @@ export class JobRunner {
     this.writes.write(write, (applied, error) => this.written(live, write, applied, error));
   }
 
-  /** Extends every held lease; a lease found lost (cancelled or reaped elsewhere) is let go. */
+  /**
+   * Extends every held lease, including those whose outcome write is still on
+   * its way (retried, maybe), so no other worker reaps a job that already ran.
+   * A running job whose lease is found lost (cancelled or reaped elsewhere) is let go.
+   */
   async heartbeat(leaseMs: number): Promise<void> {
-    const held = [...this.live.values()].filter((l) => l.state === 'running');
+    const held = [...this.live.values()];
     if (held.length === 0) return;
     const kept = await this.store.extend(
       held.map((l) => ({ id: l.job.id, token: l.job.leaseToken! })),

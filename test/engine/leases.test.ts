@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { defineJob, memoryStore } from '../../src/index.js';
+import { defineJob, memoryStore, StoreError } from '../../src/index.js';
 import { deferred, harness } from '../support/harness.js';
 
 /** A worker that leased jobs and died: its leases run out with nobody to extend them. */
@@ -68,6 +68,37 @@ describe('leases', () => {
     expect((await dispatcher.getJob(id))!.attempt).toBe(1);
   });
 
+  it('keeps the lease while the outcome write is retried, so a slow store does not run the job twice', async () => {
+    const store = memoryStore();
+    const write = store.write.bind(store);
+    // The first two completion writes fail: the write buffer tries again after 100 and 400 ms, past the 150 ms lease.
+    let failures = 0;
+    store.write = async (writes) => {
+      if (writes.some((w) => w.to === 'completed') && failures < 2) {
+        failures++;
+        throw new StoreError('the database is busy');
+      }
+      return write(writes);
+    };
+    let runs = 0;
+    const job = defineJob({ name: 'slow-write', input: z.object({}), handler: async () => void runs++ });
+    // Two workers on one store: whichever does not hold the job reaps any lease of it that runs out.
+    const options = { store, lease: 150, heartbeat: 40, reapInterval: 20 };
+    const workers = [harness(options), harness(options)];
+    stop = async () => void (await Promise.all(workers.map((w) => w.dispatcher.stop())));
+    for (const { dispatcher } of workers) {
+      dispatcher.register(job);
+      await dispatcher.start();
+    }
+    const [{ dispatcher, reached, events }] = workers as [ReturnType<typeof harness>];
+    const { id } = await dispatcher.enqueue(job, {});
+    await reached(id, 'completed');
+    expect(failures).toBe(2);
+    expect(runs).toBe(1);
+    expect((await dispatcher.getJob(id))!.attempt).toBe(1);
+    expect(events.filter((e) => e.jobId === id).map((e) => `${e.from}>${e.to}`)).toEqual(['pending>running', 'running>completed']);
+  });
+
   it('puts the one lease rule of the stores inside the chart: leasing is pending -> running', async () => {
     const { jobMachine } = await import('../../src/index.js');
     const input = { id: '1', name: 'x', queue: 'q', attempt: 0, maxRetries: 1, timeoutMs: 10 };
@@ -86,14 +117,23 @@ describe('a job leased again while its last write is still on its way', () => {
     const store = memoryStore();
     const write = store.write.bind(store);
     const heldWrite = deferred();
+    const extend = store.extend.bind(store);
     let holding = true;
-    // The first outcome write hangs, as a write to a database that went away would.
+    let writeHung = false;
+    // The first outcome write hangs, as a write to a database that went away would; until it is
+    // answered, the worker's heartbeats fail too, so its lease runs out.
     store.write = async (writes) => {
       if (holding && writes.some((w) => w.to === 'completed')) {
         holding = false;
+        writeHung = true;
         await heldWrite.promise;
+        writeHung = false;
       }
       return write(writes);
+    };
+    store.extend = async (leases, leaseMs) => {
+      if (writeHung) throw new StoreError('the database went away');
+      return extend(leases, leaseMs);
     };
     const secondRun = deferred();
     const secondStarted = deferred();
