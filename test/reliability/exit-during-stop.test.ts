@@ -9,7 +9,8 @@ import { allJobs } from './support/all-jobs.js';
 import { enqueueCounts, producer } from './support/producer.js';
 import { account, readRuns } from './support/runs.js';
 import type { WorkerSettings, WorkerStore } from './support/worker.js';
-import { exitDuringStop, killAll, startWorker, stopWorker, until, type Worker } from './support/workers.js';
+import { exitDuringStop, killAll, startWorker, stopWorker, type Worker } from './support/workers.js';
+import { until } from '../support/until.js';
 
 /** The store the test reads, where the workers find it, and how to remove it. */
 const STORES: Record<string, () => Promise<{ store: Store; where: WorkerStore; cleanup: () => Promise<void> }>> = {

@@ -4,7 +4,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createDispatcher, defineJob, sqliteStore, type StoredJob } from '../../src/index.js';
 import { allJobs as allJobsIn } from '../reliability/support/all-jobs.js';
-import { loggedIds, spawnScript, until } from './sqlite/processes.js';
+import { spawnScript } from './sqlite/processes.js';
+import { loggedIds } from '../support/logged-ids.js';
+import { until } from '../support/until.js';
 import { tempDatabase } from './sqlite/temp-file.js';
 import type { WorkerSettings } from './sqlite/worker.js';
 
@@ -18,6 +20,25 @@ async function enqueueCountJobs(path: string, total: number): Promise<void> {
     await dispatcher.enqueueMany(count, Array.from({ length: Math.min(1000, total - n) }, (_, i) => ({ n: n + i })));
   }
   await dispatcher.stop();
+}
+
+/**
+ * Waits until the worker's first `hangAfter` runs are stored as completed. A
+ * finished handler's write can still be on its way; once every one has
+ * landed, the jobs the worker holds are exactly the hung ones.
+ */
+async function untilFinishedRunsStored(path: string, log: string): Promise<void> {
+  const finished = loggedIds(log).slice(0, victimSettings.hangAfter);
+  const store = sqliteStore({ path });
+  await store.open();
+  try {
+    await until(async () => {
+      const jobs = await Promise.all(finished.map((id) => store.get(id)));
+      return jobs.every((job) => job?.state === 'completed');
+    }, "the worker's finished runs to be stored as completed");
+  } finally {
+    await store.close();
+  }
 }
 
 async function allJobs(path: string): Promise<StoredJob[]> {
@@ -112,6 +133,7 @@ describe('sqlite store: many processes on one file', () => {
     const victim = worker('victim', victimSettings);
     const survivors = Array.from({ length: 3 }, (_, i) => worker(`survivor${i}`, crashSettings));
     await until(() => loggedIds(victim.log).length >= victimHolds, `the victim to hold ${victimSettings.concurrency} jobs`);
+    await untilFinishedRunsStored(temp.path, victim.log);
     victim.child.kill('SIGKILL');
     expect(await victim.child.exited).toBeNull();
     for (const { child } of survivors) await expectExitedCleanly(child);
@@ -126,6 +148,7 @@ describe('sqlite store: many processes on one file', () => {
     await enqueueCountJobs(temp.path, total);
     const first = worker('first', victimSettings);
     await until(() => loggedIds(first.log).length >= victimHolds, `the worker to hold ${victimSettings.concurrency} jobs`);
+    await untilFinishedRunsStored(temp.path, first.log);
     first.child.kill('SIGKILL');
     expect(await first.child.exited).toBeNull();
     const again = worker('again', crashSettings);

@@ -20,7 +20,8 @@ import { MIGRATIONS, SCHEMA_VERSION } from '../../src/store/sqlite/migrations.js
 import { SQL } from '../../src/store/sqlite/queries.js';
 import { newJob } from './conformance.js';
 import { deferred } from '../support/harness.js';
-import { spawnScript, until } from './sqlite/processes.js';
+import { spawnScript } from './sqlite/processes.js';
+import { until } from '../support/until.js';
 import { tempDatabase } from './sqlite/temp-file.js';
 
 let temp: ReturnType<typeof tempDatabase>;

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { createDispatcher, defineJob, type Dispatcher, postgresStore, type PostgresStore, StoreError } from '../../../src/index.js';
 import { databaseUrl, openStore, sql } from '../../store/postgres/database.js';
 import { deferred } from '../../support/harness.js';
-import { until } from '../support/workers.js';
+import { until } from '../../support/until.js';
 
 /**
  * A connection cut in the middle of a statement: another connection holds a

@@ -8,7 +8,8 @@ import { startThrowawayPostgres, type ThrowawayPostgres } from '../../support/th
 import { allJobs } from '../support/all-jobs.js';
 import { enqueueCounts, producer } from '../support/producer.js';
 import { account, readRuns } from '../support/runs.js';
-import { killAll, startWorker, stopWorker, until, type Worker } from '../support/workers.js';
+import { killAll, startWorker, stopWorker, type Worker } from '../support/workers.js';
+import { until } from '../../support/until.js';
 
 /**
  * The database goes away under running workers and comes back. A server of

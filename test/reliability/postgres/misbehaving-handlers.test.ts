@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { CancelledError, defineJob, type PostgresStore, postgresStore, ShutdownError, TimeoutError } from '../../../src/index.js';
 import { databaseUrl, openStore } from '../../store/postgres/database.js';
 import { deferred, harness } from '../../support/harness.js';
-import { until } from '../support/workers.js';
+import { until } from '../../support/until.js';
 
 /** Handlers that break the rules, on the Postgres store: none of them may lose a job, hold a slot for good or stop the worker. */
 describe('postgres faults: misbehaving handlers', () => {

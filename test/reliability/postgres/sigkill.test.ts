@@ -8,7 +8,8 @@ import { allJobs } from '../support/all-jobs.js';
 import { enqueueCounts, producer } from '../support/producer.js';
 import { account, readRuns } from '../support/runs.js';
 import type { WorkerSettings } from '../support/worker.js';
-import { killAll, killWorker, startWorker, stopWorker, until, type Worker } from '../support/workers.js';
+import { killAll, killWorker, startWorker, stopWorker, type Worker } from '../support/workers.js';
+import { until } from '../../support/until.js';
 
 describe('postgres faults: workers killed with SIGKILL mid-batch', () => {
   let store: PostgresStore;

@@ -7,7 +7,8 @@ import { allJobs } from '../support/all-jobs.js';
 import { enqueueCounts, producer } from '../support/producer.js';
 import { account, readRuns } from '../support/runs.js';
 import type { WorkerSettings } from '../support/worker.js';
-import { killAll, killWorker, startWorker, until, type Worker } from '../support/workers.js';
+import { killAll, killWorker, startWorker, type Worker } from '../support/workers.js';
+import { until } from '../../support/until.js';
 
 describe('sqlite faults: a worker killed in the middle of its writes', () => {
   let temp: ReturnType<typeof tempDatabase>;

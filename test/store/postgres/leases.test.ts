@@ -3,7 +3,7 @@ import { type PostgresStore, postgresStore } from '../../../src/index.js';
 import { deferred } from '../../support/harness.js';
 import { newJob } from '../conformance.js';
 import { databaseUrl, openStore, sql } from './database.js';
-import { until } from './workers.js';
+import { until } from '../../support/until.js';
 
 const room = (limit: number, leaseMs = 30_000) => ({ limit, queueRoom: {}, leaseMs });
 

@@ -6,7 +6,9 @@ import { z } from 'zod';
 import { createDispatcher, defineJob, type Dispatcher, type PostgresStore } from '../../../src/index.js';
 import { databaseUrl, openStore } from './database.js';
 import type { WorkerSettings } from './worker.js';
-import { loggedIds, startWorker, stopWorker, until, type Worker } from './workers.js';
+import { startWorker, stopWorker, type Worker } from './workers.js';
+import { loggedIds } from '../../support/logged-ids.js';
+import { until } from '../../support/until.js';
 
 // The parent only enqueues; the handler runs in the workers.
 const count = defineJob({ name: 'count', input: z.object({ n: z.number() }), handler: () => undefined });

@@ -1,5 +1,4 @@
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { forkReady } from '../../support/child-process.js';
 import type { WorkerSettings } from './worker.js';
@@ -26,19 +25,4 @@ export async function stopWorker(worker: Worker): Promise<void> {
   worker.child.send('stop');
   const { code, signal } = await worker.exited;
   if (code !== 0) throw new Error(`worker exited with ${code ?? signal}:\n${worker.output()}`);
-}
-
-/** The job ids a worker logged, one per handler run. */
-export function loggedIds(log: string): string[] {
-  if (!existsSync(log)) return [];
-  return readFileSync(log, 'utf8').split('\n').filter(Boolean);
-}
-
-/** Waits for `test` to hold, looking every `everyMs`; fails after `timeoutMs` naming what it waited for. */
-export async function until(test: () => boolean | Promise<boolean>, what: string, timeoutMs = 45_000, everyMs = 50): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await test())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
 }
