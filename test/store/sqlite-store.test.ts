@@ -373,6 +373,48 @@ describe('sqlite store wake-ups within one process', () => {
   });
 });
 
+describe('sqlite store wake-ups across processes', () => {
+  it('tells subscribers of enqueues made through another connection, and of nothing else that connection does', async () => {
+    const listener = await openStore({ pollInterval: '1h' });
+    const other = await openStore();
+    const heard: number[] = [];
+    listener.subscribe((runAt) => heard.push(runAt));
+    await other.insert([newJob({ runAt: 5000 }), newJob({ runAt: 3000 })]);
+    await until(() => heard.length > 0, 'the enqueue to be heard', 5000, 10);
+    expect(heard).toEqual([3000]);
+
+    // Leases and outcome writes by the other connection wake nobody; the listener's own enqueue is told once.
+    const [job] = (await other.lease({ limit: 1, queueRoom: {}, leaseMs: 30_000 })).jobs;
+    await other.write([{ id: job!.id, from: 'running', to: 'completed', token: job!.leaseToken }]);
+    await listener.insert([newJob({ runAt: 7000 })]);
+    await sleep(300);
+    expect(heard).toEqual([3000, 7000]);
+  });
+
+  it('starts a job enqueued by another process at once, not after the poll', async () => {
+    const ran = deferred<number>();
+    const mark = defineJob({ name: 'mark', input: z.object({ batch: z.number(), i: z.number() }), handler: () => ran.resolve(Date.now()) });
+    const worker = createDispatcher({ store: sqliteStore({ path: temp.path, pollInterval: '1h' }) }).register(mark);
+    await worker.start();
+    try {
+      // The worker's first lease finds nothing, and it goes to sleep for the hour-long poll.
+      await sleep(100);
+      const enqueuer = spawnScript('enqueuer.ts', [temp.path]);
+      try {
+        const firstResolved = new Promise<number>((resolve) => enqueuer.stdout!.once('data', () => resolve(Date.now())));
+        const [resolvedAt, ranAt] = await Promise.all([firstResolved, ran.promise]);
+        // Within a second, with room for a busy machine: the poll alone would take an hour.
+        expect(ranAt - resolvedAt).toBeLessThan(1000);
+      } finally {
+        enqueuer.kill('SIGKILL');
+        await enqueuer.exited;
+      }
+    } finally {
+      await worker.stop({ grace: 0 });
+    }
+  }, 30_000);
+});
+
 describe('the engine on a file shared by several workers', () => {
   it('keeps its own newer lease on a job when its reaper acts on a stale expired row of that job', async () => {
     const store = await openStore();

@@ -18,9 +18,11 @@ export interface SqliteStoreOptions {
   /** How long a write waits for another process that holds the file's write lock. Milliseconds or `'5s'`. Default `'5s'`. */
   busyTimeout?: number | string;
   /**
-   * How long an idle worker sleeps at most before looking for jobs enqueued
-   * by other processes: SQLite has no cross-process wake-up. Milliseconds or
-   * `'250ms'`. Default 250 ms.
+   * How long an idle worker sleeps at most before looking for jobs. Enqueues
+   * by other processes wake it at once through a watch on the WAL file; the
+   * poll covers what a watch misses (jobs another process put back in the
+   * queue, file systems that cannot be watched). Milliseconds or `'250ms'`.
+   * Default 250 ms.
    */
   pollInterval?: number | string;
 }

@@ -40,4 +40,8 @@ export const SQL = {
   list: `SELECT * FROM dispatch_jobs WHERE state = ? AND id > ? ORDER BY id LIMIT ?`,
   purge: `DELETE FROM dispatch_jobs WHERE state = ? AND updated_at < ?`,
   counts: `SELECT state, count(*) AS n FROM dispatch_jobs GROUP BY state`,
+
+  // Enqueues by other processes: rows past the last id this connection saw, read through the rowid.
+  lastId: `SELECT coalesce(max(id), 0) AS id FROM dispatch_jobs`,
+  firstDueInIds: `SELECT min(run_at) AS runAt FROM dispatch_jobs WHERE id > ? AND id <= ? AND ${LEASABLE}`,
 } as const;

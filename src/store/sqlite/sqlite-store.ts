@@ -15,6 +15,7 @@ import type {
 } from '../contract.js';
 import { StoreConfigError, StoreError } from '../contract.js';
 import { WakeListeners } from '../wake-listeners.js';
+import { ForeignEnqueues } from './foreign-enqueues.js';
 import { leaseOperation } from './lease.js';
 import { migrate } from './migrations.js';
 import { checkLocation, parseOptions, type ResolvedSqliteOptions, type SqliteStoreOptions } from './options.js';
@@ -47,7 +48,8 @@ interface Prepared {
  * The embedded durable store: one SQLite file in WAL mode, shared safely by
  * every process on one machine. Each change is one write transaction
  * (BEGIN IMMEDIATE), so leases never overlap and every write is a
- * compare-and-set. Another process's enqueue is seen within `pollInterval`.
+ * compare-and-set. Another process's enqueue wakes this one's workers
+ * through a watch on the WAL file, or at the latest after `pollInterval`.
  */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite';
@@ -57,6 +59,7 @@ export class SqliteStore implements Store {
   private prepared: Prepared | null = null;
   private opening: Promise<Prepared> | null = null;
   private readonly wakes = new WakeListeners();
+  private foreign: ForeignEnqueues | null = null;
 
   constructor(options: SqliteStoreOptions) {
     this.options = parseOptions(options);
@@ -75,6 +78,8 @@ export class SqliteStore implements Store {
     await this.opening?.catch(() => undefined);
     const prepared = this.prepared;
     this.prepared = null;
+    this.foreign?.stop();
+    this.foreign = null;
     prepared?.db.close();
   }
 
@@ -93,7 +98,10 @@ export class SqliteStore implements Store {
       // After a burst, give the WAL file back down to this size.
       db.pragma('journal_size_limit = 67108864');
       await whileBusy(this.options.busyTimeoutMs, () => migrate(connection));
-      return prepare(db, this.options.synchronous);
+      const prepared = prepare(db, this.options.synchronous);
+      this.foreign = new ForeignEnqueues(db, (runAt) => this.wakes.notify(runAt));
+      this.foreign.start();
+      return prepared;
     } catch (error) {
       db?.close();
       throw openError(this.path, error, this.options.busyTimeoutMs);
@@ -107,6 +115,7 @@ export class SqliteStore implements Store {
     this.ready();
     if (jobs.length === 0) return [];
     const stored = await this.run('inserting jobs', (s) => s.insert(jobs));
+    this.foreign?.inserted(Number(stored[0]!.id), Number(stored[stored.length - 1]!.id));
     let earliest = Infinity;
     for (const job of jobs) earliest = Math.min(earliest, job.runAt);
     this.wakes.notify(earliest);
@@ -129,9 +138,9 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Wakes the other dispatchers of this process that share this store, as
-   * the memory store does. Other processes are not told: they find new jobs
-   * within `pollInterval`.
+   * Tells this process's dispatchers on this store of enqueues and of jobs
+   * put back in the queue, as the memory store does, and of enqueues made
+   * by other processes on the file, heard through a watch on its WAL file.
    */
   subscribe(listener: (runAt: number) => void): () => void {
     return this.wakes.subscribe(listener);

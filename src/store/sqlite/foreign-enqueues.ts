@@ -1,0 +1,121 @@
+import { type FSWatcher, watch } from 'node:fs';
+import type { Database, Statement } from 'better-sqlite3';
+import { SQL } from './queries.js';
+
+/** How long after the last change to the WAL file a commit may still become visible. */
+const SETTLE_MS = 200;
+const MAX_LOOK_GAP_MS = 20;
+
+/**
+ * Hears enqueues made by other processes on the same file, the SQLite stand-in
+ * for LISTEN/NOTIFY. In WAL mode every commit writes the `-wal` file, which
+ * the OS can watch; on a change, `PRAGMA data_version` tells whether another
+ * connection committed, and the rows past the last id seen tell whether it
+ * enqueued and when the first of those jobs is due. Where the file system
+ * cannot be watched, the store's poll still finds the jobs.
+ */
+export class ForeignEnqueues {
+  private watcher: FSWatcher | null = null;
+  private looking = false;
+  private settleUntil = 0;
+  private nextDelayMs = 0;
+  private dataVersion: number;
+  private seenId: number;
+  /** Ids this connection inserted past `seenId` while another's commit waited to be looked at. */
+  private ownRanges: Array<[number, number]> = [];
+  private readonly dataVersionNow: Statement<[], number>;
+  private readonly lastId: Statement<[], { id: number }>;
+  private readonly firstDue: Statement<[number, number], { runAt: number | null }>;
+
+  constructor(
+    private readonly db: Database,
+    private readonly onEnqueue: (runAt: number) => void,
+  ) {
+    this.dataVersionNow = db.prepare<[], number>('PRAGMA data_version').pluck();
+    this.lastId = db.prepare(SQL.lastId);
+    this.firstDue = db.prepare(SQL.firstDueInIds);
+    this.dataVersion = this.version();
+    this.seenId = this.lastId.get()!.id;
+  }
+
+  /** Starts watching; false when the file system offers no watch (the poll then does the work). */
+  start(): boolean {
+    try {
+      // Not persistent: an open store must not keep the process alive.
+      this.watcher = watch(`${this.db.name}-wal`, { persistent: false }, () => this.changed());
+      this.watcher.on('error', () => this.stop());
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  stop(): void {
+    this.watcher?.close();
+    this.watcher = null;
+  }
+
+  /** This connection inserted ids `first` to `last`: they are not another process's enqueue. */
+  inserted(first: number, last: number): void {
+    // No other commit since the last look: every id up to `last` is seen or ours.
+    if (this.version() === this.dataVersion) this.seenId = Math.max(this.seenId, last);
+    else this.ownRanges.push([first, last]);
+  }
+
+  /**
+   * A commit's pages reach the WAL file (and wake the watch) a moment before
+   * the commit is visible: it is fsynced first. So after a change, look at
+   * once, then again at growing intervals until SETTLE_MS after the last one.
+   */
+  private changed(): void {
+    this.settleUntil = Date.now() + SETTLE_MS;
+    this.nextDelayMs = 0;
+    if (this.looking) return;
+    this.looking = true;
+    this.lookAfter(0);
+  }
+
+  private lookAfter(delayMs: number): void {
+    setTimeout(() => {
+      if (!this.watcher || !this.db.open || Date.now() > this.settleUntil) {
+        this.looking = false;
+        return;
+      }
+      this.look();
+      this.nextDelayMs = Math.min(MAX_LOOK_GAP_MS, Math.max(1, this.nextDelayMs * 2));
+      this.lookAfter(this.nextDelayMs);
+    }, delayMs).unref();
+  }
+
+  private look(): void {
+    try {
+      this.lookNow();
+    } catch {
+      // A read that failed here loses nothing: the store's poll finds the jobs.
+    }
+  }
+
+  private lookNow(): void {
+    const version = this.version();
+    if (version === this.dataVersion) return;
+    this.dataVersion = version;
+    const last = this.lastId.get()!.id;
+    // The new ids, less this connection's own, in runs: the earliest due of them is what to tell.
+    let earliest: number | null = null;
+    let from = this.seenId;
+    for (const [first, end] of [...this.ownRanges.sort((a, b) => a[0] - b[0]), [last + 1, last + 1] as [number, number]]) {
+      if (first - 1 > from) {
+        const { runAt } = this.firstDue.get(from, first - 1)!;
+        if (runAt !== null && (earliest === null || runAt < earliest)) earliest = runAt;
+      }
+      from = Math.max(from, end);
+    }
+    this.seenId = Math.max(this.seenId, last);
+    this.ownRanges = [];
+    if (earliest !== null) this.onEnqueue(earliest);
+  }
+
+  private version(): number {
+    return this.dataVersionNow.get()!;
+  }
+}
