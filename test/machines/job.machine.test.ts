@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { assign, createActor, SimulatedClock } from 'xstate';
 import { type AbortReason, type JobInput, jobMachine } from '../../machines/job.machine.js';
 
@@ -20,7 +20,16 @@ function start(overrides: Partial<JobInput> = {}, retryDelayMs = 500) {
   return { actor, clock, aborts, runs: () => handlerRuns, state: () => actor.getSnapshot().value };
 }
 
+/** xstate's development build warns of an event sent to a finished actor; these tests send some on purpose. */
+function expectIgnoredByFinishedActor(warn: ReturnType<typeof vi.spyOn>, eventType: string): void {
+  expect(warn).toHaveBeenCalledWith(expect.stringContaining(`Event "${eventType}" was sent to stopped actor`));
+}
+
 describe('job statechart', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
   it('starts pending and counts an attempt on LEASE, running the handler', () => {
     const job = start();
     expect(job.state()).toBe('pending');
@@ -36,8 +45,10 @@ describe('job statechart', () => {
     job.actor.send({ type: 'SUCCEED' });
     expect(job.state()).toBe('completed');
     expect(job.actor.getSnapshot().status).toBe('done');
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     job.actor.send({ type: 'CANCEL' });
     expect(job.state()).toBe('completed');
+    expectIgnoredByFinishedActor(warn, 'CANCEL');
   });
 
   it('retries a retryable failure after the planned backoff, keeping the error', () => {
@@ -132,8 +143,10 @@ describe('job statechart', () => {
     running.actor.send({ type: 'CANCEL' });
     expect(running.state()).toBe('cancelled');
     expect(running.aborts).toEqual(['cancel']);
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     running.actor.send({ type: 'FAIL', error: boom, retryable: true });
     expect(running.state()).toBe('cancelled');
+    expectIgnoredByFinishedActor(warn, 'FAIL');
   });
 
   it('gives an abandoned attempt back without counting it', () => {
