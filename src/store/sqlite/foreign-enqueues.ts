@@ -38,15 +38,14 @@ export class ForeignEnqueues {
     this.seenId = this.lastId.get()!.id;
   }
 
-  /** Starts watching; false when the file system offers no watch (the poll then does the work). */
-  start(): boolean {
+  /** Starts watching, where the file system allows; where not, the store's poll does the work. */
+  start(): void {
     try {
       // Not persistent: an open store must not keep the process alive.
       this.watcher = watch(`${this.db.name}-wal`, { persistent: false }, () => this.changed());
       this.watcher.on('error', () => this.stop());
-      return true;
     } catch {
-      return false;
+      this.watcher = null;
     }
   }
 
