@@ -1,19 +1,27 @@
 import { type Actor, createActor } from 'xstate';
-import type { AbortReason, JobError, JobEvent, JobMachine, JobState } from '../../machines/job.machine.js';
+import type { AbortReason, JobContext, JobError, JobEvent, JobMachine, JobState } from '../../machines/job.machine.js';
 import { CancelledError, CorruptJobError, InvalidInputError, LeaseLostError, ShutdownError, TimeoutError, UnknownJobError } from '../errors.js';
 import type { AnyJobDefinition } from '../job/define-job.js';
 import type { Registry } from '../job/registry.js';
 import type { LeasedJob, Store, TransitionWrite } from '../store/contract.js';
-import { decide, writeFor } from './chart.js';
+import { contextOf, decide, writeFor } from './chart.js';
 import { type TransitionEvent, transitionEvent } from './events.js';
 import { LazyHandlerContext } from './handler-context.js';
+import { type QuickPath, readQuickPath } from './quick-path.js';
 import { isPermanent, toJobError } from './records.js';
 import type { WriteBuffer } from './write-buffer.js';
 
 interface LiveJob {
   job: LeasedJob;
-  /** Null while the job waits in the prefetch buffer for a free handler. */
+  /**
+   * Null while the job waits in the prefetch buffer, and while its handler
+   * runs on the chart's common path (see QuickPath); made when anything else happens.
+   */
   actor: Actor<JobMachine> | null;
+  /** Its handler was started. */
+  started: boolean;
+  /** The chart's timeout `after`, armed when the handler starts and an actor of its own is not there to arm it. */
+  timer: NodeJS.Timeout | null;
   /** The last state this process recorded for the job. */
   state: JobState;
   ctx: LazyHandlerContext | null;
@@ -45,13 +53,19 @@ const abortErrors: Record<AbortReason, (id: string) => Error> = {
 };
 
 /**
- * The jobs this process holds: one live actor each, from lease to the write
- * that ends its stay here. The actor decides every transition; the runner
- * runs the handler, writes what the actor decided, and frees the slot.
+ * The jobs this process holds, from lease to the write that ends their stay
+ * here. The chart decides every transition; the runner runs the handler,
+ * writes what the chart decided, and frees the slot. A job whose handler
+ * simply succeeds follows the chart's common path (read once from the
+ * machine) without an actor of its own: an actor costs more than all the
+ * rest of a job's path. Anything else (a failure, the timeout, a cancel, a
+ * shutdown, a lost lease) starts the job's actor from the `running` snapshot,
+ * and the actor decides from there as if it had been there all along.
  */
 export class JobRunner {
   private readonly live = new Map<string, LiveJob>();
   private readonly machine: JobMachine;
+  private readonly quick: QuickPath | null;
   private freedBatch: Array<{ queue: string }> = [];
   /** Leased jobs waiting for a handler, in lease order (the one order). */
   private readonly buffered: LiveJob[] = [];
@@ -74,13 +88,14 @@ export class JobRunner {
         abortHandler: ({ context }, params) => this.abort(context.id, params.reason),
       },
     });
+    this.quick = readQuickPath(this.machine);
   }
 
   /** Takes leased jobs: each starts at once while handlers are free, the rest wait in the buffer. */
   start(jobs: readonly LeasedJob[]): void {
     const listening = this.hooks.listening();
     for (const job of jobs) {
-      const live: LiveJob = { job, actor: null, state: 'running', ctx: null, waiters: null };
+      const live: LiveJob = { job, actor: null, started: false, timer: null, state: 'running', ctx: null, waiters: null };
       this.live.set(job.id, live);
       if (listening) this.emitFor(live, job.leasedFrom, 'running', job.attempt, undefined);
       if (this.running < this.concurrency) this.run(live);
@@ -100,6 +115,14 @@ export class JobRunner {
   private run(live: LiveJob): void {
     const { job } = live;
     this.running++;
+    live.started = true;
+    if (this.quick) {
+      // The chart's entry into running, done here: arm its timeout, run the handler.
+      const context = this.contextOf(live);
+      live.timer = setTimeout(() => this.timedOut(live), this.quick.timeoutMs(context));
+      this.runHandler(job.id);
+      return;
+    }
     const actor = createActor(this.machine, {
       input: {
         id: job.id,
@@ -120,6 +143,31 @@ export class JobRunner {
     actor.send(LEASE);
   }
 
+  /** The job's actor, started now from the `running` snapshot if it has none yet. */
+  private actorOf(live: LiveJob): Actor<JobMachine> {
+    if (live.actor) return live.actor;
+    // Restored, not entered: its entry (the handler, the timeout) already happened here.
+    const context = this.contextOf(live);
+    const snapshot = this.machine.resolveState({ value: 'running', context });
+    // `input` only satisfies the type: a snapshot given, the actor starts from it.
+    const actor = createActor(this.machine, { snapshot, input: context });
+    live.actor = actor;
+    actor.start();
+    actor.subscribe((next) => this.observe(live, next.value as JobState));
+    return actor;
+  }
+
+  private contextOf(live: LiveJob) {
+    return contextOf(live.job, this.registry.deadLetter(live.job.name));
+  }
+
+  /** The chart's timeout: a restored actor armed no timer, so this one serves it too. */
+  private timedOut(live: LiveJob): void {
+    live.timer = null;
+    if (live.state !== 'running' || this.live.get(live.job.id) !== live) return;
+    this.actorOf(live).send({ type: this.quick!.timeoutEvent } as unknown as JobEvent);
+  }
+
   /** A handler is free: the next buffered job takes it. */
   private handlerDone(): void {
     this.running--;
@@ -133,7 +181,7 @@ export class JobRunner {
     if (!live || (token !== undefined && live.job.leaseToken !== token)) return null;
     const waiting = left(live);
     if (live.state === 'running') {
-      if (live.actor) live.actor.send(event);
+      if (live.started) this.actorOf(live).send(event);
       else this.decideBuffered(live, event);
     }
     return waiting;
@@ -142,7 +190,7 @@ export class JobRunner {
   abandonAll(): void {
     this.drain();
     for (const live of [...this.live.values()]) {
-      if (live.state === 'running' && live.actor) live.actor.send(ABANDON);
+      if (live.state === 'running' && live.started) this.actorOf(live).send(ABANDON);
     }
   }
 
@@ -214,9 +262,11 @@ export class JobRunner {
     );
   }
 
-  /** Hands the handler's outcome to the actor, unless the attempt already ended (timeout, cancel...). */
+  /** Hands the handler's outcome to the chart, unless the attempt already ended (timeout, cancel...). */
   private settle(live: LiveJob, event: JobEvent): void {
-    if (live.state === 'running' && this.live.get(live.job.id) === live) live.actor!.send(event);
+    if (live.state !== 'running' || this.live.get(live.job.id) !== live) return;
+    if (!live.actor && event === SUCCEED && this.quick) this.leaveRunning(live, this.quick.succeedTo, this.contextOf(live));
+    else this.actorOf(live).send(event);
   }
 
   private abort(id: string, reason: AbortReason): void {
@@ -225,12 +275,19 @@ export class JobRunner {
 
   private observe(live: LiveJob, to: JobState): void {
     if (to === live.state || live.state !== 'running') return;
-    const from = live.state;
-    live.state = to;
     const actor = live.actor!;
     const context = actor.getSnapshot().context;
     // The actor's work here is done; a backoff timer it armed lives on as the stored runAt.
     actor.stop();
+    this.leaveRunning(live, to, context);
+  }
+
+  /** Records the chart's move out of `running`, frees the handler's slot and sends the write. */
+  private leaveRunning(live: LiveJob, to: JobState, context: JobContext): void {
+    const from = live.state;
+    live.state = to;
+    if (live.timer) clearTimeout(live.timer);
+    live.timer = null;
     const write = writeFor(live.job.id, from, to, context, live.job.leaseToken, Date.now());
     // The handler's part is over: its slot can take the next job while the write travels, so a
     // lease and a batch of outcome writes share the round trip instead of following each other.
@@ -254,10 +311,11 @@ export class JobRunner {
   private letGo(live: LiveJob): void {
     live.state = 'pending';
     live.ctx?.abort(new LeaseLostError(`job ${live.job.id} is no longer leased to this worker`));
-    if (live.actor) {
-      live.actor.stop();
-      this.handlerDone();
-    } else this.buffered.splice(this.buffered.indexOf(live), 1);
+    if (live.timer) clearTimeout(live.timer);
+    live.timer = null;
+    live.actor?.stop();
+    if (live.started) this.handlerDone();
+    else this.buffered.splice(this.buffered.indexOf(live), 1);
     this.free(live);
     this.leave(live);
   }
