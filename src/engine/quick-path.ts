@@ -16,7 +16,7 @@ export interface QuickPath {
   timeoutMs(context: JobContext): number;
 }
 
-/** Null when the chart's `running` is not of that shape: every job then gets an actor at lease. */
+/** Null when the chart's `running` is not of that shape. */
 export function readQuickPath(machine: JobMachine): QuickPath | null {
   const running = machine.getStateNodeById('job.running');
   const succeed = running.on.SUCCEED ?? [];

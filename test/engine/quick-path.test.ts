@@ -26,7 +26,7 @@ describe('the common path read from the job chart', () => {
     expect(running.can({ type: quick.timeoutEvent } as never)).toBe(true);
   });
 
-  it('refuses a chart whose SUCCEED is guarded or acts, so every job of it gets an actor', () => {
+  it('refuses a chart whose SUCCEED is guarded or acts', () => {
     const on = (running: Record<string, unknown>) => running.on as Record<string, unknown>;
     const guarded = chartWith((running) => ({ ...running, on: { ...on(running), SUCCEED: { guard: 'retriesLeft', target: 'completed' } } }));
     expect(readQuickPath(guarded)).toBeNull();
