@@ -49,7 +49,8 @@ export interface Accounting {
   /**
    * Duplicates no lease expiry explains: an earlier finished run was in a
    * worker that lived on (so its outcome write should have reached the store),
-   * and the job does not carry a LeaseExpiredError.
+   * and its attempt was never counted as over (no later run has a higher
+   * attempt), which a lease expiry would have done.
    */
   unexplained: string[];
   /** Handler runs in all; beyond one a job, they are retries, reruns after a lease expiry, or runs cut short. */
@@ -81,8 +82,13 @@ export function account(accepted: readonly string[], stored: readonly StoredJob[
     const done = list.filter((run) => run.outcome === 'done');
     if (done.length <= 1) continue;
     duplicated.push(id);
-    const leaseExpired = byId.get(id)?.lastError?.name === 'LeaseExpiredError';
-    if (!leaseExpired && done.slice(0, -1).some((run) => !died.has(run.worker))) unexplained.push(id);
+    // Attempts only grow, so they order the runs across workers. A finished run whose attempt was
+    // later counted as over without its outcome is one whose lease expired: the reaper counted it. The
+    // job's last error does not tell, as a later attempt may have failed for a reason of its own.
+    const lastAttempt = Math.max(...list.map((run) => run.attempt));
+    const byAttempt = [...done].sort((a, b) => a.attempt - b.attempt);
+    const reaped = (run: HandlerRun) => died.has(run.worker) || run.attempt < lastAttempt;
+    if (byAttempt.slice(0, -1).some((run) => !reaped(run))) unexplained.push(id);
   }
   return { accepted: accepted.length, lost, finals, duplicated, unexplained, handlerRuns };
 }
