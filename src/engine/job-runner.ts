@@ -20,6 +20,8 @@ interface LiveJob {
   actor: Actor<JobMachine> | null;
   /** Its handler was started. */
   started: boolean;
+  /** The chart's context in `running`, made once when the handler starts. */
+  context: JobContext | null;
   /** The chart's timeout `after`, armed when the handler starts and an actor of its own is not there to arm it. */
   timer: NodeJS.Timeout | null;
   /** The last state this process recorded for the job. */
@@ -97,7 +99,7 @@ export class JobRunner {
   start(jobs: readonly LeasedJob[]): void {
     const listening = this.hooks.listening();
     for (const job of jobs) {
-      const live: LiveJob = { job, actor: null, started: false, timer: null, state: 'running', ctx: null, waiters: null };
+      const live: LiveJob = { job, actor: null, started: false, context: null, timer: null, state: 'running', ctx: null, waiters: null };
       this.live.set(job.id, live);
       if (listening) this.emitFor(live, job.leasedFrom, 'running', job.attempt, undefined);
       if (this.running < this.concurrency) this.run(live);
@@ -119,7 +121,9 @@ export class JobRunner {
     this.running++;
     live.started = true;
     // The chart's entry into running, done here: arm its timeout, run the handler.
-    live.timer = setTimeout(() => this.timedOut(live), this.quick.timeoutMs(this.contextOf(live)));
+    const context = contextOf(job, this.registry.deadLetter(job.name));
+    live.context = context;
+    live.timer = setTimeout(() => this.timedOut(live), this.quick.timeoutMs(context));
     this.runHandler(job.id);
   }
 
@@ -127,7 +131,7 @@ export class JobRunner {
   private actorOf(live: LiveJob): Actor<JobMachine> {
     if (live.actor) return live.actor;
     // Restored, not entered: its entry (the handler, the timeout) already happened here.
-    const context = this.contextOf(live);
+    const context = live.context!;
     const snapshot = this.machine.resolveState({ value: 'running', context });
     // `input` only satisfies the type: a snapshot given, the actor starts from it.
     const actor = createActor(this.machine, { snapshot, input: context });
@@ -135,10 +139,6 @@ export class JobRunner {
     actor.start();
     actor.subscribe((next) => this.observe(live, next.value as JobState));
     return actor;
-  }
-
-  private contextOf(live: LiveJob) {
-    return contextOf(live.job, this.registry.deadLetter(live.job.name));
   }
 
   /** The chart's timeout: a restored actor armed no timer, so this one serves it too. */
@@ -245,7 +245,7 @@ export class JobRunner {
   /** Hands the handler's outcome to the chart, unless the attempt already ended (timeout, cancel...). */
   private settle(live: LiveJob, event: JobEvent): void {
     if (live.state !== 'running' || this.live.get(live.job.id) !== live) return;
-    if (!live.actor && event === SUCCEED) this.leaveRunning(live, this.quick.succeedTo, this.contextOf(live));
+    if (!live.actor && event === SUCCEED) this.leaveRunning(live, this.quick.succeedTo, live.context!);
     else this.actorOf(live).send(event);
   }
 
