@@ -15,6 +15,7 @@ import type {
   StoredJob,
   TransitionWrite,
 } from '../contract.js';
+import { enqueuedRecord } from '../enqueued-record.js';
 import { WakeListeners } from '../wake-listeners.js';
 import { StoreConfigError, StoreError } from '../contract.js';
 
@@ -123,26 +124,10 @@ export class MemoryStore implements Store {
     for (let i = 0; i < jobs.length; i++) {
       const job = jobs[i]!;
       const seq = ++this.seq;
-      const row: Row = {
-        id: String(seq),
-        name: job.name,
-        queue: job.queue,
-        state: 'pending',
-        // A copy through JSON, as a durable store would keep: later changes to the caller's object do not leak in.
-        input: inputs[i],
-        priority: job.priority,
-        runAt: job.runAt,
-        attempt: 0,
-        maxRetries: job.maxRetries,
-        timeoutMs: job.timeoutMs,
-        lastError: null,
-        leaseToken: null,
-        leaseExpiresAt: null,
-        createdAt: now,
-        updatedAt: now,
-        seq,
-        ticket: 0,
-      };
+      // The input is a copy through JSON, as a durable store would keep: later changes to the caller's object do not leak in.
+      const row = enqueuedRecord(job, String(seq), inputs[i], now) as Row;
+      row.seq = seq;
+      row.ticket = 0;
       this.rows.set(row.id, row);
       this.enterHeap(row, now);
       out[i] = copy(row);

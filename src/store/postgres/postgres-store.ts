@@ -15,6 +15,7 @@ import type {
   TransitionWrite,
 } from '../contract.js';
 import { StoreConfigError, StoreError } from '../contract.js';
+import { enqueuedRecord } from '../enqueued-record.js';
 import { lockName } from './advisory-lock.js';
 import { Listener } from './listener.js';
 import { checkVersion, migrate } from './migrations.js';
@@ -122,23 +123,7 @@ export class PostgresStore implements Store {
     rows.sort((a, b) => a.id.length - b.id.length || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     return jobs.map((job, i): StoredJob => {
       const row = rows[i]!;
-      return {
-        id: row.id,
-        name: job.name,
-        queue: job.queue,
-        state: 'pending',
-        input: job.input,
-        priority: job.priority,
-        runAt: job.runAt,
-        attempt: 0,
-        maxRetries: job.maxRetries,
-        timeoutMs: job.timeoutMs,
-        lastError: null,
-        leaseToken: null,
-        leaseExpiresAt: null,
-        createdAt: row.created_at,
-        updatedAt: row.created_at,
-      };
+      return enqueuedRecord(job, row.id, job.input, row.created_at);
     });
   }
 

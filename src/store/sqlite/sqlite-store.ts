@@ -14,6 +14,7 @@ import type {
   TransitionWrite,
 } from '../contract.js';
 import { StoreConfigError, StoreError } from '../contract.js';
+import { enqueuedRecord } from '../enqueued-record.js';
 import { WakeListeners } from '../wake-listeners.js';
 import { ForeignEnqueues } from './foreign-enqueues.js';
 import { leaseOperation } from './lease.js';
@@ -231,23 +232,7 @@ function prepare(db: Db, synchronous: 'full' | 'normal'): Prepared {
         const { lastInsertRowid } = insertOne.run(
           job.name, job.queue, input, job.priority, job.runAt, job.maxRetries, job.timeoutMs, now, now,
         );
-        return {
-          id: String(lastInsertRowid),
-          name: job.name,
-          queue: job.queue,
-          state: 'pending',
-          input: JSON.parse(input),
-          priority: job.priority,
-          runAt: job.runAt,
-          attempt: 0,
-          maxRetries: job.maxRetries,
-          timeoutMs: job.timeoutMs,
-          lastError: null,
-          leaseToken: null,
-          leaseExpiresAt: null,
-          createdAt: now,
-          updatedAt: now,
-        };
+        return enqueuedRecord(job, String(lastInsertRowid), JSON.parse(input), now);
       });
     }).immediate,
     lease: leaseOperation(db, synchronous),

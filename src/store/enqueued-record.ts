@@ -1,0 +1,22 @@
+import type { NewJob, StoredJob } from './contract.js';
+
+/** A job as every store answers it right after the insert: pending, no attempt yet, no lease. */
+export function enqueuedRecord(job: NewJob, id: string, input: unknown, createdAt: number): StoredJob {
+  return {
+    id,
+    name: job.name,
+    queue: job.queue,
+    state: 'pending',
+    input,
+    priority: job.priority,
+    runAt: job.runAt,
+    attempt: 0,
+    maxRetries: job.maxRetries,
+    timeoutMs: job.timeoutMs,
+    lastError: null,
+    leaseToken: null,
+    leaseExpiresAt: null,
+    createdAt,
+    updatedAt: createdAt,
+  };
+}
