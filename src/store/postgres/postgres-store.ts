@@ -213,14 +213,19 @@ export class PostgresStore implements Store {
     const db = this.db();
     const cursor = options.cursor ?? '0';
     if (cursor !== '0' && !isRowId(cursor)) throw new StoreConfigError('cursor', 'is not a cursor this store gave');
-    const rows = await this.query<JobRow>(db, 'listing jobs', this.sql.list, [options.state, cursor, options.limit + 1]);
+    const statement = Object.hasOwn(this.sql.list, options.state) ? this.sql.list[options.state] : undefined;
+    // A state outside the chart holds no job, as in the other stores.
+    if (!statement) return { jobs: [], nextCursor: null };
+    const rows = await this.query<JobRow>(db, 'listing jobs', statement, [cursor, options.limit + 1]);
     const jobs = rows.slice(0, options.limit).map(toStoredJob);
     return { jobs, nextCursor: rows.length > options.limit ? jobs[jobs.length - 1]!.id : null };
   }
 
   async purge(state: JobState, before: number): Promise<number> {
     const db = this.db();
-    const result: pg.QueryResult = await this.run('purging jobs', () => db.query({ ...this.sql.purge, values: [state, before] }));
+    const statement = Object.hasOwn(this.sql.purge, state) ? this.sql.purge[state] : undefined;
+    if (!statement) return 0;
+    const result: pg.QueryResult = await this.run('purging jobs', () => db.query({ ...statement, values: [before] }));
     return result.rowCount ?? 0;
   }
 

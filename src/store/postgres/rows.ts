@@ -1,8 +1,12 @@
 import type { StoredJob } from '../contract.js';
 import { jobFromRow, type SqlJobRow } from '../row-values.js';
 
-/** A timestamptz as epoch ms; round, not floor, so a time stored from whole ms reads back exactly. */
-export const epochMs = (column: string) => `round(extract(epoch FROM ${column}) * 1000)::float8`;
+/**
+ * A timestamptz as epoch ms; round, not floor, so a time stored from whole ms
+ * reads back exactly. date_part, not extract: extract answers numeric, whose
+ * arithmetic cost a microsecond a row more.
+ */
+export const epochMs = (column: string) => `round(date_part('epoch', ${column}) * 1000)`;
 
 /** A timestamp from epoch ms (a float8 parameter or column). */
 export const fromEpochMs = (value: string) => `to_timestamp(${value} / 1000)`;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
+import { JOB_STATES, type JobState } from '../../../machines/job.machine.js';
 import { lockKey } from './advisory-lock.js';
 import { epochMs, fromEpochMs, jobColumns } from './rows.js';
 
@@ -8,6 +9,14 @@ const leasable = (table?: string) => `${table ? `${table}.` : ''}state IN ('pend
 const LEASABLE = leasable();
 /** The one order, on the table and on any relation carrying its columns. */
 const ORDER = 'priority DESC, run_at, id';
+
+/**
+ * A statement for each state, the state written in it: a plan made for a
+ * parameter cannot use the partial index that holds only some states.
+ */
+function byState(text: (state: string) => string): Record<JobState, string> {
+  return Object.fromEntries(JOB_STATES.map((state) => [state, text(state)])) as Record<JobState, string>;
+}
 
 /** A lease token check in a write: none asked, none held, or this one held. */
 export const LeaseCheck = { ignore: 0, none: 1, held: 2 } as const;
@@ -112,13 +121,17 @@ export function statements(schema: string) {
       ),
       leased AS (
         UPDATE ${jobs} j
-        SET state = 'running', attempt = j.attempt + 1, lease_token = gen_random_uuid()::text,
+        -- One token for the whole lease, drawn once: a job's writes name its id and token together, so
+        -- the token need only differ from this job's other leases (a uuid per row cost ~4 us each).
+        SET state = 'running', attempt = j.attempt + 1, lease_token = (SELECT gen_random_uuid()::text),
             lease_expires_at = now() + $4::float8 * interval '1 millisecond', updated_at = now()
-        FROM chosen c
-        WHERE j.id = c.id
-        RETURNING ${jobColumns('j')}, c.state AS leased_from, j.id AS seq
+        -- By key, not joined: a generic plan cannot see $3 and, guessing many rows, joined by
+        -- hashing the whole table (a scan of every row per lease).
+        WHERE j.id = ANY (ARRAY(SELECT id FROM chosen))
+        RETURNING ${jobColumns('j')}, j.id AS seq
       )
-      SELECT l.* FROM leased l, relaxed
+      -- The rows are locked from the pick on, so the state read there is the one they left.
+      SELECT l.*, c.state AS leased_from FROM leased l JOIN chosen c ON c.id = l.seq, relaxed
       ORDER BY l.priority DESC, l.run_at, l.seq`,
 
     /**
@@ -184,14 +197,25 @@ export function statements(schema: string) {
       ORDER BY j.lease_expires_at, j.id
       LIMIT $1`,
 
-    /** $1 state, $2 after this id, $3 page size plus one (to know whether another page follows). */
-    list: `
+    /** $1 after this id, $2 page size plus one (to know whether another page follows). */
+    list: byState((state) =>
+      state === 'running'
+        ? // The few running rows through jobs_lease_deadline, then sorted: walking the primary key in
+          // order, as the planner would for the LIMIT, reads every other row on the way.
+          `
+      WITH running AS MATERIALIZED (
+        SELECT ${jobColumns('j')}, j.id AS seq FROM ${jobs} j WHERE j.state = 'running' AND j.id > $1::bigint
+      )
+      SELECT * FROM running ORDER BY seq LIMIT $2`
+        : `
       SELECT ${jobColumns('j')} FROM ${jobs} j
-      WHERE j.state = $1 AND j.id > $2::bigint
+      WHERE j.state = '${state}' AND j.id > $1::bigint
       ORDER BY j.id
-      LIMIT $3`,
+      LIMIT $2`,
+    ),
 
-    purge: `DELETE FROM ${jobs} WHERE state = $1 AND updated_at < ${fromEpochMs('$2::float8')}`,
+    /** $1 updated before this, in ms. */
+    purge: byState((state) => `DELETE FROM ${jobs} WHERE state = '${state}' AND updated_at < ${fromEpochMs('$1::float8')}`),
 
     counts: `SELECT state, count(*)::int AS n FROM ${jobs} GROUP BY state`,
 
@@ -209,14 +233,21 @@ export interface Named {
   text: string;
 }
 
+type NamedStatements = { [K in keyof Statements]: Statements[K] extends string ? Named : Record<JobState, Named> };
+
 /**
  * Names every statement after its schema, so stores on different schemas
  * sharing one pool never claim one name for two texts.
  */
-export function named(schema: string): { [K in keyof Statements]: Named } {
+export function named(schema: string): NamedStatements {
   const tag = createHash('sha1').update(schema).digest('hex').slice(0, 12);
-  const texts = statements(schema);
-  const out = {} as { [K in keyof Statements]: Named };
-  for (const key of Object.keys(texts) as Array<keyof Statements>) out[key] = { name: `dispatch_${tag}_${key}`, text: texts[key] };
-  return out;
+  const name = (key: string, text: string): Named => ({ name: `dispatch_${tag}_${key}`, text });
+  const out: Record<string, Named | Record<string, Named>> = {};
+  for (const [key, text] of Object.entries(statements(schema))) {
+    out[key] =
+      typeof text === 'string'
+        ? name(key, text)
+        : Object.fromEntries(Object.entries(text).map(([state, t]) => [state, name(`${key}_${state}`, t)]));
+  }
+  return out as NamedStatements;
 }

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type PostgresStore, postgresStore, StoreError } from '../../../src/index.js';
+import { MIGRATIONS } from '../../../src/store/postgres/migrations.js';
 import { newJob } from '../conformance.js';
 import { databaseUrl, dropSchema, freshSchema, sql } from './database.js';
 
@@ -28,7 +29,7 @@ describe('postgres store: migrations', () => {
     const schema = freshSchema();
     const racers = Array.from({ length: 6 }, () => make({ schema }));
     await Promise.all(racers.map((s) => s.open()));
-    expect(await versions(schema)).toEqual([{ version: 1, name: 'jobs' }]);
+    expect(await versions(schema)).toEqual(MIGRATIONS.map(({ version, name }) => ({ version, name })));
     const [job] = await racers[0]!.insert([newJob()]);
     expect(await racers[5]!.get(job!.id)).toMatchObject({ state: 'pending' });
   });
@@ -40,7 +41,7 @@ describe('postgres store: migrations', () => {
     await store.migrate();
     await store.close();
     await store.open();
-    expect(await versions(store.schema)).toHaveLength(1);
+    expect(await versions(store.schema)).toHaveLength(MIGRATIONS.length);
     expect(await store.get(job!.id)).not.toBeNull();
   });
 
@@ -52,6 +53,27 @@ describe('postgres store: migrations', () => {
     await store.migrate();
     await store.open();
     expect(await store.insert([newJob()])).toHaveLength(1);
+  });
+
+  it('brings a schema made by the first version up to date, keeping its jobs', async () => {
+    const schema = freshSchema();
+    schemas.push(schema);
+    const s = pg.escapeIdentifier(schema);
+    const first = MIGRATIONS[0]!;
+    await sql(`CREATE SCHEMA ${s}; CREATE TABLE ${s}.migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now());
+      ${first.sql(s)}; INSERT INTO ${s}.migrations (version, name) VALUES (${first.version}, '${first.name}')`);
+    await sql(`INSERT INTO ${s}.jobs (name, queue, input, max_retries, timeout_ms, state) VALUES ('a', 'default', '{}', 3, 1000, 'dlq')`);
+    const indexes = async () =>
+      (await sql<{ indexname: string }>(`SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = 'jobs' ORDER BY 1`, [schema])).map(
+        (r) => r.indexname,
+      );
+    expect(await indexes()).toContain('jobs_state');
+
+    const store = make({ schema });
+    await store.open();
+    expect((await versions(schema)).map((v) => v.version)).toEqual(MIGRATIONS.map((m) => m.version));
+    expect(await indexes()).toEqual(['jobs_lanes', 'jobs_lease_deadline', 'jobs_listed', 'jobs_pkey']);
+    expect((await store.list({ state: 'dlq', limit: 10 })).jobs.map((j) => j.name)).toEqual(['a']);
   });
 
   it('refuses a schema newer than this version knows', async () => {
