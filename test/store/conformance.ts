@@ -121,6 +121,14 @@ export function describeStoreConformance(kind: string, make: () => Promise<Store
       expect(empty.nextRunAt).toBe(soon);
     });
 
+    it('reports when the earliest is due on a short lease that follows a full one', async () => {
+      const soon = Date.now() + HOUR;
+      await store.insert([newJob(), newJob(), newJob({ runAt: soon })]);
+      expect(await store.lease(room(2))).toMatchObject({ jobs: [{}, {}], nextRunAt: null });
+      expect(await store.lease(room(10))).toEqual({ jobs: [], nextRunAt: soon });
+      expect(await store.lease(room(10))).toEqual({ jobs: [], nextRunAt: soon });
+    });
+
     it('reports no next runAt when nothing waits', async () => {
       expect(await store.lease(room(5))).toEqual({ jobs: [], nextRunAt: null });
     });
