@@ -20,7 +20,7 @@ function factory(name: string): StoreFactory {
 const CHUNK = 10_000;
 
 /** Jobs leased ahead of free handlers: only where a lease is a network round trip. */
-const PREFETCH: Record<Kind, number> = { memory: 0, sqlite: 0, postgres: 100 };
+const PREFETCH: Record<Kind, number> = { memory: 0, sqlite: 0, postgres: 500 };
 
 /** Our engine on one of its stores, through its public API only. */
 export function dispatchAdapter(kind: Kind, scenario: string): Adapter {
