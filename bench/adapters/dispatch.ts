@@ -19,8 +19,14 @@ function factory(name: string): StoreFactory {
 
 const CHUNK = 10_000;
 
-/** Jobs leased ahead of free handlers: only where a lease is a network round trip. */
-const PREFETCH: Record<Kind, number> = { memory: 0, sqlite: 0, postgres: 500 };
+/**
+ * Jobs leased ahead of free handlers, on the durable stores only: there a
+ * lease is a commit (an fsync, and for Postgres a round trip), and prefetch
+ * lets one lease and one outcome write carry many jobs. Postgres takes 500,
+ * the local queue of Graphile's batched setup; SQLite 200, the best of 100,
+ * 200 and 500 measured here (see docs/performance.md).
+ */
+const PREFETCH: Record<Kind, number> = { memory: 0, sqlite: 200, postgres: 500 };
 
 /** Our engine on one of its stores, through its public API only. */
 export function dispatchAdapter(kind: Kind, scenario: string): Adapter {
@@ -77,7 +83,6 @@ export function dispatchAdapter(kind: Kind, scenario: string): Adapter {
       dispatcher = engine.createDispatcher({
         store,
         concurrency: options.concurrency,
-        // A round trip away, the next lease overlaps the running jobs (as Graphile's localQueue does).
         prefetch: PREFETCH[kind],
         // Minimal backoff: the retry is due at once.
         backoff: engine.backoff.constant(0),
