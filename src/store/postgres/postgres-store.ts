@@ -49,7 +49,8 @@ export class PostgresStore implements Store {
   private readonly subscribers = new Set<(runAt: number) => void>();
   private pool: pg.Pool | null = null;
   private opening: Promise<void> | null = null;
-  private lastLeaseShort = true;
+  /** False at first: a worker's first lease often finds a backlog, and the question beside it would open a connection. */
+  private lastLeaseShort = false;
 
   constructor(options: PostgresStoreOptions) {
     this.options = parseOptions(options);
