@@ -6,8 +6,11 @@ export interface ListenerOptions {
   connect: () => Promise<pg.PoolClient>;
   channel: string;
   notified: (payload: string | undefined) => void;
-  /** Listening again after a loss: notifications sent meanwhile are gone. */
-  reconnected: () => void;
+  /**
+   * LISTEN is in effect, the first time or again after a loss: whatever was
+   * sent before (while connecting, or while the connection was down) is gone.
+   */
+  listening: () => void;
   error: (error: unknown) => void;
 }
 
@@ -26,7 +29,6 @@ export class Listener {
   /** Bumped on every connect and stop, so callbacks of an older connection do nothing. */
   private generation = 0;
   private failures = 0;
-  private listenedOnce = false;
   private retry: NodeJS.Timeout | null = null;
   private waiters: Array<() => void> = [];
 
@@ -100,8 +102,7 @@ export class Listener {
     this.current = { release };
     this.failures = 0;
     for (const resolve of this.waiters.splice(0)) resolve();
-    if (this.listenedOnce) this.options.reconnected();
-    this.listenedOnce = true;
+    this.options.listening();
   }
 
   private failed(cause: unknown): void {

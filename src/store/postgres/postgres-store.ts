@@ -71,8 +71,9 @@ export class PostgresStore implements Store {
         const runAt = Number(payload);
         this.wake(Number.isFinite(runAt) ? runAt : Date.now());
       },
-      // Whatever was enqueued while the connection was down: look once now.
-      reconnected: () => this.wake(Date.now()),
+      // Whatever was enqueued before LISTEN took effect (a worker starting, or a connection lost
+      // and back) sent its notification to nobody: look once now rather than at the next poll.
+      listening: () => this.wake(Date.now()),
       error: (error) => this.options.onError(error),
     });
   }

@@ -19,7 +19,13 @@ function wakes(store: PostgresStore) {
   });
   const next = (test: (runAt: number) => boolean) =>
     new Promise<number>((resolve) => (seen.some(test) ? resolve(seen.find(test)!) : waiters.push({ test, resolve })));
-  return { seen, next, off };
+  /** Once LISTEN is in effect: forgets the one wake that comes with it, so a test sees notifications only. */
+  const listening = async () => {
+    await store.listening();
+    await next(() => true);
+    seen.length = 0;
+  };
+  return { seen, next, off, listening };
 }
 
 describe('postgres store: LISTEN/NOTIFY', () => {
@@ -42,9 +48,20 @@ describe('postgres store: LISTEN/NOTIFY', () => {
     await cleanup();
   });
 
-  it("wakes a subscriber when another connection inserts, carrying the earliest runAt of the insert", async () => {
-    const { next, off } = wakes(listener);
+  it('wakes its subscribers once when LISTEN takes effect, for what was enqueued before it did', async () => {
+    // Enqueued while the worker was starting: its notification went to nobody.
+    await other.insert([newJob()]);
+    const before = Date.now();
+    const { seen, next, off } = wakes(listener);
     await listener.listening();
+    expect(await next(() => true)).toBeGreaterThanOrEqual(before);
+    expect(seen).toHaveLength(1);
+    off();
+  });
+
+  it("wakes a subscriber when another connection inserts, carrying the earliest runAt of the insert", async () => {
+    const { next, off, listening } = wakes(listener);
+    await listening();
     const runAt = Date.now() - 1234;
     await other.insert([newJob({ runAt: runAt + 10 }), newJob({ runAt }), newJob({ runAt: runAt + 20 })]);
     expect(await next((r) => r === runAt)).toBe(runAt);
@@ -53,8 +70,8 @@ describe('postgres store: LISTEN/NOTIFY', () => {
 
   it('wakes subscribers when a job re-enters the queue, not when it is leased or finished', async () => {
     const [job] = await other.insert([newJob()]);
-    const { seen, next, off } = wakes(listener);
-    await listener.listening();
+    const { seen, next, off, listening } = wakes(listener);
+    await listening();
     const [leased] = (await other.lease({ limit: 1, queueRoom: {}, leaseMs: 30_000 })).jobs;
     const retryAt = Date.now() + 60_000;
     await other.write([{ id: job!.id, from: 'running', to: 'retrying', token: leased!.leaseToken, runAt: retryAt }]);
@@ -84,8 +101,8 @@ describe('postgres store: LISTEN/NOTIFY', () => {
   });
 
   it('listens again by itself after its connection is killed, and notifications resume', async () => {
-    const { seen, next, off } = wakes(listener);
-    await listener.listening();
+    const { seen, next, off, listening } = wakes(listener);
+    await listening();
     const lost = new Promise<void>((resolve) => {
       const before = errors.length;
       const timer = setInterval(() => {
@@ -113,8 +130,8 @@ describe('postgres store: LISTEN/NOTIFY', () => {
   });
 
   it('sends nothing for an enqueue inside a transaction until it commits', async () => {
-    const { seen, next, off } = wakes(listener);
-    await listener.listening();
+    const { seen, next, off, listening } = wakes(listener);
+    await listening();
     const client = new pg.Client({ connectionString: databaseUrl() });
     await client.connect();
     try {
