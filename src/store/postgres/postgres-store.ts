@@ -252,7 +252,14 @@ export class PostgresStore implements Store {
 
   subscribe(listener: (runAt: number) => void): () => void {
     this.subscribers.add(listener);
-    if (this.pool) this.listener.start();
+    // A turn later: a worker subscribes and then leases at once, and the lease should have the
+    // pool's idle connection (its statements already planned there) rather than wait for a new
+    // one. Nothing is missed meanwhile: the listener wakes its subscribers once LISTEN is in effect.
+    if (this.pool) {
+      setImmediate(() => {
+        if (this.pool && this.subscribers.size > 0) this.listener.start();
+      });
+    }
     return () => {
       this.subscribers.delete(listener);
       if (this.subscribers.size === 0) void this.listener.stop();
