@@ -26,7 +26,7 @@ export async function bullmqAdapter(): Promise<Adapter> {
     Redis = loaded.default ?? loaded;
   } catch {
     throw new Unavailable(
-      'BullMQ 6.7 needs its optional peer ioredis, which is not installed (npm install --no-save ioredis@5.11.1, or add it to devDependencies)',
+      'BullMQ 6.7 needs its optional peer ioredis, which is not installed (it is a devDependency: npm ci installs it)',
     );
   }
   const { Queue, Worker } = (await import('bullmq')) as BullMQ;
