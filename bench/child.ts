@@ -100,7 +100,7 @@ async function latency(a: Adapter, p: Params): Promise<Metrics> {
  * clock adjustment between the starts of the two processes shows up as a
  * skew (a run once measured a pickup p50 of -1.35 ms that way).
  */
-const wallNow = () => Number(process.hrtime.bigint()) / 1e6;
+const sharedNow = () => Number(process.hrtime.bigint()) / 1e6;
 
 /**
  * Pickup latency with the enqueue in another process: the wake-up has to
@@ -111,7 +111,7 @@ async function latencyRemote(a: Adapter, spec: MeasureSpec): Promise<Metrics> {
   const p = spec.params;
   await a.open({ concurrency: p.concurrency!, retry: false, reset: true });
   let started: ((t: number) => void) | null = null;
-  await a.startWorker(() => started?.(wallNow()));
+  await a.startWorker(() => started?.(sharedNow()));
   const producer = fork(fileURLToPath(import.meta.url), [JSON.stringify({ ...spec, role: 'producer' } satisfies MeasureSpec)], {
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
@@ -154,7 +154,7 @@ async function produce(spec: MeasureSpec): Promise<void> {
           await adapter.open({ concurrency: 1, retry: false, reset: false });
           process.send!({ ready: true });
         } else {
-          const t0 = wallNow();
+          const t0 = sharedNow();
           await adapter!.enqueue(m.i!);
           process.send!({ t0 });
         }

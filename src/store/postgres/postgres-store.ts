@@ -226,8 +226,7 @@ export class PostgresStore implements Store {
     const db = this.db();
     const cursor = options.cursor ?? '0';
     if (cursor !== '0' && !isRowId(cursor)) throw new StoreConfigError('cursor', 'is not a cursor this store gave');
-    const statement = Object.hasOwn(this.sql.list, options.state) ? this.sql.list[options.state] : undefined;
-    // A state outside the chart holds no job, as in the other stores.
+    const statement = forState(this.sql.list, options.state);
     if (!statement) return { jobs: [], nextCursor: null };
     const rows = await this.query<JobRow>(db, 'listing jobs', statement, [cursor, options.limit + 1]);
     const jobs = rows.slice(0, options.limit).map(toStoredJob);
@@ -236,7 +235,7 @@ export class PostgresStore implements Store {
 
   async purge(state: JobState, before: number): Promise<number> {
     const db = this.db();
-    const statement = Object.hasOwn(this.sql.purge, state) ? this.sql.purge[state] : undefined;
+    const statement = forState(this.sql.purge, state);
     if (!statement) return 0;
     const result: pg.QueryResult = await this.run('purging jobs', () => db.query({ ...statement, values: [before] }));
     return result.rowCount ?? 0;
@@ -375,6 +374,11 @@ export class PostgresStore implements Store {
       }
     }
   }
+}
+
+/** A state's own statement; none for a state outside the chart, which holds no job, as in the other stores. */
+function forState(statements: Record<JobState, Named>, state: string): Named | undefined {
+  return Object.hasOwn(statements, state) ? statements[state as JobState] : undefined;
 }
 
 function queryable(client: unknown): Queryable {
