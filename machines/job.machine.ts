@@ -1,6 +1,9 @@
 import { and, assign, setup } from 'xstate';
 
-/** Every state a job can be in; stores hold exactly these names. */
+/**
+ * Every state a job can be in; stores hold exactly these names. Written out for
+ * the type; a test holds it equal to the chart's own states.
+ */
 export const JOB_STATES = [
   'pending',
   'running',
@@ -49,6 +52,9 @@ export type JobEvent =
   | { type: 'LEASE_EXPIRED' }
   | { type: 'REPLAY' };
 
+/** The tags the stores read (see job.rules.ts). */
+export type JobTag = 'leasable' | 'leased' | 'rest';
+
 /** Why a running handler's AbortSignal fires. */
 export type AbortReason = 'timeout' | 'cancel' | 'shutdown' | 'lease-expired';
 
@@ -57,10 +63,13 @@ export const jobMachine = setup({
     context: {} as JobContext,
     events: {} as JobEvent,
     input: {} as JobInput,
+    tags: {} as JobTag,
   },
   actions: {
     /** Supplied by the engine: start the handler; it answers with SUCCEED or FAIL. */
     runHandler: () => {},
+    /** Supplied by the engine: keep the handler's checked return value with the job. */
+    storeResult: () => {},
     /** Supplied by the engine: abort the running handler's signal. */
     abortHandler: (_, _params: { reason: AbortReason }) => {},
     countAttempt: assign({ attempt: ({ context }) => context.attempt + 1 }),
@@ -102,14 +111,18 @@ export const jobMachine = setup({
     ...input,
     retryDelayMs: 0,
   }),
+  // Tags are what the stores follow (see job.rules.ts): which states a lease takes jobs
+  // from, which hold a lease, and which are at rest (a job there waits for nobody).
   states: {
     pending: {
+      tags: ['leasable'],
       on: {
         LEASE: { target: 'running', actions: 'countAttempt' },
         CANCEL: 'cancelled',
       },
     },
     running: {
+      tags: ['leased'],
       entry: 'runHandler',
       after: {
         timeout: [
@@ -125,7 +138,7 @@ export const jobMachine = setup({
         ],
       },
       on: {
-        SUCCEED: 'completed',
+        SUCCEED: { target: 'completed', actions: 'storeResult' },
         FAIL: [
           {
             guard: and(['retryable', 'retriesLeft']),
@@ -156,18 +169,21 @@ export const jobMachine = setup({
       },
     },
     retrying: {
+      // Due when the backoff is over; a lease applies this edge and LEASE in one write.
       after: { backoff: 'pending' },
       on: { CANCEL: 'cancelled' },
     },
-    completed: { type: 'final' },
+    completed: { type: 'final', tags: ['rest'] },
     failed: {
+      tags: ['rest'],
       always: { guard: 'deadLetter', target: 'dlq' },
       on: { REPLAY: { target: 'pending', actions: 'resetAttempts' } },
     },
     dlq: {
+      tags: ['rest'],
       on: { REPLAY: { target: 'pending', actions: 'resetAttempts' } },
     },
-    cancelled: { type: 'final' },
+    cancelled: { type: 'final', tags: ['rest'] },
   },
 });
 

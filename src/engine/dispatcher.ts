@@ -27,9 +27,11 @@ import { Registry } from '../job/registry.js';
 import { assertJsonSerializable } from '../job/serializable.js';
 import type { NewJob, StateCounts, Store, StoredJob } from '../store/contract.js';
 import { memoryStore } from '../store/memory/memory-store.js';
-import { chartWithBackoff, decide } from './chart.js';
+import { chartWithBackoff, contextOf, writeFor } from '../kernel/chart.js';
+import { JobKernel } from '../kernel/kernel.js';
+import type { Middleware } from '../worker/middleware.js';
 import { type TransitionEvent, transitionEvent } from './events.js';
-import { JobRunner } from './job-runner.js';
+import { JobRunner } from '../worker/job-runner.js';
 import { type JobRecord, toRecord } from './records.js';
 import { holdStore, releaseStore } from './shared-store.js';
 import { WriteBuffer } from './write-buffer.js';
@@ -88,6 +90,11 @@ export interface Dispatcher {
   /** The supervisor actor, for inspection: its state and context show slots and sleeps. */
   readonly supervisorActor: Actor<typeof supervisorMachine>;
   register(definition: AnyJobDefinition): this;
+  /**
+   * Adds middleware around every handler call, in the order added (the first
+   * is outermost). Add it before `start()`.
+   */
+  use(middleware: Middleware): this;
   registerAll(definitions: readonly AnyJobDefinition[]): this;
   /** Opens the store and starts leasing and running jobs. */
   start(): Promise<void>;
@@ -157,6 +164,8 @@ class DispatcherImpl implements Dispatcher {
   private readonly defaults: Required<ResolvedOptions>;
   private readonly backoff: BackoffStrategy;
   private readonly chart;
+  private readonly kernel: JobKernel;
+  private readonly middleware: Middleware[] = [];
   private readonly writes: WriteBuffer;
   private readonly runner: JobRunner;
   private readonly supervisor: Actor<typeof supervisorMachine>;
@@ -210,10 +219,15 @@ class DispatcherImpl implements Dispatcher {
     }
     this.store = options.store ?? memoryStore();
     this.chart = chartWithBackoff((name) => this.registry.find(name)?.backoff ?? this.backoff);
+    this.kernel = new JobKernel(this.chart);
     this.writes = new WriteBuffer(this.store);
-    this.runner = new JobRunner(concurrency, this.chart, this.registry, this.writes, this.store, {
+    this.runner = new JobRunner(concurrency, this.kernel, this.registry, this.writes, this.store, this.middleware, {
       freed: (jobs) => this.supervisor.send({ type: 'SLOTS_FREED', jobs }),
-      emit: (event) => this.events.next(event),
+      emit: (job, step) => this.events.next(transitionEvent(job, step)),
+      output: (_def, value) => {
+        assertJsonSerializable(value, 'result');
+        return JSON.stringify(value);
+      },
       listening: () => this.events.observed,
       requeued: (runAt) => this.wake(runAt),
       error: (error, context) => this.reportError(error, context),
@@ -229,6 +243,13 @@ class DispatcherImpl implements Dispatcher {
 
   register(definition: AnyJobDefinition): this {
     this.registry.register(definition);
+    return this;
+  }
+
+  use(middleware: Middleware): this {
+    if (typeof middleware !== 'function') throw new InvalidOptionError('middleware', 'must be a function (ctx, next) => ...');
+    if (this.phase !== 'new') throw new LifecycleError('add middleware before start()');
+    this.middleware.push(middleware);
     return this;
   }
 
@@ -445,13 +466,12 @@ class DispatcherImpl implements Dispatcher {
    */
   private async applyChart(job: StoredJob, event: JobEvent): Promise<StoredJob | false | null> {
     const now = Date.now();
-    const write = decide(this.chart, job, event, this.registry.deadLetter(job.name), now);
-    if (!write) return null;
+    const step = this.kernel.decide(job.state, contextOf(job, this.registry.deadLetter(job.name)), event);
+    if (!step) return null;
+    const write = writeFor(step, job.leaseToken, now);
     const applied = await this.writes.writeAsync(write);
     if (!applied) return false;
-    if (this.events.observed) {
-      this.events.next(transitionEvent(job, job.state, write.to, write.attempt ?? job.attempt, write.lastError));
-    }
+    if (this.events.observed) this.events.next(transitionEvent(job, step));
     if (write.to === 'pending') this.wake(write.runAt ?? job.runAt);
     return {
       ...job,

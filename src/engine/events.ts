@@ -1,26 +1,33 @@
 import type { JobError, JobState } from '../../machines/job.machine.js';
+import type { Decision } from '../kernel/kernel.js';
 
-/** One state change of one job, as `dispatcher.events$` reports it once it is stored. */
+/** One step of one job through the chart, as `dispatcher.events$` reports it once it is stored. */
 export interface TransitionEvent {
   jobId: string;
   name: string;
   queue: string;
   from: JobState;
   to: JobState;
+  /** The chart's event that took the step, e.g. LEASE, SUCCEED, or xstate's name for a delay. */
+  event: string;
   attempt: number;
   error?: JobError;
   at: Date;
 }
 
-/** The event for a stored move; an error is shown only where the job stopped short of success. */
-export function transitionEvent(
-  job: { id: string; name: string; queue: string },
-  from: JobState,
-  to: JobState,
-  attempt: number,
-  error: JobError | null | undefined,
-): TransitionEvent {
-  const event: TransitionEvent = { jobId: job.id, name: job.name, queue: job.queue, from, to, attempt, at: new Date() };
-  if (error && to !== 'completed' && to !== 'running' && to !== 'pending') event.error = error;
+/** The event for a stored step; an error is shown only where the job stopped short of success. */
+export function transitionEvent(job: { id: string; name: string; queue: string }, step: Decision): TransitionEvent {
+  const { context } = step;
+  const event: TransitionEvent = {
+    jobId: job.id,
+    name: job.name,
+    queue: job.queue,
+    from: step.from,
+    to: step.to,
+    event: step.event,
+    attempt: context.attempt,
+    at: new Date(),
+  };
+  if (context.lastError && step.to !== 'completed' && step.to !== 'running' && step.to !== 'pending') event.error = context.lastError;
   return event;
 }

@@ -97,6 +97,8 @@ export interface TransitionWrite {
   attempt?: number;
   runAt?: number;
   lastError?: JobError | null;
+  /** The handler's result as JSON, on the write that completes a job. */
+  resultJson?: string;
 }
 
 export interface LeaseRef {

@@ -53,7 +53,8 @@ describe('dead-letter queue', () => {
     expect(events.filter((e) => e.jobId === id).map((e) => `${e.from}>${e.to}`)).toEqual([
       'pending>running',
       'running>retrying',
-      'retrying>running',
+      'retrying>pending',
+      'pending>running',
       'running>dlq',
       'dlq>pending',
       'pending>running',

@@ -23,18 +23,21 @@ describe('events$', () => {
     await dispatcher.stop();
     const strip = ({ at, ...rest }: TransitionEvent) => rest;
     expect(events.map(strip)).toEqual([
-      { jobId: id, name: 'observed', queue: 'watch', from: 'pending', to: 'running', attempt: 1 },
+      { jobId: id, name: 'observed', queue: 'watch', from: 'pending', to: 'running', event: 'LEASE', attempt: 1 },
       {
         jobId: id,
         name: 'observed',
         queue: 'watch',
         from: 'running',
         to: 'retrying',
+        event: 'FAIL',
         attempt: 1,
         error: expect.objectContaining({ name: 'Error', message: 'first try' }),
       },
-      { jobId: id, name: 'observed', queue: 'watch', from: 'retrying', to: 'running', attempt: 2 },
-      { jobId: id, name: 'observed', queue: 'watch', from: 'running', to: 'completed', attempt: 2 },
+      // The backoff's end and the lease are applied in one write, and reported as the chart's two steps.
+      { jobId: id, name: 'observed', queue: 'watch', from: 'retrying', to: 'pending', event: 'xstate.after.backoff.job.retrying', attempt: 1 },
+      { jobId: id, name: 'observed', queue: 'watch', from: 'pending', to: 'running', event: 'LEASE', attempt: 2 },
+      { jobId: id, name: 'observed', queue: 'watch', from: 'running', to: 'completed', event: 'SUCCEED', attempt: 2 },
     ]);
     for (const event of events) {
       expect(event.at).toBeInstanceOf(Date);

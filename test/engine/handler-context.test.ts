@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LazyHandlerContext } from '../../src/engine/handler-context.js';
+import { LazyHandlerContext } from '../../src/worker/handler-context.js';
 import { TimeoutError } from '../../src/index.js';
 
 const stored = {

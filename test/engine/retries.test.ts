@@ -116,6 +116,6 @@ describe('retries', () => {
     await dispatcher.start();
     const { id } = await dispatcher.enqueue(job, {});
     await reached(id, 'completed');
-    expect(events.filter((e) => e.jobId === id).map((e) => e.to)).toEqual(['running', 'retrying', 'running', 'completed']);
+    expect(events.filter((e) => e.jobId === id).map((e) => e.to)).toEqual(['running', 'retrying', 'pending', 'running', 'completed']);
   });
 });

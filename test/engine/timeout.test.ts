@@ -32,7 +32,7 @@ describe('timeouts', () => {
     expect(reasons).toHaveLength(2);
     expect(reasons[0]).toBeInstanceOf(TimeoutError);
     expect(dead.error?.name).toBe('TimeoutError');
-    expect(events.filter((e) => e.jobId === id).map((e) => e.to)).toEqual(['running', 'retrying', 'running', 'dlq']);
+    expect(events.filter((e) => e.jobId === id).map((e) => e.to)).toEqual(['running', 'retrying', 'pending', 'running', 'dlq']);
   });
 
   it('frees the slot even when the handler ignores its signal, and discards its late result', async () => {

@@ -1,4 +1,5 @@
 import type { HandlerContext, JobInfo } from '../job/define-job.js';
+import type { MiddlewareContext } from './middleware.js';
 import type { StoredJob } from '../store/contract.js';
 
 /**
@@ -6,13 +7,17 @@ import type { StoredJob } from '../store/contract.js';
  * made on first use: most handlers never touch them, and an AbortController
  * per job is a measurable share of the engine's cost.
  */
-export class LazyHandlerContext implements HandlerContext {
+export class LazyHandlerContext implements HandlerContext, MiddlewareContext {
   private controller: AbortController | null = null;
   private abortReason: unknown = undefined;
   private aborted = false;
   private info: JobInfo | null = null;
 
-  constructor(private readonly stored: StoredJob) {}
+  constructor(
+    private readonly stored: StoredJob,
+    /** The parsed input, for middleware. */
+    readonly input: unknown = stored.input,
+  ) {}
 
   get attempt(): number {
     return this.stored.attempt;

@@ -1,0 +1,391 @@
+import type { AbortReason, JobContext, JobEvent, JobState } from '../../machines/job.machine.js';
+import { jobRules } from '../../machines/job.rules.js';
+import type { WriteBuffer } from '../engine/write-buffer.js';
+import { CancelledError, CorruptJobError, InvalidInputError, LeaseLostError, ShutdownError, TimeoutError, UnknownJobError } from '../errors.js';
+import type { AnyJobDefinition } from '../job/define-job.js';
+import type { Registry } from '../job/registry.js';
+import { contextOf, writeFor } from '../kernel/chart.js';
+import type { Decision, JobKernel, Timer } from '../kernel/kernel.js';
+import type { LeasedJob, Store, TransitionWrite } from '../store/contract.js';
+import { isPermanent, toJobError } from '../engine/records.js';
+import { LazyHandlerContext } from './handler-context.js';
+import { type Middleware, runThrough } from './middleware.js';
+
+interface LiveJob {
+  job: LeasedJob;
+  /** The chart's context as this process last decided it. */
+  context: JobContext;
+  /** The chart's LEASE step: its actions (run the handler, arm the timeout) are run when a handler is free. */
+  lease: Decision;
+  /** Its handler was started. */
+  started: boolean;
+  /** The delayed events armed while this process holds the job, by id. */
+  timers: Map<string, NodeJS.Timeout> | null;
+  /** The last state this process recorded for the job. */
+  state: JobState;
+  ctx: LazyHandlerContext | null;
+  /** The handler's result, stored if the chart's step says so (storeResult). */
+  resultJson: string | undefined;
+  /** Waiting for the job to leave this process (its last write answered); made only when someone waits. */
+  waiters: Array<() => void> | null;
+}
+
+export interface RunnerHooks {
+  /** Jobs that left this process, so the supervisor can reuse their slots. */
+  freed(jobs: ReadonlyArray<{ queue: string }>): void;
+  /** A step of the chart that is stored, for `events$`; only called when someone listens. */
+  emit(job: LeasedJob, step: Decision): void;
+  listening(): boolean;
+  /** A job went back to the queue, due at `runAt`. */
+  requeued(runAt: number): void;
+  error(error: unknown, context: string): void;
+  /** The handler's return value, checked, as JSON to store; undefined for none. Throws to fail the attempt. */
+  output(def: AnyJobDefinition, value: unknown): string | undefined;
+}
+
+// Shared: these events carry nothing, and every job sends them.
+const SUCCEED: JobEvent = Object.freeze({ type: 'SUCCEED' });
+const LEASE: JobEvent = Object.freeze({ type: 'LEASE' });
+const ABANDON: JobEvent = Object.freeze({ type: 'ABANDON' });
+const LEASED = jobRules.leased;
+
+const abortErrors: Record<AbortReason, (id: string) => Error> = {
+  timeout: (id) => new TimeoutError(`job ${id} ran past its timeout`),
+  cancel: (id) => new CancelledError(`job ${id} was cancelled`),
+  shutdown: (id) => new ShutdownError(`the dispatcher stopped before job ${id} finished`),
+  'lease-expired': (id) => new LeaseLostError(`the lease on job ${id} expired`),
+};
+
+/**
+ * The jobs this process holds, from lease to the write that ends their stay
+ * here. The kernel (the chart) decides every step; the runner runs the named
+ * actions it answers (run the handler, abort it, keep the result), arms the
+ * delays it answers as timers while the job is here, writes each step that
+ * leaves the leased state, and frees the slot.
+ */
+export class JobRunner {
+  private readonly live = new Map<string, LiveJob>();
+  private freedBatch: Array<{ queue: string }> = [];
+  /** Leased jobs waiting for a handler, in lease order (the one order). */
+  private readonly buffered: LiveJob[] = [];
+  private running = 0;
+  /** Stopping: buffered jobs go back to the queue instead of starting. */
+  private draining = false;
+  private readonly unknownActions = new Set<string>();
+
+  constructor(
+    /** Handlers run at once; the supervisor may hold more jobs than this (prefetch). */
+    private readonly concurrency: number,
+    private readonly kernel: JobKernel,
+    private readonly registry: Registry,
+    private readonly writes: WriteBuffer,
+    private readonly store: Store,
+    private readonly middleware: readonly Middleware[],
+    private readonly hooks: RunnerHooks,
+  ) {}
+
+  /** Takes leased jobs: each starts at once while handlers are free, the rest wait in the buffer. */
+  start(jobs: readonly LeasedJob[]): void {
+    const listening = this.hooks.listening();
+    for (const job of jobs) {
+      const lease = this.leaseStep(job, listening);
+      if (!lease) continue;
+      const live: LiveJob = {
+        job,
+        context: lease.context,
+        lease,
+        started: false,
+        timers: null,
+        state: LEASED,
+        ctx: null,
+        resultJson: undefined,
+        waiters: null,
+      };
+      this.live.set(job.id, live);
+      if (this.running < this.concurrency) this.run(live);
+      else {
+        this.buffered.push(live);
+        if (this.draining) this.decideBuffered(live, ABANDON);
+      }
+    }
+  }
+
+  /**
+   * The chart's steps that the store's lease applied in one write: the delayed
+   * edge of a state a job was due through (retrying's backoff), then LEASE.
+   * Decided here from the job as it was, to run their actions and report them.
+   */
+  private leaseStep(job: LeasedJob, listening: boolean): Decision | null {
+    let context = contextOf(job, this.registry.deadLetter(job.name));
+    context.attempt -= jobRules.attemptsPerLease;
+    let state = job.leasedFrom;
+    const due = jobRules.dueThrough.get(state);
+    if (due) {
+      const step = this.kernel.decide(state, context, { type: due.event });
+      if (step) {
+        if (listening) this.hooks.emit(job, step);
+        state = step.to;
+        context = step.context;
+      }
+    }
+    const lease = this.kernel.decide(state, context, LEASE);
+    if (!lease || lease.to !== job.state || lease.context.attempt !== job.attempt) {
+      // The store's lease and the chart disagree: a bug, not a job to run on a guess.
+      this.hooks.error(
+        new Error(`the store leased job ${job.id} from ${job.leasedFrom} to ${job.state} (attempt ${job.attempt}); the chart says ${lease ? `${lease.to} (attempt ${lease.context.attempt})` : 'LEASE is not possible there'}`),
+        'leasing jobs',
+      );
+      this.free({ job } as LiveJob);
+      return null;
+    }
+    if (listening) this.hooks.emit(job, lease);
+    return lease;
+  }
+
+  /** The dispatcher is stopping: jobs that have not started go back to the queue, uncounted. */
+  drain(): void {
+    this.draining = true;
+    for (const live of [...this.buffered]) this.decideBuffered(live, ABANDON);
+  }
+
+  private run(live: LiveJob): void {
+    this.running++;
+    live.started = true;
+    this.perform(live, live.lease, true);
+  }
+
+  /** Runs a step's actions for a job held here; its delays become timers when it stays here. */
+  private perform(live: LiveJob, step: Decision, stays: boolean): void {
+    for (const id of step.cancels) this.clearTimer(live, id);
+    // Timers first: a handler that settles at once must find the step's timeout armed to cancel.
+    if (stays) for (const timer of step.timers) this.arm(live, timer);
+    for (const action of step.actions) {
+      switch (action.type) {
+        case 'runHandler':
+          this.runHandler(live);
+          break;
+        case 'abortHandler':
+          live.ctx?.abort(abortErrors[(action.params as { reason: AbortReason }).reason](live.job.id));
+          break;
+        case 'storeResult':
+          break; // Read from the step when the write is made.
+        default:
+          if (!this.unknownActions.has(action.type)) {
+            this.unknownActions.add(action.type);
+            this.hooks.error(new Error(`the job chart names an action the engine does not run: ${action.type}`), 'running the job chart');
+          }
+      }
+    }
+  }
+
+  private arm(live: LiveJob, timer: Timer): void {
+    live.timers ??= new Map();
+    this.clearTimer(live, timer.id);
+    live.timers.set(
+      timer.id,
+      setTimeout(() => {
+        live.timers?.delete(timer.id);
+        if (live.state === LEASED && this.live.get(live.job.id) === live) this.apply(live, { type: timer.event });
+      }, timer.delayMs),
+    );
+  }
+
+  private clearTimer(live: LiveJob, id: string): void {
+    const timer = live.timers?.get(id);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    live.timers!.delete(id);
+  }
+
+  private clearTimers(live: LiveJob): void {
+    if (!live.timers) return;
+    for (const timer of live.timers.values()) clearTimeout(timer);
+    live.timers = null;
+  }
+
+  /** A handler is free: the next buffered job takes it. */
+  private handlerDone(): void {
+    this.running--;
+    const next = this.draining ? undefined : this.buffered.shift();
+    if (next) this.run(next);
+  }
+
+  /** Sends an event to a job this process holds (under lease `token`, when given); null when it holds no such job. */
+  send(id: string, event: JobEvent, token?: string | null): Promise<void> | null {
+    const live = this.live.get(id);
+    if (!live || (token !== undefined && live.job.leaseToken !== token)) return null;
+    const waiting = left(live);
+    if (live.state === LEASED) {
+      if (live.started) this.apply(live, event);
+      else this.decideBuffered(live, event);
+    }
+    return waiting;
+  }
+
+  abandonAll(): void {
+    this.drain();
+    for (const live of [...this.live.values()]) {
+      if (live.state === LEASED && live.started) this.apply(live, ABANDON);
+    }
+  }
+
+  /** Asks the chart where `event` takes a running job, and carries the step out. */
+  private apply(live: LiveJob, event: JobEvent | { type: string }): void {
+    const step = this.kernel.decide(live.state, live.context, event);
+    if (!step) return;
+    live.context = step.context;
+    if (step.to === LEASED) {
+      this.perform(live, step, true);
+      return;
+    }
+    this.perform(live, step, false);
+    this.leave(live, step, true);
+  }
+
+  /** A job still in the buffer has not started: the chart decides, and no handler is there to stop. */
+  private decideBuffered(live: LiveJob, event: JobEvent): void {
+    const step = this.kernel.decide(live.state, live.context, event);
+    if (!step || step.to === LEASED) return;
+    this.buffered.splice(this.buffered.indexOf(live), 1);
+    this.leave(live, step, false);
+  }
+
+  /**
+   * Extends every held lease, including those whose outcome write is still on
+   * its way (retried, maybe), so no other worker reaps a job that already ran.
+   * A running job whose lease is found lost (cancelled or reaped elsewhere) is let go.
+   */
+  async heartbeat(leaseMs: number): Promise<void> {
+    const held = [...this.live.values()];
+    if (held.length === 0) return;
+    const kept = await this.store.extend(
+      held.map((l) => ({ id: l.job.id, token: l.job.leaseToken! })),
+      leaseMs,
+    );
+    held.forEach((live, i) => {
+      if (!kept[i] && live.state === LEASED && this.live.get(live.job.id) === live) this.letGo(live);
+    });
+  }
+
+  /** Resolves when every job has left this process. */
+  async drained(): Promise<void> {
+    while (this.live.size > 0) await Promise.all([...this.live.values()].map(left));
+  }
+
+  private runHandler(live: LiveJob): void {
+    const { defect } = live.job;
+    if (defect) {
+      // A row the store could not read: the DLQ, not a run with half its data, nor a retry that cannot help.
+      this.settle(live, failure(new CorruptJobError(live.job.id, defect.field, defect.reason), false));
+      return;
+    }
+    const def = this.registry.find(live.job.name);
+    if (!def) {
+      this.settle(live, failure(new UnknownJobError(live.job.name), false));
+      return;
+    }
+    const parsed = def.input.safeParse(live.job.input);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const field = ['input', ...(issue?.path ?? []).map(String)].join('.');
+      const error = new InvalidInputError(field, `the stored input no longer fits the schema: ${issue?.message}`, []);
+      this.settle(live, failure(error, false));
+      return;
+    }
+    const ctx = new LazyHandlerContext(live.job, parsed.data);
+    live.ctx = ctx;
+    let result: unknown;
+    try {
+      const call = () => (def as AnyJobDefinition).handler(parsed.data, ctx);
+      result = this.middleware.length === 0 ? call() : runThrough(this.middleware, ctx, call);
+    } catch (error) {
+      this.settle(live, failure(error));
+      return;
+    }
+    Promise.resolve(result).then(
+      (value: unknown) => this.succeed(live, def, value),
+      (error: unknown) => this.settle(live, failure(error)),
+    );
+  }
+
+  private succeed(live: LiveJob, def: AnyJobDefinition, value: unknown): void {
+    if (live.state !== LEASED || this.live.get(live.job.id) !== live) return;
+    let resultJson: string | undefined;
+    try {
+      resultJson = value === undefined && !(def as { output?: unknown }).output ? undefined : this.hooks.output(def, value);
+    } catch (error) {
+      this.settle(live, failure(error, false));
+      return;
+    }
+    live.resultJson = resultJson;
+    this.settle(live, SUCCEED);
+  }
+
+  /** Hands the handler's outcome to the chart, unless the attempt already ended (timeout, cancel...). */
+  private settle(live: LiveJob, event: JobEvent): void {
+    if (live.state !== LEASED || this.live.get(live.job.id) !== live) return;
+    this.apply(live, event);
+  }
+
+  /** Records the chart's step out of the leased state, frees the slot and sends the write. */
+  private leave(live: LiveJob, step: Decision, started: boolean): void {
+    live.state = step.to;
+    this.clearTimers(live);
+    const write = writeFor(step, live.job.leaseToken, Date.now());
+    if (live.resultJson !== undefined && step.actions.some((a) => a.type === 'storeResult')) write.resultJson = live.resultJson;
+    // The handler's part is over: its slot can take the next job while the write travels, so a
+    // lease and a batch of outcome writes share the round trip instead of following each other.
+    if (started) this.handlerDone();
+    this.free(live);
+    this.writes.write(write, (applied, error) => this.written(live, step, write, applied, error));
+  }
+
+  private written(live: LiveJob, step: Decision, write: TransitionWrite, applied: boolean, error: unknown): void {
+    // On a failed write the lease runs out and the reaper returns the job; this process lets it go.
+    if (error) this.hooks.error(error, `writing job ${live.job.id} ${write.from} -> ${write.to}`);
+    else if (applied) {
+      if (this.hooks.listening()) this.hooks.emit(live.job, step);
+      // Back in the queue: the supervisor may have leased and gone to sleep while this write travelled.
+      if (jobRules.leaseFrom.includes(write.to)) this.hooks.requeued(write.runAt ?? live.job.runAt);
+    }
+    this.forget(live);
+  }
+
+  /** Drops a job whose lease this process lost, without writing: the store already moved on. */
+  private letGo(live: LiveJob): void {
+    live.state = 'pending';
+    live.ctx?.abort(new LeaseLostError(`job ${live.job.id} is no longer leased to this worker`));
+    this.clearTimers(live);
+    if (live.started) this.handlerDone();
+    else this.buffered.splice(this.buffered.indexOf(live), 1);
+    this.free(live);
+    this.forget(live);
+  }
+
+  private forget(live: LiveJob): void {
+    // Only its own entry: while this job's last write was retrying, its lease may have run out and
+    // this process leased the job afresh under the same id.
+    if (this.live.get(live.job.id) === live) this.live.delete(live.job.id);
+    if (live.waiters) for (const resolve of live.waiters) resolve();
+  }
+
+  private free(live: LiveJob): void {
+    this.freedBatch.push(live.job);
+    if (this.freedBatch.length === 1) {
+      queueMicrotask(() => {
+        const batch = this.freedBatch;
+        this.freedBatch = [];
+        this.hooks.freed(batch);
+      });
+    }
+  }
+}
+
+/** Resolves once the job has left this process. */
+function left(live: LiveJob): Promise<void> {
+  return new Promise((resolve) => (live.waiters ??= []).push(resolve));
+}
+
+function failure(thrown: unknown, retryable = !isPermanent(thrown)): JobEvent {
+  return { type: 'FAIL', error: toJobError(thrown), retryable };
+}
