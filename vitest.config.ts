@@ -5,6 +5,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // Finds PostgreSQL for the Postgres tests, or starts a throwaway one.
     globalSetup: ['test/store/postgres/global-setup.ts'],
+    // Every step the engine takes in any test is checked against the job chart's edges.
+    setupFiles: ['test/support/chart-steps.setup.ts'],
     testTimeout: 20_000,
     hookTimeout: 60_000,
   },

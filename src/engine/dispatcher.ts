@@ -30,6 +30,7 @@ import { memoryStore } from '../store/memory/memory-store.js';
 import { chartWithBackoff, contextOf, writeFor } from '../kernel/chart.js';
 import { JobKernel } from '../kernel/kernel.js';
 import type { Middleware } from '../worker/middleware.js';
+import { ActorMirror, type Inspect } from '../worker/mirror.js';
 import { type TransitionEvent, transitionEvent } from './events.js';
 import { JobRunner } from '../worker/job-runner.js';
 import { type JobRecord, toRecord } from './records.js';
@@ -61,6 +62,13 @@ export interface DispatcherOptions extends JobOptions {
   reapInterval?: Duration;
   /** The largest input accepted, in bytes of JSON. Default 1 MiB. */
   maxPayloadBytes?: number;
+  /**
+   * An inspection observer, as xstate's `createActor` takes (for example
+   * `createBrowserInspector().inspect` from @statelyai/inspect): the
+   * supervisor and every job this process runs are shown as live actors,
+   * from lease to rest. Without it, jobs have no actors and cost nothing more.
+   */
+  inspect?: Inspect;
   /** Told of failures outside any job (a lease or write the store refused). Default: console.error. */
   onError?: (error: unknown, context: string) => void;
 }
@@ -135,7 +143,7 @@ const DEFAULTS = { maxRetries: 3, queue: 'default', priority: 0, timeoutMs: 5 * 
 type Phase = 'new' | 'started' | 'stopping' | 'stopped';
 
 /** Builds the supervisor with the engine's side effects plugged into its named slots. */
-function supervisorFor(d: DispatcherImpl, input: { concurrency: number; queueLimits: Record<string, number> }) {
+function supervisorFor(d: DispatcherImpl, input: { concurrency: number; queueLimits: Record<string, number> }, inspect: Inspect | undefined) {
   return createActor(
     supervisorMachine.provide({
       actors: {
@@ -151,7 +159,7 @@ function supervisorFor(d: DispatcherImpl, input: { concurrency: number; queueLim
         stopped: () => d.supervisorStopped(),
       },
     }),
-    { input },
+    { input, ...(inspect ? { inspect, id: 'supervisor' } : {}) },
   );
 }
 
@@ -221,18 +229,28 @@ class DispatcherImpl implements Dispatcher {
     this.chart = chartWithBackoff((name) => this.registry.find(name)?.backoff ?? this.backoff);
     this.kernel = new JobKernel(this.chart);
     this.writes = new WriteBuffer(this.store);
-    this.runner = new JobRunner(concurrency, this.kernel, this.registry, this.writes, this.store, this.middleware, {
-      freed: (jobs) => this.supervisor.send({ type: 'SLOTS_FREED', jobs }),
-      emit: (job, step) => this.events.next(transitionEvent(job, step)),
-      output: (_def, value) => {
-        assertJsonSerializable(value, 'result');
-        return JSON.stringify(value);
+    const mirror = options.inspect ? new ActorMirror(this.chart, options.inspect, (e, c) => this.reportError(e, c)) : null;
+    this.runner = new JobRunner({
+      concurrency,
+      kernel: this.kernel,
+      registry: this.registry,
+      writes: this.writes,
+      store: this.store,
+      middleware: this.middleware,
+      mirror,
+      hooks: {
+        freed: (jobs) => this.supervisor.send({ type: 'SLOTS_FREED', jobs }),
+        emit: (job, step) => this.events.next(transitionEvent(job, step)),
+        output: (_def, value) => {
+          assertJsonSerializable(value, 'result');
+          return JSON.stringify(value);
+        },
+        listening: () => this.events.observed,
+        requeued: (runAt) => this.wake(runAt),
+        error: (error, context) => this.reportError(error, context),
       },
-      listening: () => this.events.observed,
-      requeued: (runAt) => this.wake(runAt),
-      error: (error, context) => this.reportError(error, context),
     });
-    this.supervisor = supervisorFor(this, { concurrency: concurrency + prefetch, queueLimits });
+    this.supervisor = supervisorFor(this, { concurrency: concurrency + prefetch, queueLimits }, options.inspect);
     this.events$ = this.events.asObservable();
     this.dlq = {
       list: (o) => this.listDlq(o),

@@ -88,7 +88,7 @@ export class JobKernel {
         this.memo.set(key, decision);
       }
     }
-    if (decision) notifyTransition(decision);
+    if (decision) notifyTransition(decision, this.machine);
     return decision;
   }
 

@@ -7,6 +7,9 @@ import type { Registry } from '../job/registry.js';
 import { contextOf, writeFor } from '../kernel/chart.js';
 import type { Decision, JobKernel, Timer } from '../kernel/kernel.js';
 import type { LeasedJob, Store, TransitionWrite } from '../store/contract.js';
+import type { Actor } from 'xstate';
+import type { JobMachine } from '../../machines/job.machine.js';
+import type { ActorMirror } from './mirror.js';
 import { isPermanent, toJobError } from '../engine/records.js';
 import { LazyHandlerContext } from './handler-context.js';
 import { type Middleware, runThrough } from './middleware.js';
@@ -28,6 +31,21 @@ interface LiveJob {
   resultJson: string | undefined;
   /** Waiting for the job to leave this process (its last write answered); made only when someone waits. */
   waiters: Array<() => void> | null;
+  /** Its live actor, for an inspector; null unless the dispatcher was given `inspect`. */
+  actor: Actor<JobMachine> | null;
+}
+
+export interface RunnerParts {
+  /** Handlers run at once; the supervisor may hold more jobs than this (prefetch). */
+  concurrency: number;
+  kernel: JobKernel;
+  registry: Registry;
+  writes: WriteBuffer;
+  store: Store;
+  middleware: readonly Middleware[];
+  /** Live actors mirroring each job, for an inspector; null for none. */
+  mirror: ActorMirror | null;
+  hooks: RunnerHooks;
 }
 
 export interface RunnerHooks {
@@ -72,24 +90,38 @@ export class JobRunner {
   /** Stopping: buffered jobs go back to the queue instead of starting. */
   private draining = false;
   private readonly unknownActions = new Set<string>();
+  private readonly concurrency: number;
+  private readonly kernel: JobKernel;
+  private readonly registry: Registry;
+  private readonly writes: WriteBuffer;
+  private readonly store: Store;
+  private readonly middleware: readonly Middleware[];
+  private readonly mirror: ActorMirror | null;
+  private readonly hooks: RunnerHooks;
 
-  constructor(
-    /** Handlers run at once; the supervisor may hold more jobs than this (prefetch). */
-    private readonly concurrency: number,
-    private readonly kernel: JobKernel,
-    private readonly registry: Registry,
-    private readonly writes: WriteBuffer,
-    private readonly store: Store,
-    private readonly middleware: readonly Middleware[],
-    private readonly hooks: RunnerHooks,
-  ) {}
+  constructor(parts: RunnerParts) {
+    ({
+      concurrency: this.concurrency,
+      kernel: this.kernel,
+      registry: this.registry,
+      writes: this.writes,
+      store: this.store,
+      middleware: this.middleware,
+      mirror: this.mirror,
+      hooks: this.hooks,
+    } = parts);
+  }
 
   /** Takes leased jobs: each starts at once while handlers are free, the rest wait in the buffer. */
   start(jobs: readonly LeasedJob[]): void {
     const listening = this.hooks.listening();
     for (const job of jobs) {
-      const lease = this.leaseStep(job, listening);
-      if (!lease) continue;
+      const actor = this.mirror?.open(job.id, job.leasedFrom, leasedFromContext(job, this.registry)) ?? null;
+      const lease = this.leaseStep(job, listening, actor);
+      if (!lease) {
+        actor?.stop();
+        continue;
+      }
       const live: LiveJob = {
         job,
         context: lease.context,
@@ -100,6 +132,7 @@ export class JobRunner {
         ctx: null,
         resultJson: undefined,
         waiters: null,
+        actor,
       };
       this.live.set(job.id, live);
       if (this.running < this.concurrency) this.run(live);
@@ -115,20 +148,19 @@ export class JobRunner {
    * edge of a state a job was due through (retrying's backoff), then LEASE.
    * Decided here from the job as it was, to run their actions and report them.
    */
-  private leaseStep(job: LeasedJob, listening: boolean): Decision | null {
-    let context = contextOf(job, this.registry.deadLetter(job.name));
-    context.attempt -= jobRules.attemptsPerLease;
+  private leaseStep(job: LeasedJob, listening: boolean, actor: Actor<JobMachine> | null): Decision | null {
+    let context = leasedFromContext(job, this.registry);
     let state = job.leasedFrom;
     const due = jobRules.dueThrough.get(state);
     if (due) {
-      const step = this.kernel.decide(state, context, { type: due.event });
+      const step = this.decide(state, context, { type: due.event }, actor);
       if (step) {
         if (listening) this.hooks.emit(job, step);
         state = step.to;
         context = step.context;
       }
     }
-    const lease = this.kernel.decide(state, context, LEASE);
+    const lease = this.decide(state, context, LEASE, actor);
     if (!lease || lease.to !== job.state || lease.context.attempt !== job.attempt) {
       // The store's lease and the chart disagree: a bug, not a job to run on a guess.
       this.hooks.error(
@@ -229,9 +261,16 @@ export class JobRunner {
     }
   }
 
+  /** The kernel's step, mirrored to the job's actor when there is one. */
+  private decide(state: JobState, context: JobContext, event: JobEvent | { type: string }, actor: Actor<JobMachine> | null): Decision | null {
+    const step = this.kernel.decide(state, context, event);
+    if (step && actor) this.mirror!.send(actor, event, step.to);
+    return step;
+  }
+
   /** Asks the chart where `event` takes a running job, and carries the step out. */
   private apply(live: LiveJob, event: JobEvent | { type: string }): void {
-    const step = this.kernel.decide(live.state, live.context, event);
+    const step = this.decide(live.state, live.context, event, live.actor);
     if (!step) return;
     live.context = step.context;
     if (step.to === LEASED) {
@@ -244,7 +283,7 @@ export class JobRunner {
 
   /** A job still in the buffer has not started: the chart decides, and no handler is there to stop. */
   private decideBuffered(live: LiveJob, event: JobEvent): void {
-    const step = this.kernel.decide(live.state, live.context, event);
+    const step = this.decide(live.state, live.context, event, live.actor);
     if (!step || step.to === LEASED) return;
     this.buffered.splice(this.buffered.indexOf(live), 1);
     this.leave(live, step, false);
@@ -366,6 +405,7 @@ export class JobRunner {
     // Only its own entry: while this job's last write was retrying, its lease may have run out and
     // this process leased the job afresh under the same id.
     if (this.live.get(live.job.id) === live) this.live.delete(live.job.id);
+    live.actor?.stop();
     if (live.waiters) for (const resolve of live.waiters) resolve();
   }
 
@@ -379,6 +419,13 @@ export class JobRunner {
       });
     }
   }
+}
+
+/** The chart's context of a leased job as it was before the lease counted its attempt. */
+function leasedFromContext(job: LeasedJob, registry: Registry): JobContext {
+  const context = contextOf(job, registry.deadLetter(job.name));
+  context.attempt -= jobRules.attemptsPerLease;
+  return context;
 }
 
 /** Resolves once the job has left this process. */

@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { assign, transition } from 'xstate';
+import { type JobInput, jobMachine } from '../../machines/job.machine.js';
+import { JobKernel } from '../../src/kernel/kernel.js';
+import { chartCases } from '../support/chart-walk.js';
+
+const inputs: JobInput[] = [
+  { id: '7', name: 'n', queue: 'q', attempt: 0, maxRetries: 2, timeoutMs: 1234 },
+  { id: '7', name: 'n', queue: 'q', attempt: 0, maxRetries: 0, timeoutMs: 50, deadLetter: false },
+];
+
+/** What xstate's own pure transition() says, in the kernel's terms. */
+function expected(state: string, context: object, event: { type: string }) {
+  const snapshot = jobMachine.resolveState({ value: state, context } as never);
+  const [next, actions] = transition(jobMachine, snapshot, event as never);
+  return {
+    to: next.value,
+    context: next.context,
+    named: actions.filter((a) => !a.type.startsWith('xstate.')).map((a) => [a.type, a.params]),
+    delays: actions
+      .filter((a) => a.type === 'xstate.raise' && typeof (a.params as { delay?: unknown })?.delay === 'number')
+      .map((a) => (a.params as { delay: number }).delay),
+  };
+}
+
+describe('the kernel', () => {
+  for (const input of inputs) {
+    it(`decides every step of the chart as xstate's transition() does (maxRetries ${input.maxRetries})`, () => {
+      const kernel = new JobKernel(jobMachine);
+      const cases = chartCases(jobMachine, input);
+      expect(cases.length).toBeGreaterThan(10);
+      for (const { state, context, event } of cases) {
+        const want = expected(state, context, event);
+        // Twice: the second answer may come from the memo and must be the same.
+        for (let i = 0; i < 2; i++) {
+          const step = kernel.decide(state, context, event)!;
+          expect(step, `${state} + ${event.type}`).not.toBeNull();
+          expect({
+            to: step.to,
+            context: step.context,
+            named: step.actions.map((a) => [a.type, a.params]),
+            delays: step.timers.map((t) => t.delayMs),
+          }).toEqual(want);
+        }
+      }
+    });
+  }
+
+  it('answers null where the chart refuses the event, memo or not', () => {
+    const kernel = new JobKernel(jobMachine);
+    const context = { id: '1', name: 'n', queue: 'q', attempt: 0, maxRetries: 1, timeoutMs: 1, retryDelayMs: 0, lastError: null, deadLetter: true };
+    for (let i = 0; i < 2; i++) {
+      expect(kernel.decide('completed', context, { type: 'CANCEL' })).toBeNull();
+      expect(kernel.decide('pending', context, { type: 'SUCCEED' })).toBeNull();
+    }
+  });
+
+  it('gives a remembered step the id of the job it is asked for', () => {
+    const kernel = new JobKernel(jobMachine);
+    const context = (id: string) => ({ id, name: 'n', queue: 'q', attempt: 0, maxRetries: 1, timeoutMs: 9, retryDelayMs: 0, lastError: null, deadLetter: true });
+    const first = kernel.decide('pending', context('a'), { type: 'LEASE' })!;
+    const second = kernel.decide('pending', context('b'), { type: 'LEASE' })!;
+    expect(first.context.id).toBe('a');
+    expect(second.context.id).toBe('b');
+    expect(second.context.attempt).toBe(1);
+    expect(second.timers).toEqual([expect.objectContaining({ delayMs: 9 })]);
+  });
+
+  it("relies on nothing the job chart reads of a job's id: every step is the same for another id", () => {
+    // The memo leaves the id out of its key; this is what makes that exact.
+    for (const input of inputs) {
+      for (const { state, context, event } of chartCases(jobMachine, input)) {
+        const a = expected(state, context, event);
+        const b = expected(state, { ...context, id: 'another' }, event);
+        expect({ ...b, context: { ...b.context, id: context.id } }).toEqual(a);
+      }
+    }
+  });
+
+  it('decides afresh each time for events with a payload and for delays, whose steps may plan a jittered backoff', () => {
+    let calls = 0;
+    const jittery = jobMachine.provide({
+      actions: {
+        planRetry: assign(() => {
+          calls++;
+          return {};
+        }),
+      },
+    });
+    const kernel = new JobKernel(jittery);
+    const running = { id: '1', name: 'n', queue: 'q', attempt: 1, maxRetries: 3, timeoutMs: 5, retryDelayMs: 0, lastError: null, deadLetter: true };
+    const fail = { type: 'FAIL' as const, error: { name: 'E', message: 'm' }, retryable: true };
+    kernel.decide('running', running, fail);
+    kernel.decide('running', running, fail);
+    kernel.decide('running', running, { type: 'xstate.after.timeout.job.running' });
+    kernel.decide('running', running, { type: 'xstate.after.timeout.job.running' });
+    expect(calls).toBe(4);
+  });
+});
