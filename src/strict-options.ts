@@ -57,7 +57,7 @@ export function notAnOption(key: string, allowed: readonly string[], owner: stri
   return `is not an option of ${owner}; ${meant ? `did you mean ${meant}?` : `the options are ${allowed.join(', ')}`}`;
 }
 
-/** The one allowed key within a small edit of `key` (a third of its length, at least 1), if there is one. */
+/** The allowed key nearest to `key`, if it is within a small edit (a third of its length, at least 1). */
 function closest(key: string, allowed: readonly string[]): string | undefined {
   const limit = Math.max(1, Math.floor(key.length / 3));
   let best: string | undefined;
