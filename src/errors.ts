@@ -128,8 +128,12 @@ export class LifecycleError extends DispatchError {
   override name = 'LifecycleError';
 }
 
-/** A store given options it cannot work with: a bad URL, a missing path, a handle it does not accept. */
-export class StoreConfigError extends ValidationError {
+/**
+ * A store given options it cannot work with: a bad URL, a missing path, a
+ * handle it does not accept, a key it does not know. An InvalidOptionError
+ * too, so one `instanceof` catches every refused option.
+ */
+export class StoreConfigError extends InvalidOptionError {
   override name = 'StoreConfigError';
 }
 

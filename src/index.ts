@@ -9,7 +9,7 @@ export { backoff } from './backoff/backoff.js';
 export type { BackoffStrategy, Jitter, ExponentialOptions, LinearOptions } from './backoff/backoff.js';
 export type { Duration } from './duration.js';
 export { createDispatcher } from './engine/dispatcher.js';
-export type { Dispatcher, DispatcherOptions, StopOptions, Dlq, DlqPage } from './engine/dispatcher.js';
+export type { Dispatcher, DispatcherOptions, QueueOptions, StopOptions, Dlq, DlqPage, DlqListOptions, DlqPurgeOptions } from './engine/dispatcher.js';
 export type { JobRecord } from './engine/records.js';
 export type { TransitionEvent } from './engine/events.js';
 export { memoryStore, MemoryStore } from './store/memory/memory-store.js';

@@ -1,6 +1,7 @@
 import type { JobError } from '../../machines/job.machine.js';
 import { type Duration, toMs } from '../duration.js';
 import { InvalidOptionError } from '../errors.js';
+import { optionKeys, refuseUnknownKeys } from '../strict-options.js';
 
 /** Milliseconds to wait before the next attempt, given the attempt that just failed (1 = the first). */
 export type BackoffStrategy = (attempt: number, error: JobError) => number;
@@ -21,18 +22,26 @@ export interface LinearOptions {
   max?: Duration;
 }
 
+// A new option in either interface is a compile error here until it is listed.
+const exponentialKeys = optionKeys<ExponentialOptions>({ base: true, max: true, factor: true, jitter: true });
+const linearKeys = optionKeys<LinearOptions>({ base: true, max: true });
+
 function constant(delay: Duration): BackoffStrategy {
   const ms = toMs(delay, 'backoff.constant');
   return () => ms;
 }
 
 function linear(options: LinearOptions): BackoffStrategy {
+  if (options === null || typeof options !== 'object') throw new InvalidOptionError('backoff.linear', "expects an object such as { base: '1s' }");
+  refuseUnknownKeys(options, linearKeys, 'backoff.linear', 'backoff.linear');
   const base = toMs(options.base, 'backoff.linear.base');
   const max = options.max === undefined ? Infinity : toMs(options.max, 'backoff.linear.max');
   return (attempt) => Math.min(max, base * attempt);
 }
 
 function exponential(options: ExponentialOptions = {}): BackoffStrategy {
+  if (options === null || typeof options !== 'object') throw new InvalidOptionError('backoff.exponential', "expects an object such as { base: '1s', max: '60s' }");
+  refuseUnknownKeys(options, exponentialKeys, 'backoff.exponential', 'backoff.exponential');
   const base = toMs(options.base ?? '1s', 'backoff.exponential.base');
   const max = toMs(options.max ?? '60s', 'backoff.exponential.max');
   const factor = options.factor ?? 2;

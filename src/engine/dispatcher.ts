@@ -29,6 +29,7 @@ import type { NewJob, StateCounts, Store, StoredJob } from '../store/contract.js
 import { memoryStore } from '../store/memory/memory-store.js';
 import { chartWithBackoff, contextOf, writeFor } from '../kernel/chart.js';
 import { JobKernel } from '../kernel/kernel.js';
+import { optionKeys, refuseUnknownKeys } from '../strict-options.js';
 import type { Middleware } from '../worker/middleware.js';
 import { ActorMirror, type Inspect } from '../worker/mirror.js';
 import { type TransitionEvent, transitionEvent } from './events.js';
@@ -51,7 +52,7 @@ export interface DispatcherOptions extends JobOptions {
    */
   prefetch?: number;
   /** Per-queue limits inside `concurrency`, e.g. `{ mail: { concurrency: 2 } }`. */
-  queues?: Record<string, { concurrency?: number }>;
+  queues?: Record<string, QueueOptions>;
   /** Backoff for definitions that name none. Default: exponential, full jitter, 1s up to 60s. */
   backoff?: BackoffStrategy;
   /** How long a lease lasts without a heartbeat. Default 30s. */
@@ -73,20 +74,57 @@ export interface DispatcherOptions extends JobOptions {
   onError?: (error: unknown, context: string) => void;
 }
 
+export interface QueueOptions {
+  /** Jobs of this queue run at once by this process, within the dispatcher's `concurrency`. */
+  concurrency?: number;
+}
+
 export interface StopOptions {
   /** How long running jobs may take to finish before they are aborted and given back. Default 10s. */
   grace?: Duration;
 }
+
+// Unknown keys are refused. A new option in one of these interfaces is a compile error here until it is listed.
+const dispatcherKeys = optionKeys<DispatcherOptions>({
+  store: true,
+  concurrency: true,
+  prefetch: true,
+  queues: true,
+  backoff: true,
+  lease: true,
+  heartbeat: true,
+  reapInterval: true,
+  maxPayloadBytes: true,
+  onError: true,
+  inspect: true,
+  maxRetries: true,
+  timeout: true,
+  queue: true,
+  priority: true,
+});
+const queueKeys = optionKeys<QueueOptions>({ concurrency: true });
+const stopKeys = optionKeys<StopOptions>({ grace: true });
+const dlqListKeys = optionKeys<DlqListOptions>({ limit: true, cursor: true });
+const dlqPurgeKeys = optionKeys<DlqPurgeOptions>({ before: true });
 
 export interface DlqPage {
   jobs: JobRecord[];
   nextCursor: string | null;
 }
 
+export interface DlqListOptions {
+  limit?: number;
+  cursor?: string | null;
+}
+
+export interface DlqPurgeOptions {
+  before: Date;
+}
+
 export interface Dlq {
-  list(options?: { limit?: number; cursor?: string | null }): Promise<DlqPage>;
+  list(options?: DlqListOptions): Promise<DlqPage>;
   replay(id: string): Promise<JobRecord>;
-  purge(options: { before: Date }): Promise<number>;
+  purge(options: DlqPurgeOptions): Promise<number>;
 }
 
 /** A dispatcher: the registry, the enqueue API and, once started, the worker. */
@@ -194,10 +232,18 @@ class DispatcherImpl implements Dispatcher {
 
   constructor(options: DispatcherOptions = {}) {
     if (options === null || typeof options !== 'object') throw new InvalidOptionError('options', 'must be an object');
+    refuseUnknownKeys(options, dispatcherKeys, 'options', 'createDispatcher');
     const concurrency = parseOrThrow(fields.count, options.concurrency ?? 10, 'concurrency');
     const prefetch = options.prefetch === undefined ? 0 : parseOrThrow(fields.maxRetries, options.prefetch, 'prefetch');
     const queueLimits: Record<string, number> = {};
+    if (options.queues !== undefined && (options.queues === null || typeof options.queues !== 'object')) {
+      throw new InvalidOptionError('options.queues', 'must be an object such as { mail: { concurrency: 2 } }');
+    }
     for (const [queue, config] of Object.entries(options.queues ?? {})) {
+      if (config !== undefined && (config === null || typeof config !== 'object')) {
+        throw new InvalidOptionError(`options.queues.${queue}`, 'must be an object such as { concurrency: 2 }');
+      }
+      refuseUnknownKeys(config, queueKeys, `options.queues.${queue}`, 'a queue in createDispatcher');
       if (config?.concurrency === undefined) continue;
       queueLimits[queue] = parseOrThrow(fields.count, config.concurrency, `queues.${queue}.concurrency`);
     }
@@ -296,6 +342,7 @@ class DispatcherImpl implements Dispatcher {
 
   stop(options: StopOptions = {}): Promise<void> {
     if (this.stopping) return this.stopping;
+    refuseUnknownKeys(options, stopKeys, 'options', 'stop');
     const graceMs = toMs(options.grace ?? '10s', 'grace');
     this.stopping = this.shutdown(graceMs);
     return this.stopping;
@@ -503,7 +550,8 @@ class DispatcherImpl implements Dispatcher {
     };
   }
 
-  private async listDlq(options: { limit?: number; cursor?: string | null } = {}): Promise<DlqPage> {
+  private async listDlq(options: DlqListOptions = {}): Promise<DlqPage> {
+    refuseUnknownKeys(options, dlqListKeys, 'options', 'dlq.list');
     const limit = parseOrThrow(fields.count.max(1000, { error: 'must be at most 1000' }), options.limit ?? 50, 'limit');
     if (options.cursor !== undefined && options.cursor !== null && typeof options.cursor !== 'string') {
       throw new InvalidOptionError('cursor', 'must be a string from a previous page');
@@ -524,7 +572,8 @@ class DispatcherImpl implements Dispatcher {
     return toRecord(moved);
   }
 
-  private async purgeDlq(options: { before: Date }): Promise<number> {
+  private async purgeDlq(options: DlqPurgeOptions): Promise<number> {
+    refuseUnknownKeys(options, dlqPurgeKeys, 'options', 'dlq.purge');
     const before = parseOrThrow(fields.runAt, options?.before, 'before');
     await this.ready();
     return this.store.purge('dlq', before.getTime());

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { BackoffStrategy } from '../backoff/backoff.js';
 import { InvalidOptionError } from '../errors.js';
+import { optionKeys, refuseUnknownKeys } from '../strict-options.js';
 import { fields, type JobOptions, parseJobOptions, parseOrThrow, type ResolvedOptions } from './options.js';
 
 /** What a handler is told about the job it runs. */
@@ -50,6 +51,19 @@ export type AnyJobDefinition = JobDefinition<any>;
 /** The input `enqueue` accepts for a definition: what its schema takes in. */
 export type InputOf<D> = D extends JobDefinition<infer S> ? z.input<S> : never;
 
+// A new field in JobConfig is a compile error here until it is listed.
+const configKeys = optionKeys<JobConfig<z.ZodType>>({
+  name: true,
+  input: true,
+  handler: true,
+  backoff: true,
+  deadLetter: true,
+  maxRetries: true,
+  timeout: true,
+  queue: true,
+  priority: true,
+});
+
 const definitionShape = z.object({
   name: fields.queue.refine((name) => name.trim() === name, { error: 'must not start or end with white space' }),
   input: z.custom<z.ZodType>((v) => v instanceof z.core.$ZodType, { error: 'must be a zod schema' }),
@@ -61,6 +75,8 @@ const definitionShape = z.object({
 /** Declares a job: its name, the schema of its input, its handler and its defaults. */
 export function defineJob<S extends z.ZodType>(config: JobConfig<S>): JobDefinition<S> {
   if (config === null || typeof config !== 'object') throw new InvalidOptionError('defineJob', 'expects an object');
+  const named = typeof config.name === 'string' && config.name !== '' ? `defineJob(${config.name})` : 'defineJob';
+  refuseUnknownKeys(config, configKeys, named, 'defineJob');
   const base = parseOrThrow(definitionShape, config, 'defineJob');
   const { maxRetries, timeout, queue, priority } = config;
   const options = parseJobOptions({ maxRetries, timeout, queue, priority }, `defineJob(${base.name})`);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { type Duration, durationField } from '../duration.js';
 import { InvalidOptionError } from '../errors.js';
+import { type OptionShape, strictOptions } from '../strict-options.js';
 
 /** Postgres `integer`, so every store can keep it. */
 const MAX_PRIORITY = 2 ** 31 - 1;
@@ -66,20 +67,22 @@ export interface ResolvedOptions {
   priority?: number;
 }
 
+// A new option in JobOptions or EnqueueOptions is a compile error here until it has a schema.
 const jobOptionShape = {
   maxRetries: fields.maxRetries.optional(),
   timeout: fields.timeout.optional(),
   queue: fields.queue.optional(),
   priority: fields.priority.optional(),
-};
+} satisfies OptionShape<JobOptions>;
 
-const enqueueOptionsSchema = z
-  .strictObject({
-    ...jobOptionShape,
-    runAt: fields.runAt.optional(),
-    delay: fields.delay.optional(),
-    client: z.unknown().optional(),
-  })
+const enqueueOptionShape = {
+  ...jobOptionShape,
+  runAt: fields.runAt.optional(),
+  delay: fields.delay.optional(),
+  client: z.unknown().optional(),
+} satisfies OptionShape<EnqueueOptions>;
+
+const enqueueOptionsSchema = strictOptions(enqueueOptionShape, 'enqueue')
   .refine((o) => o.runAt === undefined || o.delay === undefined, {
     message: 'give runAt or delay, not both',
     path: ['delay'],
@@ -92,11 +95,11 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, pre
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
+  // An unknown key's issue sits on the object holding it; the key itself completes the path.
   const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
   const path = [...issue.path, ...keys.slice(0, 1)].map(String);
   const field = [prefix, ...path].filter(Boolean).join('.');
-  const reason = issue.code === 'unrecognized_keys' ? 'is not an option' : issue.message;
-  throw new InvalidOptionError(field || prefix, reason);
+  throw new InvalidOptionError(field || prefix, issue.message);
 }
 
 export interface ParsedEnqueueOptions extends ResolvedOptions {

@@ -172,3 +172,4 @@ export interface Store {
 // What a backend needs besides the contract (its errors, its option fields), so it imports nothing else.
 export { CorruptJobError, StoreConfigError, StoreError } from '../errors.js';
 export { durationField } from '../duration.js';
+export { type OptionKeys, type OptionShape, optionKeys, refuseUnknownKeys, strictOptions } from '../strict-options.js';

@@ -17,7 +17,7 @@ import type {
 } from '../contract.js';
 import { enqueuedRecord } from '../enqueued-record.js';
 import { WakeListeners } from '../wake-listeners.js';
-import { StoreConfigError, StoreError } from '../contract.js';
+import { optionKeys, refuseUnknownKeys, StoreConfigError, StoreError } from '../contract.js';
 
 interface Row extends StoredJob {
   seq: number;
@@ -77,6 +77,9 @@ export interface MemoryStoreOptions {
   now?: () => number;
 }
 
+// A new option in MemoryStoreOptions is a compile error here until it is listed.
+const optionNames = optionKeys<MemoryStoreOptions>({ now: true });
+
 /**
  * The reference store: everything in this process's memory, nothing survives
  * it. Due jobs wait in one heap per queue, future ones in a heap by runAt, so
@@ -95,6 +98,9 @@ export class MemoryStore implements Store {
   private closed = false;
 
   constructor(options: MemoryStoreOptions = {}) {
+    if (options === null || typeof options !== 'object') throw new StoreConfigError('options', 'must be an object such as { now: Date.now }');
+    refuseUnknownKeys(options, optionNames, '', 'memoryStore', StoreConfigError);
+    if (options.now !== undefined && typeof options.now !== 'function') throw new StoreConfigError('now', 'must be a function returning milliseconds');
     this.now = options.now ?? Date.now;
   }
 

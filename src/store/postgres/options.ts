@@ -1,6 +1,6 @@
 import type { Pool, PoolConfig } from 'pg';
 import { z } from 'zod';
-import { durationField, StoreConfigError } from '../contract.js';
+import { durationField, type OptionShape, StoreConfigError, strictOptions } from '../contract.js';
 
 export interface PostgresStoreOptions {
   /** A `postgres://` or `postgresql://` URL. Give this or `pool`. */
@@ -61,15 +61,19 @@ const pool = z.custom<Pool>(
   { error: 'must be a pg Pool (new pg.Pool(...))' },
 );
 
-const shape = z.strictObject({
-  connectionString: connectionString.optional(),
-  pool: pool.optional(),
-  poolConfig: z.record(z.string(), z.unknown(), { error: 'must be an object of pg PoolConfig settings' }).optional(),
-  schema: schemaName.default('dispatch'),
-  migrate: z.boolean({ error: 'must be true or false' }).default(true),
-  pollInterval: durationField(1).default(2000),
-  onError: z.custom<(error: unknown) => void>((f) => typeof f === 'function', { error: 'must be a function' }).optional(),
-});
+// A new option in PostgresStoreOptions is a compile error here until it has a schema.
+const shape = strictOptions(
+  {
+    connectionString: connectionString.optional(),
+    pool: pool.optional(),
+    poolConfig: z.record(z.string(), z.unknown(), { error: 'must be an object of pg PoolConfig settings' }).optional(),
+    schema: schemaName.default('dispatch'),
+    migrate: z.boolean({ error: 'must be true or false' }).default(true),
+    pollInterval: durationField(1).default(2000),
+    onError: z.custom<(error: unknown) => void>((f) => typeof f === 'function', { error: 'must be a function' }).optional(),
+  } satisfies OptionShape<PostgresStoreOptions>,
+  'postgresStore',
+);
 
 /** Checks the options' types and ranges, naming the field at fault. */
 export function parseOptions(options: unknown): ResolvedPostgresOptions {
@@ -79,7 +83,7 @@ export function parseOptions(options: unknown): ResolvedPostgresOptions {
   const result = shape.safeParse(options);
   if (!result.success) {
     const issue = result.error.issues[0]!;
-    if (issue.code === 'unrecognized_keys') throw new StoreConfigError(String(issue.keys[0]), 'is not an option of postgresStore');
+    if (issue.code === 'unrecognized_keys') throw new StoreConfigError(String(issue.keys[0]), issue.message);
     throw new StoreConfigError(String(issue.path[0] ?? 'options'), issue.message);
   }
   const o = result.data;

@@ -1,7 +1,7 @@
 import { accessSync, constants, type Stats, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { durationField, StoreConfigError } from '../contract.js';
+import { durationField, type OptionShape, StoreConfigError, strictOptions } from '../contract.js';
 
 export interface SqliteStoreOptions {
   /** The database file, created if missing. Its folder must exist and be writable (WAL keeps two files beside it). */
@@ -34,15 +34,19 @@ export interface ResolvedSqliteOptions {
   pollIntervalMs: number;
 }
 
-const shape = z.strictObject({
-  path: z
-    .string({ error: 'must be a string naming the database file' })
-    .min(1, { error: 'must not be empty' })
-    .refine((p) => p !== ':memory:', { error: 'must name a file; for a store that keeps nothing use memoryStore()' }),
-  synchronous: z.enum(['full', 'normal'], { error: "must be 'full' or 'normal'" }).default('full'),
-  busyTimeout: durationField(0).default(5000),
-  pollInterval: durationField(1).default(250),
-});
+// A new option in SqliteStoreOptions is a compile error here until it has a schema.
+const shape = strictOptions(
+  {
+    path: z
+      .string({ error: 'must be a string naming the database file' })
+      .min(1, { error: 'must not be empty' })
+      .refine((p) => p !== ':memory:', { error: 'must name a file; for a store that keeps nothing use memoryStore()' }),
+    synchronous: z.enum(['full', 'normal'], { error: "must be 'full' or 'normal'" }).default('full'),
+    busyTimeout: durationField(0).default(5000),
+    pollInterval: durationField(1).default(250),
+  } satisfies OptionShape<SqliteStoreOptions>,
+  'sqliteStore',
+);
 
 /** Checks the options' types and ranges, naming the field at fault. */
 export function parseOptions(options: unknown): ResolvedSqliteOptions {
@@ -52,7 +56,7 @@ export function parseOptions(options: unknown): ResolvedSqliteOptions {
   const result = shape.safeParse(options);
   if (!result.success) {
     const issue = result.error.issues[0]!;
-    if (issue.code === 'unrecognized_keys') throw new StoreConfigError(String(issue.keys[0]), 'is not an option of sqliteStore');
+    if (issue.code === 'unrecognized_keys') throw new StoreConfigError(String(issue.keys[0]), issue.message);
     // A missing path reads better as "required" than as a type mismatch.
     const field = String(issue.path[0] ?? 'options');
     const absent = (options as Record<string, unknown>)[field] === undefined;
