@@ -19,3 +19,5 @@ export { postgresStore, PostgresStore } from './store/postgres/postgres-store.js
 export type { PostgresStoreOptions } from './store/postgres/options.js';
 export type * from './store/contract.js';
 export * from './errors.js';
+export type { Middleware, MiddlewareContext } from './worker/middleware.js';
+export type { Inspect } from './worker/mirror.js';
