@@ -27,10 +27,19 @@ export interface Decision {
   cancels: readonly string[];
 }
 
-/** Decisions remembered per kernel; cleared whole when full (they are cheap to make again). */
-const MEMO_LIMIT = 4096;
-/** A context whose key would be longer than this (a long last error) is not remembered. */
-const KEY_LIMIT = 512;
+/** Decisions remembered per state and event: the most recent contexts, whose fields a lookup compares. */
+const RECENT = 16;
+
+interface Remembered {
+  context: JobContext;
+  decision: Decision | null;
+}
+
+interface Recent {
+  entries: Remembered[];
+  /** The entry the next new decision replaces, once the list is full. */
+  next: number;
+}
 
 /**
  * The chart as the engine runs it: an event in, the next state, context and
@@ -39,8 +48,9 @@ const KEY_LIMIT = 512;
  *
  * A transition costs microseconds, a job's whole path on the memory store
  * only a few, so decisions on events that carry nothing but their type are
- * remembered, keyed by the state, the event and every context field but the
- * job's id. That is exact because xstate requires guards and assigns to be
+ * remembered: for each state and event, the last few contexts seen, and a
+ * decision is reused for a context equal to one of them in every field but
+ * the job's id. That is exact because xstate requires guards and assigns to be
  * pure functions of context and event, and the job chart never reads the id
  * (a test walks the chart to check it). Events with a payload (FAIL) and
  * xstate's own delayed events (whose steps may plan a jittered backoff) are
@@ -50,7 +60,8 @@ const KEY_LIMIT = 512;
 export class JobKernel {
   private readonly scope: Parameters<JobMachine['transition']>[2];
   private readonly collected: Array<{ type: string; params?: unknown }> = [];
-  private readonly memo = new Map<string, Decision | null>();
+  /** By state, then event type. */
+  private readonly memo = new Map<string, Map<string, Recent>>();
 
   constructor(readonly machine: JobMachine) {
     // One inert actor for the whole kernel: xstate's `transition()` makes a new one per call, which is
@@ -73,23 +84,36 @@ export class JobKernel {
 
   /** Where `event` takes a job in `state` with `context`; null when the chart does not accept it there. */
   decide(state: JobState, context: JobContext, event: JobEvent | { type: string }): Decision | null {
-    const key = rememberable(event) ? keyOf(state, event.type, context) : null;
+    const recent = rememberable(event) ? this.recentFor(state, event.type) : null;
     let decision: Decision | null | undefined;
-    if (key !== null) {
-      decision = this.memo.get(key);
-      if (decision !== undefined) {
-        decision = decision && (decision.context.id === context.id ? decision : withId(decision, context.id));
+    if (recent) {
+      for (const entry of recent.entries) {
+        if (!sameButId(entry.context, context)) continue;
+        decision = entry.decision && (entry.decision.context.id === context.id ? entry.decision : withId(entry.decision, context.id));
+        break;
       }
     }
     if (decision === undefined) {
       decision = this.compute(state, context, event);
-      if (key !== null) {
-        if (this.memo.size >= MEMO_LIMIT) this.memo.clear();
-        this.memo.set(key, decision);
+      if (recent) {
+        const entry = { context: { ...context }, decision };
+        if (recent.entries.length < RECENT) recent.entries.push(entry);
+        else {
+          recent.entries[recent.next] = entry;
+          recent.next = (recent.next + 1) % RECENT;
+        }
       }
     }
     if (decision) notifyTransition(decision, this.machine);
     return decision;
+  }
+
+  private recentFor(state: string, type: string): Recent {
+    let byType = this.memo.get(state);
+    if (!byType) this.memo.set(state, (byType = new Map()));
+    let recent = byType.get(type);
+    if (!recent) byType.set(type, (recent = { entries: [], next: 0 }));
+    return recent;
   }
 
   private compute(state: JobState, context: JobContext, event: JobEvent | { type: string }): Decision | null {
@@ -121,15 +145,31 @@ function rememberable(event: { type: string }): boolean {
   return true;
 }
 
-/** The decision's inputs but the id, as one string; null when too long to be worth remembering. */
-function keyOf(state: string, type: string, context: JobContext): string | null {
-  let key = `${state}\u0001${type}`;
-  for (const field in context) {
-    if (field === 'id') continue;
-    const value = (context as unknown as Record<string, unknown>)[field];
-    key += `\u0001${typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value)}`;
+/** Whether two contexts hold the same values in every field but the id (an object's own fields compared one level down). */
+function sameButId(a: JobContext, b: JobContext): boolean {
+  const x = a as unknown as Record<string, unknown>;
+  const y = b as unknown as Record<string, unknown>;
+  let fields = 0;
+  for (const field in x) {
+    fields++;
+    if (field === 'id' || x[field] === y[field]) continue;
+    if (!sameFields(x[field], y[field])) return false;
   }
-  return key.length > KEY_LIMIT ? null : key;
+  for (const _ in y) fields--;
+  return fields === 0;
+}
+
+function sameFields(a: unknown, b: unknown): boolean {
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let fields = 0;
+  for (const field in x) {
+    fields++;
+    if (x[field] !== y[field]) return false;
+  }
+  for (const _ in y) fields--;
+  return fields === 0;
 }
 
 function withId(decision: Decision, id: string): Decision {

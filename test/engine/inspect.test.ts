@@ -6,7 +6,7 @@ import { harness } from '../support/harness.js';
 
 /** What an inspector saw of one actor: the states of its snapshots and the events it took. */
 function seenBy(events: InspectionEvent[], actorId: string) {
-  const mine = events.filter((e) => e.actorRef.id === actorId);
+  const mine = events.filter((e) => (e.actorRef as { id?: string }).id === actorId);
   return {
     registered: mine.some((e) => e.type === '@xstate.actor'),
     states: mine.filter((e) => e.type === '@xstate.snapshot').map((e) => String((e.snapshot as { value?: unknown }).value)),
