@@ -1,0 +1,78 @@
+import type { Store } from '../store/contract.js';
+
+/** A background duty of the engine (the reaper; retention and cron schedules next). */
+export interface MaintenanceService {
+  /** Its duty's name: among the processes sharing a store, one at a time runs it. */
+  readonly name: string;
+  /** How often it runs. */
+  readonly everyMs: number;
+  /** One pass; answers how many jobs it moved or removed. */
+  run(): Promise<number>;
+}
+
+/**
+ * Runs each service on its beat, each pass under the service's leader duty
+ * (`store.withDuty`), and lets tests run a pass at will and wait for it.
+ */
+export class Maintenance {
+  private readonly services = new Map<string, MaintenanceService>();
+  private beats: Every[] = [];
+
+  constructor(
+    private readonly store: Store,
+    private readonly onError: (error: unknown, context: string) => void,
+  ) {}
+
+  add(service: MaintenanceService): this {
+    this.services.set(service.name, service);
+    return this;
+  }
+
+  start(): void {
+    for (const service of this.services.values()) {
+      this.beats.push(
+        new Every(service.everyMs, () => this.runOnce(service.name).catch((error) => this.onError(error, `running ${service.name}`))),
+      );
+    }
+  }
+
+  /**
+   * One pass of a service, now, under its duty. Answers what the pass did,
+   * or null when another process holds the duty (it is doing the work).
+   */
+  async runOnce(name: string): Promise<number | null> {
+    const service = this.services.get(name);
+    if (!service) throw new Error(`no maintenance service is called ${name}`);
+    let done = 0;
+    const ran = await this.store.withDuty(name, async () => {
+      done = await service.run();
+    });
+    return ran ? done : null;
+  }
+
+  /** Stops every beat and waits for a pass in progress, so nothing touches a closed store. */
+  async stop(): Promise<void> {
+    const beats = this.beats;
+    this.beats = [];
+    await Promise.all(beats.map((beat) => beat.stop()));
+  }
+}
+
+/** Runs `run` every `ms`, skipping a beat while the last run is still going. */
+export class Every {
+  private readonly timer: NodeJS.Timeout;
+  private running: Promise<unknown> | null = null;
+
+  constructor(ms: number, run: () => Promise<unknown>) {
+    this.timer = setInterval(() => {
+      this.running ??= run().finally(() => (this.running = null));
+    }, ms);
+    this.timer.unref();
+  }
+
+  /** Stops the beat and waits for a run in progress. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+}
