@@ -229,6 +229,8 @@ class DispatcherImpl implements Dispatcher {
 
   register(definition: AnyJobDefinition): this {
     this.registry.register(definition);
+    // Jobs of this name may be waiting already: a running worker looks at once.
+    this.wake(Date.now());
     return this;
   }
 
@@ -342,7 +344,10 @@ class DispatcherImpl implements Dispatcher {
     if (!this.loopTurned) await new Promise<void>((resolve) => setImmediate(resolve));
     this.loopTurned = false;
     setImmediate(() => (this.loopTurned = true));
-    const result = await this.store.lease({ ...room, leaseMs: this.leaseMs });
+    const names = this.registry.names();
+    // Knowing no job, it could take nothing: sleep until a register wakes it.
+    if (names.length === 0) return { jobs: [], sleepMs: MAX_TIMER_MS };
+    const result = await this.store.lease({ ...room, leaseMs: this.leaseMs, names });
     const ceiling = Math.min(this.store.maxSleepMs, MAX_TIMER_MS);
     const sleepMs = result.nextRunAt === null ? ceiling : Math.max(0, Math.min(ceiling, result.nextRunAt - Date.now()));
     return { jobs: result.jobs, sleepMs };
