@@ -30,6 +30,7 @@ import { memoryStore } from '../store/memory/memory-store.js';
 import { chartWithBackoff, decide } from './chart.js';
 import { type TransitionEvent, transitionEvent } from './events.js';
 import { JobRunner } from './job-runner.js';
+import { parseServe } from './serve.js';
 import { type JobRecord, toRecord } from './records.js';
 import { holdStore, releaseStore } from './shared-store.js';
 import { WriteBuffer } from './write-buffer.js';
@@ -49,6 +50,12 @@ export interface DispatcherOptions extends JobOptions {
   prefetch?: number;
   /** Per-queue limits inside `concurrency`, e.g. `{ mail: { concurrency: 2 } }`. */
   queues?: Record<string, { concurrency?: number }>;
+  /**
+   * The queues this worker leases from, e.g. `['mail']`. Default: every queue.
+   * Either way it leases only jobs it has a registered definition for; others
+   * wait in `pending` for a worker that has.
+   */
+  serve?: readonly string[];
   /** Backoff for definitions that name none. Default: exponential, full jitter, 1s up to 60s. */
   backoff?: BackoffStrategy;
   /** How long a lease lasts without a heartbeat. Default 30s. */
@@ -165,6 +172,7 @@ class DispatcherImpl implements Dispatcher {
   private readonly reapMs: number;
   private readonly onError: (error: unknown, context: string) => void;
   private readonly maxPayloadBytes: number;
+  private readonly serve: readonly string[] | undefined;
   private phase: Phase = 'new';
   private opening: Promise<void> | null = null;
   private wakeAt = Infinity;
@@ -184,6 +192,7 @@ class DispatcherImpl implements Dispatcher {
       if (config?.concurrency === undefined) continue;
       queueLimits[queue] = parseOrThrow(fields.count, config.concurrency, `queues.${queue}.concurrency`);
     }
+    this.serve = parseServe(options.serve);
     const { maxRetries, timeout, queue, priority } = options;
     const parsed = parseJobOptions({ maxRetries, timeout, queue, priority }, 'options');
     this.defaults = {
@@ -347,7 +356,7 @@ class DispatcherImpl implements Dispatcher {
     const names = this.registry.names();
     // Knowing no job, it could take nothing: sleep until a register wakes it.
     if (names.length === 0) return { jobs: [], sleepMs: MAX_TIMER_MS };
-    const result = await this.store.lease({ ...room, leaseMs: this.leaseMs, names });
+    const result = await this.store.lease({ ...room, leaseMs: this.leaseMs, names, queues: this.serve });
     const ceiling = Math.min(this.store.maxSleepMs, MAX_TIMER_MS);
     const sleepMs = result.nextRunAt === null ? ceiling : Math.max(0, Math.min(ceiling, result.nextRunAt - Date.now()));
     return { jobs: result.jobs, sleepMs };
