@@ -34,6 +34,7 @@ import type { Middleware } from '../worker/middleware.js';
 import { ActorMirror, type Inspect } from '../worker/mirror.js';
 import { type TransitionEvent, transitionEvent } from './events.js';
 import { JobRunner } from '../worker/job-runner.js';
+import { parseServe } from './serve.js';
 import { type JobRecord, toRecord } from './records.js';
 import { holdStore, releaseStore } from './shared-store.js';
 import { WriteBuffer } from './write-buffer.js';
@@ -53,6 +54,12 @@ export interface DispatcherOptions extends JobOptions {
   prefetch?: number;
   /** Per-queue limits inside `concurrency`, e.g. `{ mail: { concurrency: 2 } }`. */
   queues?: Record<string, QueueOptions>;
+  /**
+   * The queues this worker leases from, e.g. `['mail']`. Default: every queue.
+   * Either way it leases only jobs it has a registered definition for; others
+   * wait in `pending` for a worker that has.
+   */
+  serve?: readonly string[];
   /** Backoff for definitions that name none. Default: exponential, full jitter, 1s up to 60s. */
   backoff?: BackoffStrategy;
   /** How long a lease lasts without a heartbeat. Default 30s. */
@@ -97,6 +104,7 @@ const dispatcherKeys = optionKeys<DispatcherOptions>({
   maxPayloadBytes: true,
   onError: true,
   inspect: true,
+  serve: true,
   maxRetries: true,
   timeout: true,
   queue: true,
@@ -220,6 +228,7 @@ class DispatcherImpl implements Dispatcher {
   private readonly reapMs: number;
   private readonly onError: (error: unknown, context: string) => void;
   private readonly maxPayloadBytes: number;
+  private readonly serve: readonly string[] | undefined;
   private phase: Phase = 'new';
   private opening: Promise<void> | null = null;
   private wakeAt = Infinity;
@@ -247,6 +256,7 @@ class DispatcherImpl implements Dispatcher {
       if (config?.concurrency === undefined) continue;
       queueLimits[queue] = parseOrThrow(fields.count, config.concurrency, `queues.${queue}.concurrency`);
     }
+    this.serve = parseServe(options.serve);
     const { maxRetries, timeout, queue, priority } = options;
     const parsed = parseJobOptions({ maxRetries, timeout, queue, priority }, 'options');
     this.defaults = {
@@ -307,6 +317,8 @@ class DispatcherImpl implements Dispatcher {
 
   register(definition: AnyJobDefinition): this {
     this.registry.register(definition);
+    // Jobs of this name may be waiting already: a running worker looks at once.
+    this.wake(Date.now());
     return this;
   }
 
@@ -428,7 +440,10 @@ class DispatcherImpl implements Dispatcher {
     if (!this.loopTurned) await new Promise<void>((resolve) => setImmediate(resolve));
     this.loopTurned = false;
     setImmediate(() => (this.loopTurned = true));
-    const result = await this.store.lease({ ...room, leaseMs: this.leaseMs });
+    const names = this.registry.names();
+    // Knowing no job, it could take nothing: sleep until a register wakes it.
+    if (names.length === 0) return { jobs: [], sleepMs: MAX_TIMER_MS };
+    const result = await this.store.lease({ ...room, leaseMs: this.leaseMs, names, queues: this.serve });
     const ceiling = Math.min(this.store.maxSleepMs, MAX_TIMER_MS);
     const sleepMs = result.nextRunAt === null ? ceiling : Math.max(0, Math.min(ceiling, result.nextRunAt - Date.now()));
     return { jobs: result.jobs, sleepMs };

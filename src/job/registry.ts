@@ -4,6 +4,8 @@ import type { AnyJobDefinition } from './define-job.js';
 /** The definitions a dispatcher knows, by name. */
 export class Registry {
   private readonly byName = new Map<string, AnyJobDefinition>();
+  /** The registered names, made again only after a register: a lease asks for them every time. */
+  private nameList: readonly string[] | null = null;
 
   register(definition: AnyJobDefinition): void {
     if (!definition || typeof definition !== 'object' || typeof definition.name !== 'string' || !definition.input) {
@@ -11,6 +13,12 @@ export class Registry {
     }
     if (this.byName.has(definition.name)) throw new DuplicateJobError(definition.name);
     this.byName.set(definition.name, definition);
+    this.nameList = null;
+  }
+
+  /** The names of every registered definition: the jobs this worker can run, so the only ones it leases. */
+  names(): readonly string[] {
+    return (this.nameList ??= Object.freeze([...this.byName.keys()]));
   }
 
   /** The registered definition for a name or a definition; unknown ones are refused. */

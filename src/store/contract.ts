@@ -69,6 +69,14 @@ export interface LeaseRequest {
   queueRoom: Readonly<Record<string, number>>;
   /** The lease deadline is now plus this. */
   leaseMs: number;
+  /**
+   * Only jobs with one of these names: the ones the worker can run. Others
+   * stay where they are, untouched, for a worker that knows them. None: the
+   * lease takes nothing.
+   */
+  names: readonly string[];
+  /** When given, only jobs of these queues. */
+  queues?: readonly string[];
 }
 
 export interface LeasedJob extends StoredJob {
@@ -79,7 +87,10 @@ export interface LeasedJob extends StoredJob {
 export interface LeaseResult {
   /** Due jobs, now `running`, in the one order: priority desc, runAt asc, enqueue order asc. */
   jobs: LeasedJob[];
-  /** When fewer jobs came back than asked: the earliest runAt still in the future, or null. */
+  /**
+   * When fewer jobs came back than asked: the earliest runAt still in the
+   * future among jobs the request could take (its names and queues), or null.
+   */
   nextRunAt: number | null;
 }
 
@@ -141,7 +152,11 @@ export interface Store {
   close(): Promise<void>;
   /** Inserts all or nothing; durable before the promise resolves. */
   insert(jobs: readonly NewJob[], options?: InsertOptions): Promise<StoredJob[]>;
-  /** Moves due `pending` and `retrying` jobs to `running` under a new lease, counting an attempt. */
+  /**
+   * Moves due `pending` and `retrying` jobs of the names (and queues) asked
+   * for to `running` under a new lease, counting an attempt. A backlog of
+   * other names must not slow it down.
+   */
   lease(request: LeaseRequest): Promise<LeaseResult>;
   /** Applies each write whose compare-and-set holds; answers, in order, which did. */
   write(writes: readonly TransitionWrite[]): Promise<boolean[]>;

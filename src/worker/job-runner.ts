@@ -1,7 +1,7 @@
 import type { AbortReason, JobContext, JobEvent, JobState } from '../../machines/job.machine.js';
 import { jobRules } from '../../machines/job.rules.js';
 import type { WriteBuffer } from '../engine/write-buffer.js';
-import { CancelledError, CorruptJobError, InvalidInputError, LeaseLostError, ShutdownError, TimeoutError, UnknownJobError } from '../errors.js';
+import { CancelledError, CorruptJobError, InvalidInputError, LeaseLostError, ShutdownError, TimeoutError } from '../errors.js';
 import type { AnyJobDefinition } from '../job/define-job.js';
 import type { Registry } from '../job/registry.js';
 import { contextOf, writeFor } from '../kernel/chart.js';
@@ -320,7 +320,8 @@ export class JobRunner {
     }
     const def = this.registry.find(live.job.name);
     if (!def) {
-      this.settle(live, failure(new UnknownJobError(live.job.name), false));
+      // Leases name only registered jobs, so this is not reached; were it, the job goes back uncounted.
+      this.settle(live, ABANDON);
       return;
     }
     const parsed = def.input.safeParse(live.job.input);

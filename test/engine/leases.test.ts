@@ -4,8 +4,8 @@ import { defineJob, memoryStore, StoreError } from '../../src/index.js';
 import { deferred, harness } from '../support/harness.js';
 
 /** A worker that leased jobs and died: its leases run out with nobody to extend them. */
-async function deadWorkerLeases(store: ReturnType<typeof memoryStore>, count: number) {
-  const { jobs } = await store.lease({ limit: count, queueRoom: {}, leaseMs: 1 });
+async function deadWorkerLeases(store: ReturnType<typeof memoryStore>, count: number, name: string) {
+  const { jobs } = await store.lease({ limit: count, queueRoom: {}, leaseMs: 1, names: [name] });
   return jobs;
 }
 
@@ -21,7 +21,7 @@ describe('leases', () => {
     stop = () => dispatcher.stop();
     dispatcher.register(job);
     const { id } = await dispatcher.enqueue(job, {});
-    await deadWorkerLeases(store, 1);
+    await deadWorkerLeases(store, 1, job.name);
     await dispatcher.start();
     await reached(id, 'completed');
     expect(attempts).toEqual([2]);
@@ -40,7 +40,7 @@ describe('leases', () => {
     stop = () => dispatcher.stop();
     dispatcher.register(job);
     const { id } = await dispatcher.enqueue(job, {});
-    await deadWorkerLeases(store, 1);
+    await deadWorkerLeases(store, 1, job.name);
     await dispatcher.start();
     const dead = await reached(id, 'dlq');
     expect(dead.error?.name).toBe('LeaseExpiredError');

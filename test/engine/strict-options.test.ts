@@ -78,6 +78,7 @@ describe('createDispatcher refuses unknown options', () => {
       maxPayloadBytes: 1000,
       onError: () => undefined,
       inspect: () => undefined,
+      serve: ['main'],
       maxRetries: 1,
       timeout: '1m',
       queue: 'main',

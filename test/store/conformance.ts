@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { NewJob, Store } from '../../src/store/contract.js';
+import type { Store } from '../../src/store/contract.js';
+import { describeLeaseRouting } from './conformance-routing.js';
+import { NAMES, newJob, room } from './jobs.js';
 
 export interface StoreUnderTest {
   store: Store;
@@ -9,21 +11,8 @@ export interface StoreUnderTest {
 
 const HOUR = 3_600_000;
 
-export function newJob(overrides: Partial<NewJob> = {}): NewJob {
-  const job = {
-    name: 'job',
-    queue: 'default',
-    input: { n: 1 } as unknown,
-    priority: 0,
-    runAt: Date.now() - 1000,
-    maxRetries: 3,
-    timeoutMs: 60_000,
-    ...overrides,
-  };
-  return { ...job, inputJson: overrides.inputJson ?? JSON.stringify(job.input) };
-}
-
-const room = (limit: number, queueRoom: Record<string, number> = {}) => ({ limit, queueRoom, leaseMs: 30_000 });
+// Imported from here by many store tests.
+export { newJob };
 
 /**
  * The store contract, as every backend must keep it. `make` gives a fresh,
@@ -97,7 +86,7 @@ export function describeStoreConformance(kind: string, make: () => Promise<Store
     it('marks leased jobs running under a lease, counting the attempt', async () => {
       await store.insert([newJob(), newJob(), newJob()]);
       const before = Date.now();
-      const { jobs } = await store.lease({ limit: 2, queueRoom: {}, leaseMs: 30_000 });
+      const { jobs } = await store.lease({ limit: 2, queueRoom: {}, leaseMs: 30_000, names: NAMES });
       expect(jobs).toHaveLength(2);
       for (const job of jobs) {
         expect(job).toMatchObject({ state: 'running', attempt: 1, leasedFrom: 'pending' });
@@ -183,6 +172,8 @@ export function describeStoreConformance(kind: string, make: () => Promise<Store
       expect(jobs.map((j) => j.input)).toEqual(['due-0']);
       expect(nextRunAt).toBe(later);
     });
+
+    describeLeaseRouting(() => store);
 
     it('never leases one job twice to concurrent callers', async () => {
       await store.insert(Array.from({ length: 40 }, () => newJob()));
@@ -282,7 +273,7 @@ export function describeStoreConformance(kind: string, make: () => Promise<Store
 
     it('extends held leases only', async () => {
       await store.insert([newJob(), newJob()]);
-      const { jobs } = await store.lease({ limit: 2, queueRoom: {}, leaseMs: 1000 });
+      const { jobs } = await store.lease({ limit: 2, queueRoom: {}, leaseMs: 1000, names: NAMES });
       await store.write([{ id: jobs[1]!.id, from: 'running', to: 'completed', token: jobs[1]!.leaseToken }]);
       const before = Date.now();
       const kept = await store.extend(
@@ -299,8 +290,8 @@ export function describeStoreConformance(kind: string, make: () => Promise<Store
 
     it('finds running jobs whose lease ran out, oldest first', async () => {
       await store.insert([newJob(), newJob(), newJob()]);
-      const short = await store.lease({ limit: 2, queueRoom: {}, leaseMs: 1 });
-      await store.lease({ limit: 1, queueRoom: {}, leaseMs: 60_000 });
+      const short = await store.lease({ limit: 2, queueRoom: {}, leaseMs: 1, names: NAMES });
+      await store.lease({ limit: 1, queueRoom: {}, leaseMs: 60_000, names: NAMES });
       await new Promise((r) => setTimeout(r, 20));
       const expired = await store.expired(10);
       expect(expired.map((j) => j.id).sort()).toEqual(short.jobs.map((j) => j.id).sort());

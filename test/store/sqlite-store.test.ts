@@ -115,7 +115,7 @@ describe('sqlite store options', () => {
     await expect(store.get('1')).rejects.toThrow(StoreError);
     await store.open();
     await store.close();
-    await expect(store.lease({ limit: 1, queueRoom: {}, leaseMs: 1000 })).rejects.toThrow(/not open/);
+    await expect(store.lease({ limit: 1, queueRoom: {}, leaseMs: 1000, names: ['job'] })).rejects.toThrow(/not open/);
   });
 });
 
@@ -143,6 +143,26 @@ describe('sqlite store file and schema', () => {
     expect(SCHEMA_VERSION).toBe(MIGRATIONS.length);
   });
 
+  it('brings a file made by the first version up to date, keeping its jobs and leasing them by name', async () => {
+    const db = rawConnection();
+    db.exec(`CREATE TABLE dispatch_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`);
+    db.exec(MIGRATIONS[0]!.sql);
+    db.prepare('INSERT INTO dispatch_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(1, MIGRATIONS[0]!.name, Date.now());
+    const insert = db.prepare(
+      `INSERT INTO dispatch_jobs (name, queue, state, input, priority, run_at, attempt, max_retries, timeout_ms, created_at, updated_at) VALUES (?, 'default', 'pending', '{}', 0, 0, 0, 3, 1000, 0, 0)`,
+    );
+    for (const name of ['old', 'other', 'old']) insert.run(name);
+    const store = await openStore();
+    expect(db.prepare('SELECT max(version) AS v FROM dispatch_migrations').get()).toEqual({ v: SCHEMA_VERSION });
+    const columns = db.prepare(`SELECT name FROM pragma_index_info('dispatch_jobs_leasable')`).all();
+    expect(columns).toEqual([{ name: 'priority' }, { name: 'queue' }, { name: 'name' }, { name: 'run_at' }]);
+    const { jobs } = await store.lease({ limit: 10, queueRoom: {}, leaseMs: 30_000, names: ['old'] });
+    expect(jobs.map((j) => [j.id, j.name])).toEqual([
+      ['1', 'old'],
+      ['3', 'old'],
+    ]);
+  });
+
   it('lets several processes open and migrate one new file at once', async () => {
     const at = Date.now() + 2500;
     const children = Array.from({ length: 4 }, () => spawnScript('open-at-once.ts', [temp.path, String(at)]));
@@ -164,7 +184,7 @@ describe('sqlite store file and schema', () => {
     const store = await openStore();
     const input = { to: 'a@b.c', n: [1, 2.5, null] };
     await store.insert([newJob({ input, runAt: 1_700_000_000_123 })]);
-    const [job] = (await store.lease({ limit: 1, queueRoom: {}, leaseMs: 30_000 })).jobs;
+    const [job] = (await store.lease({ limit: 1, queueRoom: {}, leaseMs: 30_000, names: ['job'] })).jobs;
     const error = { name: 'Error', message: 'boom', stack: 'at line 1' };
     await store.write([{ id: job!.id, from: 'running', to: 'dlq', token: job!.leaseToken, lastError: error }]);
     const row = rawConnection()
@@ -185,7 +205,7 @@ describe('sqlite store file and schema', () => {
   it('never gives an id twice, even after the newest job is purged', async () => {
     const store = await openStore();
     const first = await store.insert([newJob(), newJob()]);
-    const { jobs } = await store.lease({ limit: 2, queueRoom: {}, leaseMs: 30_000 });
+    const { jobs } = await store.lease({ limit: 2, queueRoom: {}, leaseMs: 30_000, names: ['job'] });
     await store.write(jobs.map((j) => ({ id: j.id, from: 'running' as const, to: 'dlq' as const, token: j.leaseToken })));
     expect(await store.purge('dlq', Date.now() + 1000)).toBe(2);
     const [next] = await store.insert([newJob()]);
@@ -217,10 +237,11 @@ describe('sqlite store leasing and locking', () => {
     };
     const expected: Array<[keyof typeof SQL, string]> = [
       ['firstLane', 'USING INDEX dispatch_jobs_leasable'],
+      ['nextLane', 'USING INDEX dispatch_jobs_leasable (priority=? AND (queue,name)>(?,?))'],
       ['nextQueue', 'USING INDEX dispatch_jobs_leasable (priority=? AND queue>?)'],
       ['nextPriority', 'USING INDEX dispatch_jobs_leasable (priority<?)'],
-      ['dueInLane', 'USING INDEX dispatch_jobs_leasable (priority=? AND queue=? AND run_at<?)'],
-      ['firstLaterInLane', 'USING INDEX dispatch_jobs_leasable (priority=? AND queue=? AND run_at>?)'],
+      ['dueInLane', 'USING INDEX dispatch_jobs_leasable (priority=? AND queue=? AND name=? AND run_at<?)'],
+      ['firstLaterInLane', 'USING INDEX dispatch_jobs_leasable (priority=? AND queue=? AND name=? AND run_at>?)'],
       ['take', 'USING INTEGER PRIMARY KEY (rowid=?)'],
       ['write', 'USING INTEGER PRIMARY KEY (rowid=?)'],
       ['extend', 'USING INTEGER PRIMARY KEY (rowid=?)'],
@@ -234,21 +255,29 @@ describe('sqlite store leasing and locking', () => {
     }
   });
 
-  it('leases as the memory store does, whatever the mix of priorities, queues, due times, caps and retries', async () => {
+  it('leases as the memory store does, whatever the mix of names and queues asked for, priorities, due times, caps and retries', async () => {
     const job = fc.record({
       priority: fc.integer({ min: 0, max: 3 }),
       queue: fc.constantFrom('a', 'b', 'c'),
+      name: fc.constantFrom('x', 'y', 'z'),
       // Well clear of now either way, so the clock moving during a run changes nothing.
       runAtOffset: fc.oneof(fc.integer({ min: -100_000, max: -1000 }), fc.integer({ min: 60_000, max: 100_000 })),
     });
     const room = fc.option(fc.integer({ min: 0, max: 4 }), { nil: undefined });
     const step = fc.oneof(
-      fc.record({ kind: fc.constant('lease' as const), limit: fc.integer({ min: 0, max: 12 }), a: room, b: room }),
+      fc.record({
+        kind: fc.constant('lease' as const),
+        limit: fc.integer({ min: 0, max: 12 }),
+        a: room,
+        b: room,
+        names: fc.subarray(['x', 'y', 'z']),
+        queues: fc.option(fc.subarray(['a', 'b', 'c'], { minLength: 1 }), { nil: undefined }),
+      }),
       fc.record({ kind: fc.constant('retry' as const), pick: fc.nat(), runAtOffset: job.map((j) => j.runAtOffset) }),
       fc.record({ kind: fc.constant('enqueue' as const), job }),
     );
     const summary = (r: LeaseResult) => ({
-      jobs: r.jobs.map((j) => ({ id: j.id, queue: j.queue, priority: j.priority, runAt: j.runAt, attempt: j.attempt, leasedFrom: j.leasedFrom })),
+      jobs: r.jobs.map((j) => ({ id: j.id, name: j.name, queue: j.queue, priority: j.priority, runAt: j.runAt, attempt: j.attempt, leasedFrom: j.leasedFrom })),
       nextRunAt: r.nextRunAt,
     });
 
@@ -261,7 +290,7 @@ describe('sqlite store leasing and locking', () => {
         try {
           const now = Date.now();
           const enqueue = async (specs: typeof initial) => {
-            const jobs = specs.map((s) => newJob({ priority: s.priority, queue: s.queue, runAt: now + s.runAtOffset }));
+            const jobs = specs.map((s) => newJob({ priority: s.priority, queue: s.queue, name: s.name, runAt: now + s.runAtOffset }));
             const [a, b] = await Promise.all([sqlite.insert(jobs), memory.insert(jobs)]);
             expect(a.map((j) => j.id)).toEqual(b.map((j) => j.id));
           };
@@ -274,7 +303,7 @@ describe('sqlite store leasing and locking', () => {
               const queueRoom: Record<string, number> = {};
               if (s.a !== undefined) queueRoom.a = s.a;
               if (s.b !== undefined) queueRoom.b = s.b;
-              const request = { limit: s.limit, queueRoom, leaseMs: 30_000 };
+              const request = { limit: s.limit, queueRoom, leaseMs: 30_000, names: s.names, ...(s.queues ? { queues: s.queues } : {}) };
               const a = await sqlite.lease(request);
               const b = await memory.lease(request);
               expect(summary(a)).toEqual(summary(b));
@@ -329,7 +358,7 @@ describe('sqlite store leasing and locking', () => {
     const a = await openStore();
     const b = await openStore();
     await a.insert(Array.from({ length: 20 }, (_, i) => newJob({ input: i })));
-    const request = { limit: 7, queueRoom: {}, leaseMs: 30_000 };
+    const request = { limit: 7, queueRoom: {}, leaseMs: 30_000, names: ['job'] };
     const leased = await Promise.all([a.lease(request), b.lease(request), a.lease(request), b.lease(request)]);
     const ids = leased.flatMap((r) => r.jobs.map((j) => j.id));
     expect(ids).toHaveLength(20);
@@ -347,7 +376,7 @@ describe('sqlite store wake-ups within one process', () => {
     const heard: number[] = [];
     const unsubscribe = store.subscribe((runAt) => heard.push(runAt));
     await store.insert([newJob({ runAt: 5000 }), newJob({ runAt: 3000 }), newJob({ runAt: 4000 })]);
-    const [job] = (await store.lease({ limit: 1, queueRoom: {}, leaseMs: 30_000 })).jobs;
+    const [job] = (await store.lease({ limit: 1, queueRoom: {}, leaseMs: 30_000, names: ['job'] })).jobs;
     await store.write([{ id: job!.id, from: 'running', to: 'retrying', token: job!.leaseToken, runAt: 7000 }]);
     expect(heard).toEqual([3000]);
     await store.write([{ id: job!.id, from: 'retrying', to: 'pending', runAt: 6000 }]);
@@ -387,7 +416,7 @@ describe('sqlite store wake-ups across processes', () => {
     expect(heard).toEqual([3000]);
 
     // Leases and outcome writes by the other connection wake nobody; the listener's own enqueue is told once.
-    const [job] = (await other.lease({ limit: 1, queueRoom: {}, leaseMs: 30_000 })).jobs;
+    const [job] = (await other.lease({ limit: 1, queueRoom: {}, leaseMs: 30_000, names: ['job'] })).jobs;
     await other.write([{ id: job!.id, from: 'running', to: 'completed', token: job!.leaseToken }]);
     await listener.insert([newJob({ runAt: 7000 })]);
     await sleep(300);
@@ -422,7 +451,7 @@ describe('the engine on a file shared by several workers', () => {
     const store = await openStore();
     const [job] = await store.insert([newJob({ name: 'hold' })]);
     // Another worker's lease on the job runs out; this worker's reaper reads the expired row...
-    const [first] = (await store.lease({ limit: 1, queueRoom: {}, leaseMs: 1 })).jobs;
+    const [first] = (await store.lease({ limit: 1, queueRoom: {}, leaseMs: 1, names: ['hold'] })).jobs;
     await sleep(5);
     const [stale] = await store.expired(10);
     expect(stale).toMatchObject({ id: job!.id, leaseToken: first!.leaseToken });

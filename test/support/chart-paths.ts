@@ -92,7 +92,7 @@ async function replay(store: Store, path: ChartEvent[], config: { maxRetries: nu
       case 'LEASE':
         if (path[i + 1]?.type === 'LEASE_EXPIRED') {
           // A worker that takes the job and dies: its lease runs out unextended.
-          await store.lease({ limit: 1, queueRoom: {}, leaseMs: 1 });
+          await store.lease({ limit: 1, queueRoom: {}, leaseMs: 1, names: [job.name] });
         } else {
           const running = new Promise<void>((resolve) => started.push(resolve));
           worker = createDispatcher({ store, concurrency: 1 }).register(job);

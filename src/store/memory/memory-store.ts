@@ -81,17 +81,42 @@ export interface MemoryStoreOptions {
 const optionNames = optionKeys<MemoryStoreOptions>({ now: true });
 
 /**
+ * The jobs of one name on one queue: due ones in the one order, future ones by
+ * runAt. A lease reads only the lanes of the names and queues it asks for, so
+ * a backlog of a name this worker does not know is never touched. (Entries of
+ * jobs cancelled or purged meanwhile are dropped when a lease next reads the lane.)
+ */
+interface Lane {
+  queue: string;
+  name: string;
+  ready: TinyQueue<Entry>;
+  scheduled: TinyQueue<Entry>;
+}
+
+/** The lanes a request may take from, worked out once per set of lanes and kept while no lane is added. */
+interface LaneChoice {
+  queues: readonly string[] | undefined;
+  generation: number;
+  lanes: Lane[];
+}
+
+/**
  * The reference store: everything in this process's memory, nothing survives
- * it. Due jobs wait in one heap per queue, future ones in a heap by runAt, so
- * a lease costs a few heap operations whatever the backlog.
+ * it. Jobs wait in lanes (queue, name), each a heap of due jobs and a heap of
+ * future ones, so a lease costs a few heap operations per lane it may take
+ * from, whatever the backlog.
  */
 export class MemoryStore implements Store {
   readonly kind = 'memory';
   /** Every enqueue is local and wakes the supervisor itself. */
   readonly maxSleepMs = Infinity;
   private readonly rows = new Map<string, Row>();
-  private readonly ready = new Map<string, TinyQueue<Entry>>();
-  private readonly scheduled = new TinyQueue<Entry>([], dueOrder);
+  /** Lanes by queue, then by name; never removed (there is one per pair ever enqueued). */
+  private readonly lanes = new Map<string, Map<string, Lane>>();
+  /** Bumped when a lane is added, so a kept LaneChoice knows it is out of date. */
+  private laneGeneration = 0;
+  /** Keyed by the request's names array: a dispatcher passes the same one on every lease. */
+  private readonly choices = new WeakMap<readonly string[], LaneChoice>();
   private readonly now: () => number;
   private readonly wakes = new WakeListeners();
   private seq = 0;
@@ -147,15 +172,15 @@ export class MemoryStore implements Store {
   async lease(request: LeaseRequest): Promise<LeaseResult> {
     this.assertOpen();
     const now = this.now();
-    this.promoteDue(now);
+    const lanes = this.lanesFor(request);
+    for (const lane of lanes) this.promoteDue(lane, now);
     const jobs: LeasedJob[] = [];
     const taken: Record<string, number> = {};
     const token = randomUUID();
     while (jobs.length < request.limit) {
-      const entry = this.bestReady(request.queueRoom, taken);
-      if (!entry) break;
-      this.ready.get(entry.row.queue)!.pop();
-      const row = entry.row;
+      const lane = this.bestLane(lanes, request.queueRoom, taken);
+      if (!lane) break;
+      const row = lane.ready.pop()!.row;
       const leasedFrom = row.state;
       row.state = 'running';
       row.attempt += 1;
@@ -168,7 +193,7 @@ export class MemoryStore implements Store {
       leased.leasedFrom = leasedFrom;
       jobs.push(leased);
     }
-    return { jobs, nextRunAt: jobs.length < request.limit ? this.nextRunAt() : null };
+    return { jobs, nextRunAt: jobs.length < request.limit ? this.nextRunAt(lanes) : null };
   }
 
   async write(writes: readonly TransitionWrite[]): Promise<boolean[]> {
@@ -278,49 +303,85 @@ export class MemoryStore implements Store {
   private enterHeap(row: Row, now: number): void {
     if (row.state !== 'pending' && row.state !== 'retrying') return;
     const entry: Entry = { row, ticket: ++row.ticket, priority: row.priority, runAt: row.runAt, seq: row.seq };
-    if (row.runAt <= now) this.readyQueue(row.queue).push(entry);
-    else this.scheduled.push(entry);
+    const lane = this.laneOf(row.queue, row.name);
+    if (row.runAt <= now) lane.ready.push(entry);
+    else lane.scheduled.push(entry);
   }
 
-  private readyQueue(queue: string): TinyQueue<Entry> {
-    let heap = this.ready.get(queue);
-    if (!heap) {
-      heap = new TinyQueue<Entry>([], readyOrder);
-      this.ready.set(queue, heap);
+  private laneOf(queue: string, name: string): Lane {
+    let byName = this.lanes.get(queue);
+    if (!byName) {
+      byName = new Map();
+      this.lanes.set(queue, byName);
     }
-    return heap;
+    let lane = byName.get(name);
+    if (!lane) {
+      lane = { queue, name, ready: new TinyQueue<Entry>([], readyOrder), scheduled: new TinyQueue<Entry>([], dueOrder) };
+      byName.set(name, lane);
+      this.laneGeneration++;
+    }
+    return lane;
   }
 
-  private promoteDue(now: number): void {
-    for (let top = this.scheduled.peek(); top && (top.runAt <= now || !isLive(top)); top = this.scheduled.peek()) {
-      this.scheduled.pop();
-      if (isLive(top)) this.readyQueue(top.row.queue).push(top);
+  /** The lanes of the names and queues asked for; kept for the same names array until a lane is added. */
+  private lanesFor(request: LeaseRequest): Lane[] {
+    const { names, queues } = request;
+    const kept = this.choices.get(names);
+    if (kept && kept.generation === this.laneGeneration && kept.queues === queues) return kept.lanes;
+    const lanes: Lane[] = [];
+    for (const queue of queues ?? this.lanes.keys()) {
+      const byName = this.lanes.get(queue);
+      if (!byName) continue;
+      for (const name of names) {
+        const lane = byName.get(name);
+        if (lane) lanes.push(lane);
+      }
+    }
+    this.choices.set(names, { queues, generation: this.laneGeneration, lanes });
+    return lanes;
+  }
+
+  private promoteDue(lane: Lane, now: number): void {
+    const { scheduled, ready } = lane;
+    for (let top = scheduled.peek(); top && (top.runAt <= now || !isLive(top)); top = scheduled.peek()) {
+      scheduled.pop();
+      if (isLive(top)) ready.push(top);
     }
   }
 
-  /** The best due entry among queues that still have room, stale entries dropped on the way. */
-  private bestReady(queueRoom: Readonly<Record<string, number>>, taken: Record<string, number>): Entry | undefined {
-    let best: Entry | undefined;
-    for (const [queue, heap] of this.ready) {
-      const room = queueRoom[queue];
-      if (room !== undefined && (taken[queue] ?? 0) >= room) continue;
+  /** The lane whose due head comes first in the one order, among lanes whose queue has room; stale heads dropped on the way. */
+  private bestLane(lanes: readonly Lane[], queueRoom: Readonly<Record<string, number>>, taken: Record<string, number>): Lane | undefined {
+    let best: Lane | undefined;
+    let bestTop: Entry | undefined;
+    for (const lane of lanes) {
+      const room = queueRoom[lane.queue];
+      if (room !== undefined && (taken[lane.queue] ?? 0) >= room) continue;
+      const heap = lane.ready;
       let top = heap.peek();
       while (top && !isLive(top)) {
         heap.pop();
         top = heap.peek();
       }
-      if (top && (!best || readyOrder(top, best) < 0)) best = top;
+      if (top && (!bestTop || readyOrder(top, bestTop) < 0)) {
+        best = lane;
+        bestTop = top;
+      }
     }
     return best;
   }
 
-  private nextRunAt(): number | null {
-    let top = this.scheduled.peek();
-    while (top && !isLive(top)) {
-      this.scheduled.pop();
-      top = this.scheduled.peek();
+  /** The earliest future runAt among the lanes asked for. */
+  private nextRunAt(lanes: readonly Lane[]): number | null {
+    let next: number | null = null;
+    for (const { scheduled } of lanes) {
+      let top = scheduled.peek();
+      while (top && !isLive(top)) {
+        scheduled.pop();
+        top = scheduled.peek();
+      }
+      if (top && (next === null || top.row.runAt < next)) next = top.row.runAt;
     }
-    return top ? top.row.runAt : null;
+    return next;
   }
 }
 

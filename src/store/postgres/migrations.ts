@@ -92,6 +92,16 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX jobs_listed ON ${s}.jobs (state, id) WHERE ${LISTED};
     `,
   },
+  {
+    version: 3,
+    name: 'lanes by name',
+    sql: (s) => `
+      -- A worker leases only the names it knows: a lane is now (priority, queue, name), so a
+      -- backlog of a name it does not know is one lane to step over, not rows to read.
+      DROP INDEX ${s}.jobs_lanes;
+      CREATE INDEX jobs_lanes ON ${s}.jobs (priority DESC, queue, name, run_at, id) WHERE ${LEASABLE};
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

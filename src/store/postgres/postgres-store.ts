@@ -132,19 +132,20 @@ export class PostgresStore implements Store {
 
   async lease(request: LeaseRequest): Promise<LeaseResult> {
     const db = this.db();
-    if (request.limit <= 0) return { jobs: [], nextRunAt: null };
+    if (request.limit <= 0 || request.names.length === 0) return { jobs: [], nextRunAt: null };
+    const served = request.queues ?? null;
     const queues = Object.keys(request.queueRoom);
     const rooms = queues.map((q) => Math.max(0, Math.floor(request.queueRoom[q]!)));
     // After a short lease the next is likely short too (an idle worker): ask for the next due time
     // beside it rather than after, a round trip sooner. The lease takes only due rows, so it cannot
     // change the answer, which is about rows due later.
-    const early = this.lastLeaseShort ? this.nextRunAt(db) : null;
+    const early = this.lastLeaseShort ? this.nextRunAt(db, request.names, served) : null;
     early?.catch(() => undefined);
     const rows = await this.query<JobRow & { leased_from: JobState }>(
       db,
       'leasing jobs',
       this.sql.lease,
-      [queues, rooms, request.limit, request.leaseMs],
+      [queues, rooms, request.limit, request.leaseMs, request.names, served],
     );
     const jobs: LeasedJob[] = rows.map((row) => {
       const job = toStoredJob(row) as LeasedJob;
@@ -153,11 +154,11 @@ export class PostgresStore implements Store {
     });
     this.lastLeaseShort = jobs.length < request.limit;
     if (!this.lastLeaseShort) return { jobs, nextRunAt: null };
-    return { jobs, nextRunAt: await (early ?? this.nextRunAt(db)) };
+    return { jobs, nextRunAt: await (early ?? this.nextRunAt(db, request.names, served)) };
   }
 
-  private async nextRunAt(db: pg.Pool): Promise<number | null> {
-    const [next] = await this.query<{ next_run_at: number | null }>(db, 'finding the next due job', this.sql.nextRunAt, []);
+  private async nextRunAt(db: pg.Pool, names: readonly string[], queues: readonly string[] | null): Promise<number | null> {
+    const [next] = await this.query<{ next_run_at: number | null }>(db, 'finding the next due job', this.sql.nextRunAt, [names, queues]);
     return next?.next_run_at ?? null;
   }
 

@@ -39,21 +39,39 @@ export function statements(schema: string) {
         FROM levels lv WHERE lv.priority IS NOT NULL
       )`;
 
-  /** The queues that have waiting rows at one priority, the same way (ends with a null row). */
-  const queuesAt = (priority: string) => `WITH RECURSIVE queues AS (
-            (SELECT queue FROM ${jobs} WHERE ${LEASABLE} AND priority = ${priority} ORDER BY queue LIMIT 1)
+  /**
+   * The lanes (queue, name) that have waiting rows at one priority, each found
+   * by one index seek (a row comparison on the index's columns).
+   */
+  const lanesAt = (priority: string) => `WITH RECURSIVE lanes AS (
+            (SELECT queue, name FROM ${jobs} WHERE ${LEASABLE} AND priority = ${priority} ORDER BY queue, name LIMIT 1)
             UNION ALL
-            SELECT (
-              SELECT j.queue FROM ${jobs} j
-              WHERE ${leasable('j')} AND j.priority = ${priority} AND j.queue > q.queue ORDER BY j.queue LIMIT 1
-            )
-            FROM queues q WHERE q.queue IS NOT NULL
+            SELECT nx.queue, nx.name FROM lanes l CROSS JOIN LATERAL (
+              SELECT j.queue, j.name FROM ${jobs} j
+              WHERE ${leasable('j')} AND j.priority = ${priority} AND (j.queue, j.name) > (l.queue, l.name)
+              ORDER BY j.queue, j.name LIMIT 1
+            ) nx
           )`;
 
+  /** The names that have waiting rows in one queue at one priority, the same way (ends with a null row). */
+  const namesAt = (priority: string, queue: string) => `WITH RECURSIVE names AS (
+            (SELECT name FROM ${jobs} WHERE ${LEASABLE} AND priority = ${priority} AND queue = ${queue} ORDER BY name LIMIT 1)
+            UNION ALL
+            SELECT (
+              SELECT j.name FROM ${jobs} j
+              WHERE ${leasable('j')} AND j.priority = ${priority} AND j.queue = ${queue} AND j.name > n.name ORDER BY j.name LIMIT 1
+            )
+            FROM names n WHERE n.name IS NOT NULL
+          )`;
+
+  /** A lane the caller takes from: one of its names and, when it names queues ($queues not null), one of those. */
+  const taken = (queue: string, name: string, names: string, queues: string) =>
+    `${name} = ANY (${names}::text[]) AND (${queues}::text[] IS NULL OR ${queue} = ANY (${queues}::text[]))`;
+
   /** The due rows of one lane in order, locked unless another caller holds them. */
-  const dueIn = (priority: string, queue: string, limit: string) => `
+  const dueIn = (priority: string, queue: string, name: string, limit: string) => `
             SELECT id, priority, run_at, state FROM ${jobs}
-            WHERE ${LEASABLE} AND priority = ${priority} AND queue = ${queue} AND run_at <= now()
+            WHERE ${LEASABLE} AND priority = ${priority} AND queue = ${queue} AND name = ${name} AND run_at <= now()
             ORDER BY run_at, id
             LIMIT ${limit}
             FOR UPDATE SKIP LOCKED`;
@@ -75,31 +93,34 @@ export function statements(schema: string) {
       RETURNING id::text AS id, ${epochMs('created_at')} AS created_at`,
 
     /**
-     * $1 capped queues, $2 their room, $3 limit, $4 lease ms. One statement,
-     * walking the partial index one lane (priority, queue) at a time:
-     * priorities from the highest, found by skipping through the index (a
-     * loose index scan), and in each the queues that have waiting rows. A
-     * lane's due rows come first in it, so a lane costs an index seek plus
-     * the rows taken: jobs scheduled for later and the backlog of a capped
-     * queue are never read row by row. Rows are locked with SKIP LOCKED as
-     * they are read, so concurrent callers take different jobs. Postgres
-     * refuses FOR UPDATE beside a window function, so a queue's cap is the
-     * LIMIT of its own walk rather than a row_number().
+     * $1 capped queues, $2 their room, $3 limit, $4 lease ms, $5 the names
+     * taken, $6 the queues taken (null: all). One statement, walking the
+     * partial index one lane (priority, queue, name) at a time: priorities
+     * from the highest, found by skipping through the index (a loose index
+     * scan), and in each the lanes that have waiting rows; a lane of a name
+     * or queue not taken is stepped over, its rows never read. A lane's due
+     * rows come first in it, so a lane costs an index seek plus the rows
+     * taken: jobs scheduled for later and the backlog of a capped queue are
+     * never read row by row. Rows are locked with SKIP LOCKED as they are
+     * read, so concurrent callers take different jobs. Postgres refuses FOR
+     * UPDATE beside a window function, so a queue's cap is the LIMIT of its
+     * own walk rather than a row_number().
      */
     lease: `
       WITH RECURSIVE
       -- A lease lost in a database crash only puts the job back in the queue: no need to wait for the WAL flush.
       relaxed AS (SELECT set_config('synchronous_commit', 'off', true)),
       room AS (
-        SELECT * FROM unnest($1::text[], $2::int[]) AS r(queue, room) WHERE r.room > 0
+        SELECT * FROM unnest($1::text[], $2::int[]) AS r(queue, room)
+        WHERE r.room > 0 AND ($6::text[] IS NULL OR r.queue = ANY ($6::text[]))
       ),
       ${levels},
       uncapped AS (
         SELECT picked.* FROM levels lv CROSS JOIN LATERAL (
-          ${queuesAt('lv.priority')}
+          ${lanesAt('lv.priority')}
           -- A priority's lanes merged by runAt, then enqueue order.
-          SELECT due.* FROM queues q CROSS JOIN LATERAL (${dueIn('lv.priority', 'q.queue', '$3')}) due
-          WHERE q.queue IS NOT NULL AND q.queue <> ALL ($1::text[])
+          SELECT due.* FROM lanes l CROSS JOIN LATERAL (${dueIn('lv.priority', 'l.queue', 'l.name', '$3')}) due
+          WHERE l.queue <> ALL ($1::text[]) AND ${taken('l.queue', 'l.name', '$5', '$6')}
           ORDER BY due.run_at, due.id
           LIMIT $3
         ) picked
@@ -109,7 +130,13 @@ export function statements(schema: string) {
       ),
       capped AS (
         SELECT picked.* FROM room r CROSS JOIN LATERAL (
-          SELECT due.* FROM levels lv CROSS JOIN LATERAL (${dueIn('lv.priority', 'r.queue', 'least(r.room, $3)')}) due
+          SELECT due.* FROM levels lv CROSS JOIN LATERAL (
+            ${namesAt('lv.priority', 'r.queue')}
+            SELECT d.* FROM names n CROSS JOIN LATERAL (${dueIn('lv.priority', 'r.queue', 'n.name', 'least(r.room, $3)')}) d
+            WHERE n.name = ANY ($5::text[])
+            ORDER BY d.run_at, d.id
+            LIMIT least(r.room, $3)
+          ) due
           WHERE lv.priority IS NOT NULL
           LIMIT least(r.room, $3)
         ) picked
@@ -135,23 +162,24 @@ export function statements(schema: string) {
       ORDER BY l.priority DESC, l.run_at, l.seq`,
 
     /**
-     * The earliest runAt still in the future, for a lease that came back
-     * short: the first later row of some lane. A statement of its own: in the
-     * lease its estimated cost pushed the planner into JIT compiling every
-     * lease (~40 ms each).
+     * $1 the names taken, $2 the queues taken (null: all). The earliest runAt
+     * still in the future among rows the caller could take, for a lease that
+     * came back short: the first later row of some lane it takes from. A
+     * statement of its own: in the lease its estimated cost pushed the
+     * planner into JIT compiling every lease (~40 ms each).
      */
     nextRunAt: `
       WITH RECURSIVE ${levels}
       SELECT ${epochMs('min(later.run_at)')} AS next_run_at
       FROM levels lv
-      CROSS JOIN LATERAL (${queuesAt('lv.priority')} SELECT queue FROM queues WHERE queue IS NOT NULL) q
+      CROSS JOIN LATERAL (${lanesAt('lv.priority')} SELECT queue, name FROM lanes) l
       CROSS JOIN LATERAL (
         SELECT run_at FROM ${jobs}
-        WHERE ${LEASABLE} AND priority = lv.priority AND queue = q.queue AND run_at > now()
+        WHERE ${LEASABLE} AND priority = lv.priority AND queue = l.queue AND name = l.name AND run_at > now()
         ORDER BY run_at
         LIMIT 1
       ) later
-      WHERE lv.priority IS NOT NULL`,
+      WHERE lv.priority IS NOT NULL AND ${taken('l.queue', 'l.name', '$1', '$2')}`,
 
     /**
      * One compare-and-set per element: $1 ids, $2 from, $3 to, $4 lease check,

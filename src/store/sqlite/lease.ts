@@ -7,53 +7,64 @@ import { type JobRow, toStoredJob } from './rows.js';
 interface Lane {
   priority: number;
   queue: string;
+  name: string;
 }
 
 /**
  * Builds the lease operation: one write transaction (BEGIN IMMEDIATE), so two
  * callers, in this process or another, never take the same job.
  *
- * Leasable rows are walked one lane (priority, queue) at a time, lanes in
- * priority order, through the partial index on (priority DESC, queue, run_at).
- * Within a lane the due rows come first, so each lane costs an index seek
- * plus the rows taken: neither jobs scheduled for later at a higher priority
- * nor the backlog of a queue that has no room are read row by row.
+ * Leasable rows are walked one lane (priority, queue, name) at a time, lanes
+ * in priority order, through the partial index on (priority DESC, queue,
+ * name, run_at). Within a lane the due rows come first, so each lane costs an
+ * index seek plus the rows taken: neither jobs scheduled for later at a
+ * higher priority, nor the backlog of a queue that has no room, nor jobs of a
+ * name or queue the caller does not take are read row by row.
  */
 export function leaseOperation(db: Database, synchronous: 'full' | 'normal'): (request: LeaseRequest) => LeaseResult {
   const firstLane = db.prepare<[], Lane>(SQL.firstLane);
-  const nextQueue = db.prepare<[number, string], { queue: string }>(SQL.nextQueue);
+  const nextLane = db.prepare<[number, string, string], { queue: string; name: string }>(SQL.nextLane);
+  const nextQueue = db.prepare<[number, string], { queue: string; name: string }>(SQL.nextQueue);
   const nextPriority = db.prepare<[number], Lane>(SQL.nextPriority);
-  const dueInLane = db.prepare<[number, string, number, number], JobRow>(SQL.dueInLane);
-  const firstLaterInLane = db.prepare<[number, string, number], { run_at: number }>(SQL.firstLaterInLane);
+  const dueInLane = db.prepare<[number, string, string, number, number], JobRow>(SQL.dueInLane);
+  const firstLaterInLane = db.prepare<[number, string, string, number], { run_at: number }>(SQL.firstLaterInLane);
   const take = db.prepare<[string, number, number, number]>(SQL.take);
 
-  const laneAfter = (lane: Lane): Lane | undefined => {
-    const sibling = nextQueue.get(lane.priority, lane.queue);
-    return sibling ? { priority: lane.priority, queue: sibling.queue } : nextPriority.get(lane.priority);
+  /** The lane after this one; past the rest of its queue at once when the queue is not served. */
+  const laneAfter = (lane: Lane, queueServed: boolean): Lane | undefined => {
+    const { priority, queue, name } = lane;
+    const sibling = queueServed ? nextLane.get(priority, queue, name) : nextQueue.get(priority, queue);
+    return sibling ? { priority, queue: sibling.queue, name: sibling.name } : nextPriority.get(priority);
   };
 
   const lease = db.transaction((request: LeaseRequest): LeaseResult => {
     // Read once the write lock is held: a wait for another process must not age the deadline.
     const now = Date.now();
     const { limit, queueRoom } = request;
+    const names = new Set(request.names);
+    const queues = request.queues ? new Set(request.queues) : null;
     const taken = new Map<string, number>();
     const roomIn = (queue: string) => {
       const room = queueRoom[queue];
       return room === undefined ? Infinity : room - (taken.get(queue) ?? 0);
     };
     const chosen: JobRow[] = [];
+    /** The lanes this request may take from, visited so far. */
     const lanes: Lane[] = [];
     let lane = limit > 0 ? firstLane.get() : undefined;
     while (lane && chosen.length < limit) {
       // Every lane of one priority, merged by runAt then enqueue order.
       const priority = lane.priority;
       const candidates: JobRow[] = [];
-      for (; lane && lane.priority === priority; lane = laneAfter(lane)) {
-        lanes.push(lane);
-        const want = Math.min(roomIn(lane.queue), limit - chosen.length);
-        if (want <= 0) continue;
-        // A loop, not a spread: a lease may be as large as the concurrency, too many for function arguments.
-        for (const row of dueInLane.all(lane.priority, lane.queue, now, want)) candidates.push(row);
+      while (lane && lane.priority === priority) {
+        const queueServed = queues === null || queues.has(lane.queue);
+        if (queueServed && names.has(lane.name)) {
+          lanes.push(lane);
+          const want = Math.min(roomIn(lane.queue), limit - chosen.length);
+          // A loop, not a spread: a lease may be as large as the concurrency, too many for function arguments.
+          if (want > 0) for (const row of dueInLane.all(lane.priority, lane.queue, lane.name, now, want)) candidates.push(row);
+        }
+        lane = laneAfter(lane, queueServed);
       }
       candidates.sort((a, b) => a.run_at - b.run_at || a.id - b.id);
       for (const row of candidates) {
@@ -79,18 +90,25 @@ export function leaseOperation(db: Database, synchronous: 'full' | 'normal'): (r
     });
 
     if (jobs.length === limit) return { jobs, nextRunAt: null };
-    // Short: every lane was visited, so the earliest later job is among their heads.
+    // Short: every lane was visited, so the earliest later job it could take is among their heads.
     let nextRunAt: number | null = null;
-    for (const { priority, queue } of lanes) {
-      const later = firstLaterInLane.get(priority, queue, now);
+    for (const { priority, queue, name } of lanes) {
+      const later = firstLaterInLane.get(priority, queue, name, now);
       if (later && (nextRunAt === null || later.run_at < nextRunAt)) nextRunAt = later.run_at;
     }
     return { jobs, nextRunAt };
   }).immediate;
 
-  if (synchronous === 'normal') return lease;
-  // A lease lost to a power cut only puts its jobs back in the queue (the reaper's work anyway), so
-  // its commit need not wait for fsync; enqueues and outcome writes keep synchronous = FULL.
+  // Nothing it could take: not even the write lock.
+  const run = synchronous === 'normal' ? lease : relaxed(db, lease);
+  return (request) => (request.names.length === 0 ? { jobs: [], nextRunAt: null } : run(request));
+}
+
+/**
+ * A lease lost to a power cut only puts its jobs back in the queue (the reaper's work anyway), so
+ * its commit need not wait for fsync; enqueues and outcome writes keep synchronous = FULL.
+ */
+function relaxed(db: Database, lease: (request: LeaseRequest) => LeaseResult): (request: LeaseRequest) => LeaseResult {
   const relax = db.prepare('PRAGMA synchronous = NORMAL');
   const restore = db.prepare('PRAGMA synchronous = FULL');
   return (request) => {

@@ -48,6 +48,18 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX dispatch_jobs_state ON dispatch_jobs (state);
     `,
   },
+  {
+    version: 2,
+    name: 'leasable index by name',
+    sql: `
+      -- A worker leases only the names it knows: a lane is now (priority, queue, name), so a
+      -- backlog of a name it does not know is one lane to step over, not rows to read. Same name,
+      -- so statements prepared by an older version on an open connection still find it.
+      DROP INDEX dispatch_jobs_leasable;
+      CREATE INDEX dispatch_jobs_leasable ON dispatch_jobs (priority DESC, queue, name, run_at)
+        WHERE state IN ('pending', 'retrying');
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

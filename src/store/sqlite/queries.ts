@@ -15,12 +15,14 @@ export const SQL = {
   insert: `INSERT INTO dispatch_jobs (name, queue, state, input, priority, run_at, attempt, max_retries, timeout_ms, created_at, updated_at)
     VALUES (?, ?, 'pending', ?, ?, ?, 0, ?, ?, ?, ?)`,
 
-  // Leasing walks lanes (priority, queue) of the leasable index: the first, the next queue of a priority, the next priority.
-  firstLane: `SELECT priority, queue FROM ${LEASABLE_INDEX} WHERE ${LEASABLE} ORDER BY priority DESC, queue LIMIT 1`,
-  nextQueue: `SELECT queue FROM ${LEASABLE_INDEX} WHERE ${LEASABLE} AND priority = ? AND queue > ? ORDER BY queue LIMIT 1`,
-  nextPriority: `SELECT priority, queue FROM ${LEASABLE_INDEX} WHERE ${LEASABLE} AND priority < ? ORDER BY priority DESC, queue LIMIT 1`,
-  dueInLane: `SELECT * FROM ${LEASABLE_INDEX} WHERE ${LEASABLE} AND priority = ? AND queue = ? AND run_at <= ? ORDER BY run_at, id LIMIT ?`,
-  firstLaterInLane: `SELECT run_at FROM ${LEASABLE_INDEX} WHERE ${LEASABLE} AND priority = ? AND queue = ? AND run_at > ? ORDER BY run_at LIMIT 1`,
+  // Leasing walks lanes (priority, queue, name) of the leasable index: the first, the next of a priority
+  // (row values, so one seek), the first of the next queue (skipping a queue not served), the next priority.
+  firstLane: `SELECT priority, queue, name FROM ${LEASABLE_INDEX} WHERE ${LEASABLE} ORDER BY priority DESC, queue, name LIMIT 1`,
+  nextLane: `SELECT queue, name FROM ${LEASABLE_INDEX} WHERE ${LEASABLE} AND priority = ? AND (queue, name) > (?, ?) ORDER BY queue, name LIMIT 1`,
+  nextQueue: `SELECT queue, name FROM ${LEASABLE_INDEX} WHERE ${LEASABLE} AND priority = ? AND queue > ? ORDER BY queue, name LIMIT 1`,
+  nextPriority: `SELECT priority, queue, name FROM ${LEASABLE_INDEX} WHERE ${LEASABLE} AND priority < ? ORDER BY priority DESC, queue, name LIMIT 1`,
+  dueInLane: `SELECT * FROM ${LEASABLE_INDEX} WHERE ${LEASABLE} AND priority = ? AND queue = ? AND name = ? AND run_at <= ? ORDER BY run_at, id LIMIT ?`,
+  firstLaterInLane: `SELECT run_at FROM ${LEASABLE_INDEX} WHERE ${LEASABLE} AND priority = ? AND queue = ? AND name = ? AND run_at > ? ORDER BY run_at LIMIT 1`,
   take: `UPDATE dispatch_jobs SET state = 'running', attempt = attempt + 1, lease_token = ?, lease_expires_at = ?, updated_at = ? WHERE id = ?`,
 
   // A compare-and-set: id, state and, unless anyToken, the lease. Leaving running ends the lease.

@@ -218,7 +218,7 @@ class Run {
 
   private async lease(limit: number, roomA: number | null, leaseMs: number): Promise<void> {
     const queueRoom: Record<string, number> = roomA === null ? {} : { a: roomA };
-    const { result, before, after } = await this.timed(() => this.store.lease({ limit, queueRoom, leaseMs }));
+    const { result, before, after } = await this.timed(() => this.store.lease({ limit, queueRoom, leaseMs, names: ['prop'] }));
     const expected = sameAtBoth(before, after, (now) => this.expectedLease(now, limit, queueRoom).map((j) => j.id), 'the due jobs');
     expect(result.jobs.map((j) => j.id), 'the jobs leased, in the one order').toEqual(expected);
     const nextRunAt = result.jobs.length < limit ? sameAtBoth(before, after, (now) => this.nextRunAt(now), 'the next runAt') : null;

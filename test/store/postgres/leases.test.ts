@@ -5,7 +5,7 @@ import { newJob } from '../conformance.js';
 import { databaseUrl, openStore, sql } from './database.js';
 import { until } from '../../support/until.js';
 
-const room = (limit: number, leaseMs = 30_000) => ({ limit, queueRoom: {}, leaseMs });
+const room = (limit: number, leaseMs = 30_000) => ({ limit, queueRoom: {}, leaseMs, names: ['job'] });
 
 describe('postgres store: leases, reaping and duties across processes', () => {
   let store: PostgresStore;

@@ -95,7 +95,7 @@ describe('postgres store: migrations', () => {
     await store.listening();
     const runAt = Date.now() - 10;
     const [job] = await store.insert([newJob({ runAt })]);
-    expect((await store.lease({ limit: 1, queueRoom: {}, leaseMs: 1000 })).jobs.map((j) => j.id)).toEqual([job!.id]);
+    expect((await store.lease({ limit: 1, queueRoom: {}, leaseMs: 1000, names: ['job'] })).jobs.map((j) => j.id)).toEqual([job!.id]);
     const found = await sql<{ nspname: string }>('SELECT nspname FROM pg_namespace WHERE nspname = $1', [schema]);
     expect(found).toEqual([{ nspname: schema }]);
     await new Promise<void>((resolve) => {

@@ -72,7 +72,7 @@ describe('postgres store: LISTEN/NOTIFY', () => {
     const [job] = await other.insert([newJob()]);
     const { seen, next, off, listening } = wakes(listener);
     await listening();
-    const [leased] = (await other.lease({ limit: 1, queueRoom: {}, leaseMs: 30_000 })).jobs;
+    const [leased] = (await other.lease({ limit: 1, queueRoom: {}, leaseMs: 30_000, names: ['job'] })).jobs;
     const retryAt = Date.now() + 60_000;
     await other.write([{ id: job!.id, from: 'running', to: 'retrying', token: leased!.leaseToken, runAt: retryAt }]);
     expect(await next((r) => r === retryAt)).toBe(retryAt);

@@ -29,7 +29,7 @@ describe("postgres store: enqueue inside the caller's transaction", () => {
     const own = await client.query('SELECT count(*)::int AS n FROM ' + pg.escapeIdentifier(store.schema) + '.jobs WHERE id = $1', [job!.id]);
     expect(own.rows[0].n).toBe(1);
     expect(await store.get(job!.id)).toBeNull();
-    expect((await store.lease({ limit: 10, queueRoom: {}, leaseMs: 30_000 })).jobs).toEqual([]);
+    expect((await store.lease({ limit: 10, queueRoom: {}, leaseMs: 30_000, names: ['job'] })).jobs).toEqual([]);
     await client.query('COMMIT');
     expect(await store.get(job!.id)).toMatchObject({ state: 'pending', input: { order: 42 } });
   });
