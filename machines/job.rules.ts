@@ -1,4 +1,4 @@
-import { transition } from 'xstate';
+import { initialTransition, transition } from 'xstate';
 import { getStateNodes, toDirectedGraph } from 'xstate/graph';
 import { JOB_STATES, type JobContext, type JobMachine, type JobState, jobMachine } from './job.machine.js';
 
@@ -11,6 +11,8 @@ import { JOB_STATES, type JobContext, type JobMachine, type JobState, jobMachine
 export interface JobRules {
   /** Every state, in the chart's order. */
   states: readonly JobState[];
+  /** Where a new job starts. */
+  initial: JobState;
   /** Tagged `leasable`: a lease takes a due job from here. */
   leasable: readonly JobState[];
   /**
@@ -81,6 +83,7 @@ export function rulesOf(machine: JobMachine): JobRules {
 
   return {
     states,
+    initial: initialTransition(machine, PROBE)[0].value as JobState,
     leasable,
     dueThrough,
     leased,

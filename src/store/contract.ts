@@ -184,6 +184,9 @@ export interface Store {
   withDuty?(name: string, run: () => Promise<void>): Promise<boolean>;
 }
 
+/** The job chart's rules (which states a lease takes from, which holds a lease...), that stores follow. */
+export { jobRules, sqlList } from '../../machines/job.rules.js';
+
 // What a backend needs besides the contract (its errors, its option fields), so it imports nothing else.
 export { CorruptJobError, StoreConfigError, StoreError } from '../errors.js';
 export { durationField } from '../duration.js';

@@ -1,4 +1,4 @@
-import type { NewJob, StoredJob } from './contract.js';
+import { jobRules, type NewJob, type StoredJob } from './contract.js';
 
 /** A job as every store answers it right after the insert: pending, no attempt yet, no lease. */
 export function enqueuedRecord(job: NewJob, id: string, input: unknown, createdAt: number): StoredJob {
@@ -6,7 +6,7 @@ export function enqueuedRecord(job: NewJob, id: string, input: unknown, createdA
     id,
     name: job.name,
     queue: job.queue,
-    state: 'pending',
+    state: jobRules.initial,
     input,
     priority: job.priority,
     runAt: job.runAt,

@@ -1,7 +1,8 @@
-import { type JobError, type JobState, JOB_STATES } from '../../machines/job.machine.js';
+import type { JobError, JobState } from '../../machines/job.machine.js';
+import { jobRules } from '../../machines/job.rules.js';
 import { CorruptJobError, type StoredJob } from './contract.js';
 
-const STATES: ReadonlySet<string> = new Set(JOB_STATES);
+const STATES: ReadonlySet<string> = new Set(jobRules.states);
 
 /** A stored state as a state of the chart; any other is no job this code can move, and is refused by name. */
 export function chartState(id: string, state: string): JobState {

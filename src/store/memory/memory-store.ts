@@ -17,7 +17,7 @@ import type {
 } from '../contract.js';
 import { enqueuedRecord } from '../enqueued-record.js';
 import { WakeListeners } from '../wake-listeners.js';
-import { optionKeys, refuseUnknownKeys, StoreConfigError, StoreError } from '../contract.js';
+import { jobRules, optionKeys, refuseUnknownKeys, StoreConfigError, StoreError } from '../contract.js';
 
 interface Row extends StoredJob {
   seq: number;
@@ -48,8 +48,11 @@ function dueOrder(a: Entry, b: Entry): number {
   return a.runAt - b.runAt || a.seq - b.seq;
 }
 
-const isLive = (entry: Entry) =>
-  entry.ticket === entry.row.ticket && (entry.row.state === 'pending' || entry.row.state === 'retrying');
+/** The chart's: the states a lease takes jobs from, the state it leaves them in. */
+const LEASE_FROM: ReadonlySet<JobState> = new Set(jobRules.leaseFrom);
+const LEASED = jobRules.leased;
+
+const isLive = (entry: Entry) => entry.ticket === entry.row.ticket && LEASE_FROM.has(entry.row.state);
 
 /** The row as the contract shows it; spelled out, as a rest spread costs more on the lease path. */
 function copy(row: Row): StoredJob {
@@ -182,8 +185,8 @@ export class MemoryStore implements Store {
       if (!lane) break;
       const row = lane.ready.pop()!.row;
       const leasedFrom = row.state;
-      row.state = 'running';
-      row.attempt += 1;
+      row.state = LEASED;
+      row.attempt += jobRules.attemptsPerLease;
       row.leaseToken = token;
       row.leaseExpiresAt = now + request.leaseMs;
       row.updatedAt = now;
@@ -205,7 +208,7 @@ export class MemoryStore implements Store {
       if (write.token !== undefined && row.leaseToken !== write.token) return false;
       row.state = write.to;
       row.updatedAt = now;
-      if (write.to !== 'running') {
+      if (write.to !== LEASED) {
         row.leaseToken = null;
         row.leaseExpiresAt = null;
       }
@@ -213,7 +216,7 @@ export class MemoryStore implements Store {
       if (write.runAt !== undefined) row.runAt = write.runAt;
       if (write.lastError !== undefined) row.lastError = write.lastError;
       this.enterHeap(row, now);
-      if (write.to === 'pending') this.wakes.notify(row.runAt);
+      if (LEASE_FROM.has(write.to)) this.wakes.notify(row.runAt);
       return true;
     });
   }
@@ -228,7 +231,7 @@ export class MemoryStore implements Store {
     const deadline = this.now() + leaseMs;
     return leases.map(({ id, token }) => {
       const row = this.rows.get(id);
-      if (!row || row.state !== 'running' || row.leaseToken !== token) return false;
+      if (!row || row.state !== LEASED || row.leaseToken !== token) return false;
       row.leaseExpiresAt = deadline;
       return true;
     });
@@ -245,7 +248,7 @@ export class MemoryStore implements Store {
     const now = this.now();
     const out: Row[] = [];
     for (const row of this.rows.values()) {
-      if (row.state === 'running' && row.leaseExpiresAt !== null && row.leaseExpiresAt < now) out.push(row);
+      if (row.state === LEASED && row.leaseExpiresAt !== null && row.leaseExpiresAt < now) out.push(row);
     }
     out.sort((a, b) => a.leaseExpiresAt! - b.leaseExpiresAt! || a.seq - b.seq);
     return out.slice(0, limit).map(copy);
@@ -281,15 +284,7 @@ export class MemoryStore implements Store {
 
   async counts(): Promise<StateCounts> {
     this.assertOpen();
-    const counts: StateCounts = {
-      pending: 0,
-      running: 0,
-      retrying: 0,
-      completed: 0,
-      failed: 0,
-      dlq: 0,
-      cancelled: 0,
-    };
+    const counts = Object.fromEntries(jobRules.states.map((state) => [state, 0])) as StateCounts;
     for (const row of this.rows.values()) counts[row.state]++;
     return counts;
   }
@@ -301,7 +296,7 @@ export class MemoryStore implements Store {
 
   /** Puts a leasable row where a lease will find it: ready if due, scheduled if not. */
   private enterHeap(row: Row, now: number): void {
-    if (row.state !== 'pending' && row.state !== 'retrying') return;
+    if (!LEASE_FROM.has(row.state)) return;
     const entry: Entry = { row, ticket: ++row.ticket, priority: row.priority, runAt: row.runAt, seq: row.seq };
     const lane = this.laneOf(row.queue, row.name);
     if (row.runAt <= now) lane.ready.push(entry);

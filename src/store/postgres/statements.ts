@@ -1,11 +1,17 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
-import { JOB_STATES, type JobState } from '../../../machines/job.machine.js';
+import type { JobState } from '../../../machines/job.machine.js';
+import { jobRules, sqlList } from '../contract.js';
 import { lockKey } from './advisory-lock.js';
 import { epochMs, fromEpochMs, jobColumns } from './rows.js';
 
-/** Written as in the partial index, so the planner sees that it applies. */
-const leasable = (table?: string) => `${table ? `${table}.` : ''}state IN ('pending', 'retrying')`;
+/**
+ * The chart's states a lease takes from, written as in the partial index, so
+ * the planner sees that it applies (a test holds the schema to the chart).
+ */
+const leasable = (table?: string) => `${table ? `${table}.` : ''}state IN (${sqlList(jobRules.leaseFrom)})`;
+/** The chart's one state that holds a lease. */
+const LEASED = `'${jobRules.leased}'`;
 const LEASABLE = leasable();
 /** The one order, on the table and on any relation carrying its columns. */
 const ORDER = 'priority DESC, run_at, id';
@@ -15,7 +21,7 @@ const ORDER = 'priority DESC, run_at, id';
  * parameter cannot use the partial index that holds only some states.
  */
 function byState(text: (state: string) => string): Record<JobState, string> {
-  return Object.fromEntries(JOB_STATES.map((state) => [state, text(state)])) as Record<JobState, string>;
+  return Object.fromEntries(jobRules.states.map((state) => [state, text(state)])) as Record<JobState, string>;
 }
 
 /** A lease token check in a write: none asked, none held, or this one held. */
@@ -150,7 +156,7 @@ export function statements(schema: string) {
         UPDATE ${jobs} j
         -- One token for the whole lease, drawn once: a job's writes name its id and token together, so
         -- the token need only differ from this job's other leases (a uuid per row cost ~4 us each).
-        SET state = 'running', attempt = j.attempt + 1, lease_token = (SELECT gen_random_uuid()::text),
+        SET state = ${LEASED}, attempt = j.attempt + ${jobRules.attemptsPerLease}, lease_token = (SELECT gen_random_uuid()::text),
             lease_expires_at = now() + $4::float8 * interval '1 millisecond', updated_at = now()
         -- By key, not joined: a generic plan cannot see $3 and, guessing many rows, joined by
         -- hashing the whole table (a scan of every row per lease).
@@ -197,8 +203,8 @@ export function statements(schema: string) {
           run_at = coalesce(${fromEpochMs('w.run_at')}, j.run_at),
           last_error = CASE WHEN w.set_error THEN w.last_error::jsonb ELSE j.last_error END,
           -- Leaving running clears the lease.
-          lease_token = CASE WHEN w.to_state = 'running' THEN j.lease_token END,
-          lease_expires_at = CASE WHEN w.to_state = 'running' THEN j.lease_expires_at END,
+          lease_token = CASE WHEN w.to_state = ${LEASED} THEN j.lease_token END,
+          lease_expires_at = CASE WHEN w.to_state = ${LEASED} THEN j.lease_expires_at END,
           updated_at = now()
       FROM w
       WHERE j.id = w.id AND j.state = w.from_state
@@ -214,25 +220,25 @@ export function statements(schema: string) {
       UPDATE ${jobs} j
       SET lease_expires_at = now() + $3::float8 * interval '1 millisecond'
       FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS l(id, token, ord)
-      WHERE j.id = l.id AND j.state = 'running' AND j.lease_token = l.token
+      WHERE j.id = l.id AND j.state = ${LEASED} AND j.lease_token = l.token
       RETURNING l.ord`,
 
     get: `SELECT ${jobColumns('j')} FROM ${jobs} j WHERE j.id = $1`,
 
     expired: `
       SELECT ${jobColumns('j')} FROM ${jobs} j
-      WHERE j.state = 'running' AND j.lease_expires_at < now()
+      WHERE j.state = ${LEASED} AND j.lease_expires_at < now()
       ORDER BY j.lease_expires_at, j.id
       LIMIT $1`,
 
     /** $1 after this id, $2 page size plus one (to know whether another page follows). */
     list: byState((state) =>
-      state === 'running'
+      state === jobRules.leased
         ? // The few running rows through jobs_lease_deadline, then sorted: walking the primary key in
           // order, as the planner would for the LIMIT, reads every other row on the way.
           `
       WITH running AS MATERIALIZED (
-        SELECT ${jobColumns('j')}, j.id AS seq FROM ${jobs} j WHERE j.state = 'running' AND j.id > $1::bigint
+        SELECT ${jobColumns('j')}, j.id AS seq FROM ${jobs} j WHERE j.state = ${LEASED} AND j.id > $1::bigint
       )
       SELECT * FROM running ORDER BY seq LIMIT $2`
         : `

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
-import type { LeasedJob, LeaseRequest, LeaseResult } from '../contract.js';
+import { jobRules, type LeasedJob, type LeaseRequest, type LeaseResult } from '../contract.js';
 import { SQL } from './queries.js';
 import { type JobRow, toStoredJob } from './rows.js';
 
@@ -81,8 +81,8 @@ export function leaseOperation(db: Database, synchronous: 'full' | 'normal'): (r
       take.run(token, deadline, now, row.id);
       const job = toStoredJob(row) as LeasedJob;
       job.leasedFrom = job.state;
-      job.state = 'running';
-      job.attempt = row.attempt + 1;
+      job.state = jobRules.leased;
+      job.attempt = row.attempt + jobRules.attemptsPerLease;
       job.leaseToken = token;
       job.leaseExpiresAt = deadline;
       job.updatedAt = now;

@@ -1,5 +1,12 @@
-/** Written exactly as in the partial index's WHERE, so SQLite sees the index applies. */
-const LEASABLE = `state IN ('pending', 'retrying')`;
+import { jobRules, sqlList } from '../contract.js';
+
+/**
+ * The chart's states a lease takes from, written exactly as in the partial
+ * index's WHERE, so SQLite sees the index applies (a test holds the schema to the chart).
+ */
+const LEASABLE = `state IN (${sqlList(jobRules.leaseFrom)})`;
+/** The chart's one state that holds a lease. */
+const LEASED = `'${jobRules.leased}'`;
 /**
  * Named outright: with no statistics the planner prefers the state index and
  * then sorts every waiting row, which is a full sort per lease with a big backlog.
@@ -13,7 +20,7 @@ const DEADLINE_INDEX = 'dispatch_jobs INDEXED BY dispatch_jobs_lease_deadline';
  */
 export const SQL = {
   insert: `INSERT INTO dispatch_jobs (name, queue, state, input, priority, run_at, attempt, max_retries, timeout_ms, created_at, updated_at)
-    VALUES (?, ?, 'pending', ?, ?, ?, 0, ?, ?, ?, ?)`,
+    VALUES (?, ?, '${jobRules.initial}', ?, ?, ?, 0, ?, ?, ?, ?)`,
 
   // Leasing walks lanes (priority, queue, name) of the leasable index: the first, the next of a priority
   // (row values, so one seek), the first of the next queue (skipping a queue not served), the next priority.
@@ -23,7 +30,7 @@ export const SQL = {
   nextPriority: `SELECT priority, queue, name FROM ${LEASABLE_INDEX} WHERE ${LEASABLE} AND priority < ? ORDER BY priority DESC, queue, name LIMIT 1`,
   dueInLane: `SELECT * FROM ${LEASABLE_INDEX} WHERE ${LEASABLE} AND priority = ? AND queue = ? AND name = ? AND run_at <= ? ORDER BY run_at, id LIMIT ?`,
   firstLaterInLane: `SELECT run_at FROM ${LEASABLE_INDEX} WHERE ${LEASABLE} AND priority = ? AND queue = ? AND name = ? AND run_at > ? ORDER BY run_at LIMIT 1`,
-  take: `UPDATE dispatch_jobs SET state = 'running', attempt = attempt + 1, lease_token = ?, lease_expires_at = ?, updated_at = ? WHERE id = ?`,
+  take: `UPDATE dispatch_jobs SET state = ${LEASED}, attempt = attempt + ${jobRules.attemptsPerLease}, lease_token = ?, lease_expires_at = ?, updated_at = ? WHERE id = ?`,
 
   // A compare-and-set: id, state and, unless anyToken, the lease. Leaving running ends the lease.
   write: `UPDATE dispatch_jobs SET
@@ -32,13 +39,13 @@ export const SQL = {
       attempt = coalesce(@attempt, attempt),
       run_at = coalesce(@runAt, run_at),
       last_error = CASE WHEN @setError THEN @lastError ELSE last_error END,
-      lease_token = CASE WHEN @to = 'running' THEN lease_token END,
-      lease_expires_at = CASE WHEN @to = 'running' THEN lease_expires_at END
+      lease_token = CASE WHEN @to = ${LEASED} THEN lease_token END,
+      lease_expires_at = CASE WHEN @to = ${LEASED} THEN lease_expires_at END
     WHERE id = @id AND state = @from AND (@anyToken OR lease_token IS @token)`,
-  extend: `UPDATE dispatch_jobs SET lease_expires_at = ? WHERE id = ? AND state = 'running' AND lease_token = ?`,
+  extend: `UPDATE dispatch_jobs SET lease_expires_at = ? WHERE id = ? AND state = ${LEASED} AND lease_token = ?`,
 
   get: `SELECT * FROM dispatch_jobs WHERE id = ?`,
-  expired: `SELECT * FROM ${DEADLINE_INDEX} WHERE state = 'running' AND lease_expires_at < ? ORDER BY lease_expires_at, id LIMIT ?`,
+  expired: `SELECT * FROM ${DEADLINE_INDEX} WHERE state = ${LEASED} AND lease_expires_at < ? ORDER BY lease_expires_at, id LIMIT ?`,
   list: `SELECT * FROM dispatch_jobs WHERE state = ? AND id > ? ORDER BY id LIMIT ?`,
   purge: `DELETE FROM dispatch_jobs WHERE state = ? AND updated_at < ?`,
   counts: `SELECT state, count(*) AS n FROM dispatch_jobs GROUP BY state`,

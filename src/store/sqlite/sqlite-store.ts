@@ -13,7 +13,7 @@ import type {
   StoredJob,
   TransitionWrite,
 } from '../contract.js';
-import { StoreConfigError, StoreError } from '../contract.js';
+import { jobRules, StoreConfigError, StoreError } from '../contract.js';
 import { enqueuedRecord } from '../enqueued-record.js';
 import { WakeListeners } from '../wake-listeners.js';
 import { ForeignEnqueues } from './foreign-enqueues.js';
@@ -22,6 +22,9 @@ import { migrate } from './migrations.js';
 import { checkLocation, parseOptions, type ResolvedSqliteOptions, type SqliteStoreOptions } from './options.js';
 import { SQL } from './queries.js';
 import { type JobRow, rowidOf, toStoredJob } from './rows.js';
+
+/** The chart's states a lease takes jobs from: a write that brings a job back to one wakes the workers. */
+const LEASE_FROM: ReadonlySet<string> = new Set(jobRules.leaseFrom);
 
 type JobState = StoredJob['state'];
 
@@ -133,7 +136,7 @@ export class SqliteStore implements Store {
     const applied = await this.run('writing transitions', (s) => s.write(writes));
     const now = Date.now();
     writes.forEach((w, i) => {
-      if (applied[i] && w.to === 'pending') this.wakes.notify(w.runAt ?? now);
+      if (applied[i] && LEASE_FROM.has(w.to)) this.wakes.notify(w.runAt ?? now);
     });
     return applied;
   }
