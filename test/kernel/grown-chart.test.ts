@@ -76,7 +76,7 @@ describe('a grown job chart', () => {
       },
     });
     const [stored] = await store.insert([{ name: 'grown', queue: 'default', input: {}, inputJson: '{}', priority: 0, runAt: 0, maxRetries: 1, timeoutMs: 1000 }]);
-    const { jobs } = await store.lease({ limit: 1, queueRoom: {}, leaseMs: 10_000 } as never);
+    const { jobs } = await store.lease({ limit: 1, queueRoom: {}, leaseMs: 10_000, names: ['grown'] });
     runner.start(jobs);
     await until(async () => (await store.get(stored!.id))?.state === 'completed', 'the job to complete', 5000, 5);
     expect(errors).toEqual(['the job chart names an action the engine does not run: announce']);

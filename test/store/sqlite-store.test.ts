@@ -371,19 +371,20 @@ describe('sqlite store leasing and locking', () => {
 });
 
 describe('sqlite store wake-ups within one process', () => {
-  it('tells subscribers of inserts (earliest runAt) and of jobs put back to pending, until they unsubscribe', async () => {
+  it('tells subscribers of inserts (earliest runAt) and of jobs put back where a lease takes them, until they unsubscribe', async () => {
     const store = await openStore();
     const heard: number[] = [];
     const unsubscribe = store.subscribe((runAt) => heard.push(runAt));
     await store.insert([newJob({ runAt: 5000 }), newJob({ runAt: 3000 }), newJob({ runAt: 4000 })]);
     const [job] = (await store.lease({ limit: 1, queueRoom: {}, leaseMs: 30_000, names: ['job'] })).jobs;
     await store.write([{ id: job!.id, from: 'running', to: 'retrying', token: job!.leaseToken, runAt: 7000 }]);
-    expect(heard).toEqual([3000]);
+    // A retrying job is leased once its backoff is over: the chart's `after backoff` leads to pending.
+    expect(heard).toEqual([3000, 7000]);
     await store.write([{ id: job!.id, from: 'retrying', to: 'pending', runAt: 6000 }]);
-    expect(heard).toEqual([3000, 6000]);
+    expect(heard).toEqual([3000, 7000, 6000]);
     unsubscribe();
     await store.insert([newJob()]);
-    expect(heard).toEqual([3000, 6000]);
+    expect(heard).toEqual([3000, 7000, 6000]);
   });
 
   it('lets a worker start a job enqueued by another dispatcher sharing its store without waiting for the poll', async () => {
