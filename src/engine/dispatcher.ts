@@ -210,9 +210,17 @@ class DispatcherImpl implements Dispatcher {
     }
     this.store = options.store ?? memoryStore();
     this.chart = chartWithBackoff((name) => this.registry.find(name)?.backoff ?? this.backoff);
-    this.writes = new WriteBuffer(this.store);
+    // Unanswered outcome writes count against the supervisor's room: a crash re-runs at most concurrency + prefetch jobs.
+    this.writes = new WriteBuffer(this.store, (backlog) => {
+      // Writes go on after a drained supervisor has stopped (jobs given back), and no longer concern it.
+      if (this.supervisor.getSnapshot().status === 'active') this.supervisor.send({ type: 'WRITE_BACKLOG', ...backlog });
+    });
     this.runner = new JobRunner(concurrency, this.chart, this.registry, this.writes, this.store, {
-      freed: (jobs) => this.supervisor.send({ type: 'SLOTS_FREED', jobs }),
+      freed: (jobs) => {
+        // The freed jobs' writes are counted before their slots are given back.
+        this.writes.report();
+        this.supervisor.send({ type: 'SLOTS_FREED', jobs });
+      },
       emit: (event) => this.events.next(event),
       listening: () => this.events.observed,
       requeued: (runAt) => this.wake(runAt),
