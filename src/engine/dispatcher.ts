@@ -513,8 +513,7 @@ class DispatcherImpl implements Dispatcher {
         else if (await this.applyChart(job, { type: 'LEASE_EXPIRED' })) moved++;
       }
     };
-    if (this.store.withDuty) await this.store.withDuty('reaper', run);
-    else await run();
+    await this.store.withDuty('reaper', run);
     return moved;
   }
 
@@ -564,7 +563,9 @@ class Every {
 function isStore(value: unknown): value is Store {
   if (typeof value !== 'object' || value === null) return false;
   const store = value as Record<string, unknown>;
-  return ['open', 'close', 'insert', 'lease', 'write', 'extend', 'get', 'expired', 'list', 'purge', 'counts'].every((m) => typeof store[m] === 'function');
+  return ['open', 'close', 'insert', 'lease', 'write', 'extend', 'get', 'expired', 'list', 'purge', 'counts', 'withDuty'].every(
+    (m) => typeof store[m] === 'function',
+  );
 }
 
 function positive(value: Duration, field: string): number {

@@ -28,7 +28,7 @@ export function withHeldWrites(inner: Store, mode: HoldMode) {
     list: (options) => inner.list(options),
     purge: (state, before) => inner.purge(state, before),
     counts: () => inner.counts(),
-    ...(inner.withDuty ? { withDuty: (name: string, run: () => Promise<void>) => inner.withDuty!(name, run) } : {}),
+    withDuty: (name, run) => inner.withDuty(name, run),
     ...(inner.subscribe ? { subscribe: (listener: (runAt: number) => void) => inner.subscribe!(listener) } : {}),
     async write(writes: readonly TransitionWrite[]): Promise<boolean[]> {
       while (gate) {
