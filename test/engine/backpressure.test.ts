@@ -87,7 +87,12 @@ describe.each(Object.keys(stores))('backpressure on outcome writes: %s', (kind) 
     const [first] = await dispatcher.enqueueMany(quick, [{ n: 0 }]);
     held.hold();
     await dispatcher.start();
-    await until(() => held.refused() >= 1, "the first job's outcome write to fail", 10_000, 5);
+    // Once the worker knows its writes fail, and a lease it had already sent (when slots came free) is back.
+    const stalled = () => {
+      const supervisor = dispatcher.supervisorActor.getSnapshot();
+      return supervisor.context.writesStalled && !supervisor.matches({ running: 'leasing' });
+    };
+    await until(() => held.refused() >= 1 && stalled(), 'the worker to know its writes fail, with no lease in flight', 10_000, 5);
     const later = await dispatcher.enqueueMany(quick, [{ n: 1 }, { n: 2 }, { n: 3 }]);
     // The write is tried again 0.1 s after its failure (and fails), then 0.4 s later.
     await sleep(150);

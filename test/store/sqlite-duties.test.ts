@@ -58,7 +58,7 @@ describe('sqlite store: leader duties across processes', () => {
   }, 30_000);
 
   it('keeps a duty with its live holder past the expiry, and gives it to another once a killed holder’s claim expires', async () => {
-    const expiryMs = 600;
+    const expiryMs = 1000;
     const held = await holder('hold', { expiryMs });
     const holding = said(held);
     held.child.send('go');
