@@ -212,8 +212,10 @@ class DispatcherImpl implements Dispatcher {
     this.chart = chartWithBackoff((name) => this.registry.find(name)?.backoff ?? this.backoff);
     // Unanswered outcome writes count against the supervisor's room: a crash re-runs at most concurrency + prefetch jobs.
     this.writes = new WriteBuffer(this.store, (backlog) => {
-      // Writes go on after a drained supervisor has stopped (jobs given back), and no longer concern it.
-      if (this.supervisor.getSnapshot().status === 'active') this.supervisor.send({ type: 'WRITE_BACKLOG', ...backlog });
+      // Only a started supervisor hears: one never started would keep every report in its mailbox (a
+      // producer that cancels jobs), and once drained and stopped the writes no longer concern it.
+      if (this.phase === 'new' || this.supervisor.getSnapshot().status !== 'active') return;
+      this.supervisor.send({ type: 'WRITE_BACKLOG', ...backlog });
     });
     this.runner = new JobRunner(concurrency, this.chart, this.registry, this.writes, this.store, {
       freed: (jobs) => {
