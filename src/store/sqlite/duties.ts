@@ -17,9 +17,10 @@ export interface DutyClaims {
 }
 
 /**
- * SQLite has no session locks that outlive a statement, and several
- * processes share the file, so a duty is a row naming its holder and when
- * the claim runs out. The holder renews it while it runs; a holder that dies
+ * SQLite's only locks are the file's transaction locks, and a duty held
+ * that way would stop every writer for its whole run; several processes
+ * share the file, so a duty is a row naming its holder and when the claim
+ * runs out. The holder renews it while it runs; a holder that dies
  * stops renewing, and its claim can be taken once it expires. Times are the
  * process clock, read once the write lock is held, which every process on
  * the machine shares.
