@@ -15,10 +15,18 @@ export interface LeaseOutcome {
 }
 
 export interface SupervisorContext {
+  /** Jobs this worker may have leased and not yet seen stored: running, prefetched, or written and unanswered. */
   concurrency: number;
   queueLimits: Record<string, number>;
+  /** Jobs held: leased and not yet given back by the runner. */
   inFlight: number;
   queueInFlight: Record<string, number>;
+  /** Transition writes handed to the store and not yet answered: their jobs run again if this process dies. */
+  unwritten: number;
+  /** The store is failing writes and they are being tried again: lease nothing until they land. */
+  writesStalled: boolean;
+  /** The room the lease in flight (or the last one) asked for. */
+  asked: number;
   /** How long to sleep in `waiting` before leasing again. */
   sleepMs: number;
   /** Something may be due that the last lease did not see: lease again before sleeping. */
@@ -39,16 +47,33 @@ export type SupervisorEvent =
   | { type: 'START' }
   /** A job was enqueued or announced; `inMs` is how long until it is due (0 or less: now). */
   | { type: 'WAKE'; inMs: number }
-  /** Jobs finished and gave back their slots. */
+  /**
+   * Jobs left this worker and gave back their slots. Their outcome writes
+   * must be counted (WRITE_BACKLOG) no later than this, or the room would
+   * briefly count them nowhere.
+   */
   | { type: 'SLOTS_FREED'; jobs: ReadonlyArray<{ queue: string }> }
+  /** The outcome writes not yet answered by the store, and whether a failed batch is being tried again. */
+  | { type: 'WRITE_BACKLOG'; unacknowledged: number; stalled: boolean }
   | { type: 'STOP'; graceMs: number };
+
+/**
+ * Room to lease: `concurrency` (the engine's concurrency plus prefetch) less
+ * the jobs held and the writes unanswered, so a crash never finds more than
+ * `concurrency` jobs leased here whose outcome the store lacks. None while
+ * writes are failing: leasing more would only pile up jobs that cannot be recorded.
+ */
+function roomLeft(context: SupervisorContext): number {
+  if (context.writesStalled) return 0;
+  return Math.max(0, context.concurrency - context.inFlight - context.unwritten);
+}
 
 function roomOf(context: SupervisorContext): LeaseRoom {
   const queueRoom: Record<string, number> = {};
   for (const queue in context.queueLimits) {
     queueRoom[queue] = Math.max(0, context.queueLimits[queue]! - (context.queueInFlight[queue] ?? 0));
   }
-  return { limit: Math.max(0, context.concurrency - context.inFlight), queueRoom };
+  return { limit: roomLeft(context), queueRoom };
 }
 
 function countQueues(
@@ -94,6 +119,11 @@ export const supervisorMachine = setup({
         queueInFlight: countQueues(context.queueInFlight, event.jobs, context.queueLimits, -1),
       };
     }),
+    noteWrites: assign(({ context, event }) => {
+      if (event.type !== 'WRITE_BACKLOG') return {};
+      if (event.unacknowledged === context.unwritten && event.stalled === context.writesStalled) return {};
+      return { unwritten: event.unacknowledged, writesStalled: event.stalled };
+    }),
     requestStop: assign({
       stopRequested: true,
       graceMs: ({ event, context }) => (event.type === 'STOP' ? event.graceMs : context.graceMs),
@@ -102,7 +132,7 @@ export const supervisorMachine = setup({
   },
   guards: {
     stopRequested: ({ context }) => context.stopRequested,
-    full: ({ context }) => context.inFlight >= context.concurrency,
+    full: ({ context }) => roomLeft(context) === 0,
     lookAgain: ({ context }) => context.lookAgain,
     dueNow: ({ event }) => event.type === 'WAKE' && event.inMs <= 0,
     idle: ({ context }) => context.inFlight === 0,
@@ -115,11 +145,16 @@ export const supervisorMachine = setup({
 }).createMachine({
   id: 'supervisor',
   initial: 'idle',
+  // Kept in every state: writes made before the start or while draining count as much as any.
+  on: { WRITE_BACKLOG: { actions: 'noteWrites' } },
   context: ({ input }) => ({
     concurrency: input.concurrency,
     queueLimits: input.queueLimits ?? {},
     inFlight: 0,
     queueInFlight: {},
+    unwritten: 0,
+    writesStalled: false,
+    asked: 0,
     sleepMs: 0,
     lookAgain: false,
     retryMs: input.retryMs ?? 1000,
@@ -136,12 +171,13 @@ export const supervisorMachine = setup({
     running: {
       initial: 'leasing',
       on: {
-        SLOTS_FREED: { actions: 'freeSlots', target: '.leasing' },
+        // Room may have come back, unless the slots went to unanswered writes: deciding tells.
+        SLOTS_FREED: { actions: ['freeSlots', 'lookAgain'], target: '.deciding' },
         STOP: { target: 'draining', actions: 'requestStop' },
       },
       states: {
         leasing: {
-          entry: assign({ lookAgain: false }),
+          entry: assign({ lookAgain: false, asked: ({ context }) => roomLeft(context) }),
           invoke: {
             src: 'leaseJobs',
             input: ({ context }) => roomOf(context),
@@ -150,7 +186,7 @@ export const supervisorMachine = setup({
               actions: [
                 assign(({ context, event }) => {
                   const { jobs, sleepMs } = event.output;
-                  const asked = roomOf(context).limit;
+                  const { asked } = context;
                   return {
                     inFlight: context.inFlight + jobs.length,
                     queueInFlight: countQueues(context.queueInFlight, jobs, context.queueLimits, 1),
@@ -188,7 +224,11 @@ export const supervisorMachine = setup({
           ],
         },
         full: {
-          on: { WAKE: {} },
+          on: {
+            WAKE: {},
+            // Writes landed: lease into the room they gave back, if any.
+            WRITE_BACKLOG: { actions: ['noteWrites', 'lookAgain'], target: 'deciding' },
+          },
         },
         waiting: {
           entry: 'armWake',

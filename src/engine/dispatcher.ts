@@ -284,7 +284,13 @@ class DispatcherImpl implements Dispatcher {
     this.store = options.store ?? memoryStore();
     this.chart = chartWithBackoff((name) => this.registry.find(name)?.backoff ?? this.backoff);
     this.kernel = new JobKernel(this.chart);
-    this.writes = new WriteBuffer(this.store);
+    // Unanswered outcome writes count against the supervisor's room: a crash re-runs at most concurrency + prefetch jobs.
+    this.writes = new WriteBuffer(this.store, (backlog) => {
+      // Only a started supervisor hears: one never started would keep every report in its mailbox (a
+      // producer that cancels jobs), and once drained and stopped the writes no longer concern it.
+      if (this.phase === 'new' || this.supervisor.getSnapshot().status !== 'active') return;
+      this.supervisor.send({ type: 'WRITE_BACKLOG', ...backlog });
+    });
     const mirror = options.inspect ? new ActorMirror(this.chart, options.inspect, (e, c) => this.reportError(e, c)) : null;
     this.runner = new JobRunner({
       concurrency,
@@ -295,7 +301,11 @@ class DispatcherImpl implements Dispatcher {
       middleware: this.middleware,
       mirror,
       hooks: {
-        freed: (jobs) => this.supervisor.send({ type: 'SLOTS_FREED', jobs }),
+        freed: (jobs) => {
+          // The freed jobs' writes are counted before their slots are given back.
+          this.writes.report();
+          this.supervisor.send({ type: 'SLOTS_FREED', jobs });
+        },
         emit: (job, step) => this.events.next(transitionEvent(job, step)),
         output: (_def, value) => {
           assertJsonSerializable(value, 'result');
@@ -607,8 +617,7 @@ class DispatcherImpl implements Dispatcher {
         else if (await this.applyChart(job, { type: 'LEASE_EXPIRED' })) moved++;
       }
     };
-    if (this.store.withDuty) await this.store.withDuty('reaper', run);
-    else await run();
+    await this.store.withDuty('reaper', run);
     return moved;
   }
 
@@ -658,7 +667,9 @@ class Every {
 function isStore(value: unknown): value is Store {
   if (typeof value !== 'object' || value === null) return false;
   const store = value as Record<string, unknown>;
-  return ['open', 'close', 'insert', 'lease', 'write', 'extend', 'get', 'expired', 'list', 'purge', 'counts'].every((m) => typeof store[m] === 'function');
+  return ['open', 'close', 'insert', 'lease', 'write', 'extend', 'get', 'expired', 'list', 'purge', 'counts', 'withDuty'].every(
+    (m) => typeof store[m] === 'function',
+  );
 }
 
 function positive(value: Duration, field: string): number {

@@ -5,6 +5,13 @@ const RETRY_DELAYS_MS = [100, 400, 1600];
 /** Told whether the compare-and-set held, or the error when the store call failed. */
 export type WriteDone = (applied: boolean, error?: unknown) => void;
 
+/** The writes not yet answered by the store, as the supervisor counts them against its room. */
+export interface WriteBacklog {
+  unacknowledged: number;
+  /** A batch failed and is waiting to be tried again. */
+  stalled: boolean;
+}
+
 interface Pending {
   write: TransitionWrite;
   done: WriteDone;
@@ -14,18 +21,52 @@ interface Pending {
  * Gathers the transition writes made in one turn of the event loop into one
  * store call, and keeps gathering while that call is in flight: under load a
  * round trip carries many completions.
+ *
+ * It tells `onBacklog` how many writes are unanswered and whether a failed
+ * batch is waiting for another try: a job whose outcome is unwritten runs
+ * again if this process dies, so the supervisor counts these against its
+ * room and leases nothing while writes are failing. Reports are gathered
+ * into one a turn; `report()` sends a change at once.
  */
 export class WriteBuffer {
   private queued: Pending[] = [];
   private flushing = false;
   private idleWaiters: Array<() => void> = [];
+  private unanswered = 0;
+  private stalled = false;
+  private reportedUnanswered = 0;
+  private reportedStalled = false;
+  private reportDue = false;
 
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    private readonly onBacklog: (backlog: WriteBacklog) => void = () => {},
+  ) {}
 
   /** Queues a write; `done` is called once it is answered (a callback, as this is every job's path). */
   write(write: TransitionWrite, done: WriteDone): void {
     this.queued.push({ write, done });
+    this.unanswered++;
+    if (!this.reportDue) {
+      this.reportDue = true;
+      queueMicrotask(() => {
+        this.reportDue = false;
+        this.report();
+      });
+    }
     if (!this.flushing && this.queued.length === 1) queueMicrotask(() => this.flush());
+  }
+
+  /**
+   * Tells `onBacklog` now if the backlog changed since it last heard. Call it
+   * before giving a job's slot back to the supervisor, so the job's write is
+   * counted by the time its slot is not.
+   */
+  report(): void {
+    if (this.unanswered === this.reportedUnanswered && this.stalled === this.reportedStalled) return;
+    this.reportedUnanswered = this.unanswered;
+    this.reportedStalled = this.stalled;
+    this.onBacklog({ unacknowledged: this.unanswered, stalled: this.stalled });
   }
 
   writeAsync(write: TransitionWrite): Promise<boolean> {
@@ -59,9 +100,17 @@ export class WriteBuffer {
             failure = error ?? new Error('the store failed a write without saying why');
             break;
           }
+          if (!this.stalled) {
+            this.stalled = true;
+            this.report();
+          }
           await new Promise((resolve) => setTimeout(resolve, RETRY_DELAYS_MS[tries]));
         }
       }
+      // Answered, landed or given up on: either way the worker may lease again.
+      this.unanswered -= batch.length;
+      this.stalled = false;
+      this.report();
       for (let i = 0; i < batch.length; i++) {
         if (applied) batch[i]!.done(applied[i] === true);
         else batch[i]!.done(false, failure);

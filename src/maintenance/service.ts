@@ -44,7 +44,7 @@ export class Maintenance {
     const service = this.services.get(name);
     if (!service) throw new Error(`no maintenance service is called ${name}`);
     let done = 0;
-    const ran = await this.store.withDuty!(name, async () => {
+    const ran = await this.store.withDuty(name, async () => {
       done = await service.run();
     });
     return ran ? done : null;

@@ -177,11 +177,15 @@ export interface Store {
    */
   subscribe?(listener: (runAt: number) => void): () => void;
   /**
-   * Runs `run` only if no other process is running the same duty (the
-   * reaper), and answers whether it ran. Stores shared by one process leave
-   * this out. Correctness never depends on it: every write is a compare-and-set.
+   * Runs `run` only if nobody else, in this process or another, is running
+   * the duty of that name (the reaper; retention and cron to come), and
+   * answers whether it ran; an error of `run` is thrown after the duty is
+   * given up. A holder that dies must not keep the duty forever: the store
+   * frees it when the holder's session ends or its claim expires. Duties
+   * save work; correctness never depends on them, as every write is a
+   * compare-and-set.
    */
-  withDuty?(name: string, run: () => Promise<void>): Promise<boolean>;
+  withDuty(name: string, run: () => Promise<void>): Promise<boolean>;
 }
 
 /** The job chart's rules (which states a lease takes from, which holds a lease...), that stores follow. */

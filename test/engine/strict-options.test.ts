@@ -163,7 +163,7 @@ describe('stores refuse unknown options with a StoreConfigError that is an Inval
       expect(error).toBeInstanceOf(StoreConfigError);
       expect(error).toMatchObject({ field: 'pollIntervall', reason: expect.stringMatching(/did you mean pollInterval\?/) });
       expect(existsSync(temp.path)).toBe(false);
-      const every: EveryKey<SqliteStoreOptions> = { path: temp.path, synchronous: 'normal', busyTimeout: '1s', pollInterval: 100 };
+      const every: EveryKey<SqliteStoreOptions> = { path: temp.path, synchronous: 'normal', busyTimeout: '1s', pollInterval: 100, dutyExpiry: '10s' };
       expect(sqliteStore(every).maxSleepMs).toBe(100);
     } finally {
       temp.remove();

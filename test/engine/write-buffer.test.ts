@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { WriteBuffer } from '../../src/engine/write-buffer.js';
+import { type WriteBacklog, WriteBuffer } from '../../src/engine/write-buffer.js';
 import { memoryStore, StoreError, type TransitionWrite } from '../../src/index.js';
 
 describe('write buffer', () => {
@@ -30,4 +30,40 @@ describe('write buffer', () => {
     await expect(a).rejects.toThrow('gone for good');
     await expect(b).rejects.toThrow('gone for good');
   }, 10_000);
+
+  it('reports its unanswered writes, and a failing batch as stalled until it lands', async () => {
+    const store = memoryStore();
+    await store.open();
+    const jobs = await store.insert([0, 1].map(() => ({ name: 'n', queue: 'q', input: {}, inputJson: '{}', priority: 0, runAt: 0, maxRetries: 0, timeoutMs: 10 })));
+    let failures = 1;
+    const write = store.write.bind(store);
+    store.write = async (writes: readonly TransitionWrite[]) => {
+      if (failures-- > 0) throw new StoreError('the database restarted');
+      return write(writes);
+    };
+    const reports: WriteBacklog[] = [];
+    const buffer = new WriteBuffer(store, (backlog) => reports.push(backlog));
+    const answered = jobs.map((job) => buffer.writeAsync({ id: job.id, from: 'pending', to: 'cancelled', token: null }));
+    // Asked for before the turn ends, as the engine does before giving slots back.
+    buffer.report();
+    expect(reports).toEqual([{ unacknowledged: 2, stalled: false }]);
+    expect(await Promise.all(answered)).toEqual([true, true]);
+    expect(reports).toEqual([
+      { unacknowledged: 2, stalled: false },
+      { unacknowledged: 2, stalled: true },
+      { unacknowledged: 0, stalled: false },
+    ]);
+  });
+
+  it('reports writes on its own within the turn they were made in', async () => {
+    const store = memoryStore();
+    await store.open();
+    const reports: WriteBacklog[] = [];
+    const buffer = new WriteBuffer(store, (backlog) => reports.push(backlog));
+    const answered = buffer.writeAsync({ id: '1', from: 'pending', to: 'cancelled' });
+    await Promise.resolve();
+    expect(reports[0]).toEqual({ unacknowledged: 1, stalled: false });
+    expect(await answered).toBe(false);
+    expect(reports.at(-1)).toEqual({ unacknowledged: 0, stalled: false });
+  });
 });

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Store } from '../../src/store/contract.js';
+import type { NewJob, Store } from '../../src/store/contract.js';
+import { deferred } from '../support/harness.js';
 import { describeLeaseRouting } from './conformance-routing.js';
 import { NAMES, newJob, room } from './jobs.js';
 
@@ -351,6 +352,57 @@ export function describeStoreConformance(kind: string, make: () => Promise<Store
         dlq: 0,
         cancelled: 0,
       });
+    });
+
+    it('runs a duty for one caller at a time, and answers the other at once that it did not run', async () => {
+      const release = deferred();
+      const entered = deferred();
+      const holding = store.withDuty('reaper', async () => {
+        entered.resolve();
+        await release.promise;
+      });
+      await entered.promise;
+      let ranTwice = false;
+      expect(await store.withDuty('reaper', async () => void (ranTwice = true))).toBe(false);
+      expect(ranTwice).toBe(false);
+      release.resolve();
+      expect(await holding).toBe(true);
+    });
+
+    it('lets exactly one of two callers asking at the same moment run a duty', async () => {
+      let runs = 0;
+      const run = async () => {
+        runs++;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      };
+      const answers = await Promise.all([store.withDuty('reaper', run), store.withDuty('reaper', run)]);
+      expect(answers.sort()).toEqual([false, true]);
+      expect(runs).toBe(1);
+    });
+
+    it('runs different duties side by side', async () => {
+      const release = deferred();
+      const entered = deferred();
+      const holding = store.withDuty('reaper', async () => {
+        entered.resolve();
+        await release.promise;
+      });
+      await entered.promise;
+      let ran = false;
+      expect(await store.withDuty('retention', async () => void (ran = true))).toBe(true);
+      expect(ran).toBe(true);
+      release.resolve();
+      expect(await holding).toBe(true);
+    });
+
+    it('gives a duty up once its run ends, whether it returned or threw', async () => {
+      expect(await store.withDuty('reaper', async () => undefined)).toBe(true);
+      let runs = 0;
+      expect(await store.withDuty('reaper', async () => void runs++)).toBe(true);
+      const failure = new Error('the duty broke');
+      await expect(store.withDuty('reaper', async () => Promise.reject(failure))).rejects.toBe(failure);
+      expect(await store.withDuty('reaper', async () => void runs++)).toBe(true);
+      expect(runs).toBe(2);
     });
 
     it('keeps its jobs across close and open', async () => {

@@ -80,6 +80,7 @@ describe('sqlite store options', () => {
     ['a negative busyTimeout', () => ({ path: temp.path, busyTimeout: -1 }), 'busyTimeout', /must not be negative/],
     ['a busyTimeout that is no duration', () => ({ path: temp.path, busyTimeout: 'soon' }), 'busyTimeout', /not a duration/],
     ['a zero pollInterval', () => ({ path: temp.path, pollInterval: 0 }), 'pollInterval', /at least 1 ms/],
+    ['a dutyExpiry too short to renew', () => ({ path: temp.path, dutyExpiry: 50 }), 'dutyExpiry', /at least 100 ms/],
     ['a misspelt option', () => ({ path: temp.path, pollIntervall: 100 }), 'pollIntervall', /not an option/],
   ])('refuses %s, naming the field', (_, options, field, reason) => {
     // The file a path under it points into must exist for that case to mean what it says.

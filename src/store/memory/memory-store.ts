@@ -122,6 +122,8 @@ export class MemoryStore implements Store {
   private readonly choices = new WeakMap<readonly string[], LaneChoice>();
   private readonly now: () => number;
   private readonly wakes = new WakeListeners();
+  /** The duties running now (see withDuty). */
+  private readonly duties = new Set<string>();
   private seq = 0;
   private closed = false;
 
@@ -289,6 +291,21 @@ export class MemoryStore implements Store {
     return counts;
   }
 
+  /**
+   * Every holder is in this process, so a set of the duties being run is the
+   * lock: two dispatchers sharing this store never run one duty at once.
+   */
+  async withDuty(name: string, run: () => Promise<void>): Promise<boolean> {
+    this.assertOpen();
+    if (this.duties.has(name)) return false;
+    this.duties.add(name);
+    try {
+      await run();
+    } finally {
+      this.duties.delete(name);
+    }
+    return true;
+  }
 
   private assertOpen(): void {
     if (this.closed) throw new StoreError('the memory store is closed');

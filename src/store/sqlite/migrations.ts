@@ -60,6 +60,19 @@ export const MIGRATIONS: readonly Migration[] = [
         WHERE state IN ('pending', 'retrying');
     `,
   },
+  {
+    version: 3,
+    name: 'duties',
+    sql: `
+      -- Who runs each leader duty (the reaper...), until when: a holder renews
+      -- its claim while it runs, and a claim past its expiry may be taken.
+      CREATE TABLE dispatch_duties (
+        name       TEXT    PRIMARY KEY,
+        holder     TEXT    NOT NULL,
+        expires_at INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -25,6 +25,12 @@ export interface SqliteStoreOptions {
    * Default 250 ms.
    */
   pollInterval?: number | string;
+  /**
+   * How long a leader duty (the reaper's turn) stays claimed by a process
+   * that stopped renewing it, as a killed one does; a live holder renews its
+   * claim every third of this. Milliseconds or `'10s'`. Default 10 s.
+   */
+  dutyExpiry?: number | string;
 }
 
 export interface ResolvedSqliteOptions {
@@ -32,6 +38,7 @@ export interface ResolvedSqliteOptions {
   synchronous: 'full' | 'normal';
   busyTimeoutMs: number;
   pollIntervalMs: number;
+  dutyExpiryMs: number;
 }
 
 // A new option in SqliteStoreOptions is a compile error here until it has a schema.
@@ -44,6 +51,7 @@ const shape = strictOptions(
     synchronous: z.enum(['full', 'normal'], { error: "must be 'full' or 'normal'" }).default('full'),
     busyTimeout: durationField(0).default(5000),
     pollInterval: durationField(1).default(250),
+    dutyExpiry: durationField(100).default(10_000),
   } satisfies OptionShape<SqliteStoreOptions>,
   'sqliteStore',
 );
@@ -62,8 +70,8 @@ export function parseOptions(options: unknown): ResolvedSqliteOptions {
     const absent = (options as Record<string, unknown>)[field] === undefined;
     throw new StoreConfigError(field, absent ? 'is required' : issue.message);
   }
-  const { path, synchronous, busyTimeout, pollInterval } = result.data;
-  return { path, synchronous, busyTimeoutMs: busyTimeout, pollIntervalMs: pollInterval };
+  const { path, synchronous, busyTimeout, pollInterval, dutyExpiry } = result.data;
+  return { path, synchronous, busyTimeoutMs: busyTimeout, pollIntervalMs: pollInterval, dutyExpiryMs: dutyExpiry };
 }
 
 /** Refuses a path SQLite could not keep a database at, before SQLite gives a vaguer error. */

@@ -50,6 +50,13 @@ export const SQL = {
   purge: `DELETE FROM dispatch_jobs WHERE state = ? AND updated_at < ?`,
   counts: `SELECT state, count(*) AS n FROM dispatch_jobs GROUP BY state`,
 
+  // Leader duties: a claim is taken when there is none or it has expired, and kept or given up by its holder only.
+  takeDuty: `INSERT INTO dispatch_duties (name, holder, expires_at) VALUES (@name, @holder, @expiresAt)
+    ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+    WHERE dispatch_duties.expires_at <= @now`,
+  renewDuty: `UPDATE dispatch_duties SET expires_at = @expiresAt WHERE name = @name AND holder = @holder`,
+  releaseDuty: `DELETE FROM dispatch_duties WHERE name = @name AND holder = @holder`,
+
   // Enqueues by other processes: rows past the last id this connection saw, read through the rowid.
   lastId: `SELECT coalesce(max(id), 0) AS id FROM dispatch_jobs`,
   firstDueInIds: `SELECT min(run_at) AS runAt FROM dispatch_jobs WHERE id > ? AND id <= ? AND ${LEASABLE}`,

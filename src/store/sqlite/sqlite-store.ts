@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database, { type Database as Db, type Statement } from 'better-sqlite3';
 import type {
@@ -16,6 +17,7 @@ import type {
 import { jobRules, StoreConfigError, StoreError } from '../contract.js';
 import { enqueuedRecord } from '../enqueued-record.js';
 import { WakeListeners } from '../wake-listeners.js';
+import { type DutyClaims, dutyClaims } from './duties.js';
 import { ForeignEnqueues } from './foreign-enqueues.js';
 import { leaseOperation } from './lease.js';
 import { migrate } from './migrations.js';
@@ -46,6 +48,7 @@ interface Prepared {
   list: Statement<[JobState, number, number], JobRow>;
   purge: Statement<[JobState, number]>;
   counts: Statement<[], { state: JobState; n: number }>;
+  duties: DutyClaims;
 }
 
 /**
@@ -192,6 +195,32 @@ export class SqliteStore implements Store {
     return counts;
   }
 
+  /**
+   * Runs `run` under a claim on the duty in the file (see duties.ts), which
+   * processes sharing it and dispatchers sharing this store both respect.
+   * The claim is renewed while `run` lasts; if this process dies, another
+   * may take the duty once `dutyExpiry` has passed.
+   */
+  async withDuty(name: string, run: () => Promise<void>): Promise<boolean> {
+    const claim = { name, holder: randomUUID() };
+    const expiryMs = this.options.dutyExpiryMs;
+    if (!(await this.run(`taking the ${name} duty`, (s) => s.duties.take(claim, expiryMs)))) return false;
+    // A renewal that fails (the file busy past busyTimeout, the store closed) is not fatal: the worst
+    // is that the claim expires and another process runs the duty too, which the compare-and-sets allow.
+    const renewal = setInterval(() => {
+      this.run(`renewing the ${name} duty`, (s) => s.duties.renew(claim, expiryMs)).catch(() => undefined);
+    }, Math.floor(expiryMs / 3));
+    renewal.unref();
+    try {
+      await run();
+    } finally {
+      clearInterval(renewal);
+      // Left behind, the claim expires on its own.
+      await this.run(`giving up the ${name} duty`, (s) => s.duties.release(claim)).catch(() => undefined);
+    }
+    return true;
+  }
+
   /** Runs one statement or transaction on the open connection; a failure underneath becomes a StoreError. */
   private async run<T>(what: string, operation: (s: Prepared) => T): Promise<T> {
     try {
@@ -272,6 +301,7 @@ function prepare(db: Db, synchronous: 'full' | 'normal'): Prepared {
     list: db.prepare(SQL.list),
     purge: db.prepare(SQL.purge),
     counts: db.prepare(SQL.counts),
+    duties: dutyClaims(db),
   };
 }
 

@@ -1,0 +1,62 @@
+import { type Store, StoreError, type TransitionWrite } from '../../src/index.js';
+import { deferred } from './harness.js';
+
+export type HoldMode = 'hang' | 'fail';
+
+/**
+ * A store whose transition writes can be held back, as when the database is
+ * away: while held, a write waits for the release (`hang`) or fails at once
+ * (`fail`) without reaching the store underneath. Every other call goes
+ * through. `log` records, in order, each job completion the store has kept
+ * (`stored:<id>`); a test adds its own entries beside them.
+ */
+export function withHeldWrites(inner: Store, mode: HoldMode) {
+  let gate: ReturnType<typeof deferred<void>> | null = null;
+  const stored = new Set<string>();
+  const log: string[] = [];
+  let refused = 0;
+  const store: Store = {
+    kind: inner.kind,
+    maxSleepMs: inner.maxSleepMs,
+    open: () => inner.open(),
+    close: () => inner.close(),
+    insert: (jobs, options) => inner.insert(jobs, options),
+    lease: (request) => inner.lease(request),
+    extend: (leases, leaseMs) => inner.extend(leases, leaseMs),
+    get: (id) => inner.get(id),
+    expired: (limit) => inner.expired(limit),
+    list: (options) => inner.list(options),
+    purge: (state, before) => inner.purge(state, before),
+    counts: () => inner.counts(),
+    withDuty: (name, run) => inner.withDuty(name, run),
+    ...(inner.subscribe ? { subscribe: (listener: (runAt: number) => void) => inner.subscribe!(listener) } : {}),
+    async write(writes: readonly TransitionWrite[]): Promise<boolean[]> {
+      while (gate) {
+        refused++;
+        if (mode === 'fail') throw new StoreError('the store is away (writes are held by the test)');
+        await gate.promise;
+      }
+      const applied = await inner.write(writes);
+      writes.forEach((write, i) => {
+        if (applied[i] && write.to === 'completed') {
+          stored.add(write.id);
+          log.push(`stored:${write.id}`);
+        }
+      });
+      return applied;
+    },
+  };
+  return {
+    store,
+    /** Jobs whose completion the store underneath has kept. */
+    stored,
+    log,
+    /** Writes turned away or made to wait so far. */
+    refused: () => refused,
+    hold: () => void (gate ??= deferred()),
+    release: () => {
+      gate?.resolve();
+      gate = null;
+    },
+  };
+}
