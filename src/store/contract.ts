@@ -18,14 +18,17 @@ export interface StoredJob {
   maxRetries: number;
   timeoutMs: number;
   lastError: JobError | null;
+  /** The handler's result as JSON gives it back; null until a completion stores one. */
+  result: unknown;
   leaseToken: string | null;
   leaseExpiresAt: number | null;
   createdAt: number;
   updatedAt: number;
   /**
-   * Set when the row holds a value the store cannot read back (an input or
-   * last error that is not JSON, or not the shape it must have): that field
-   * is left empty (input undefined, lastError null) and named here. Reads
+   * Set when the row holds a value the store cannot read back (an input,
+   * last error or result that is not JSON, or not the shape it must have):
+   * that field is left empty (input undefined, lastError and result null)
+   * and named here. Reads
    * never throw for it; the engine fails such a job permanently, with a
    * CorruptJobError, when it is next leased, so it lands in the DLQ instead
    * of blocking the queue. A state the chart does not have is no StoredJob
@@ -37,7 +40,7 @@ export interface StoredJob {
 
 /** A column of a stored row that could not be read, and why. */
 export interface RowDefect {
-  field: 'input' | 'lastError';
+  field: 'input' | 'lastError' | 'result';
   reason: string;
 }
 
@@ -97,6 +100,8 @@ export interface TransitionWrite {
   attempt?: number;
   runAt?: number;
   lastError?: JobError | null;
+  /** The handler's result as JSON, on the write that completes the job; absent keeps the stored one. */
+  resultJson?: string;
 }
 
 export interface LeaseRef {

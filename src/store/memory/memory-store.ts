@@ -65,6 +65,7 @@ function copy(row: Row): StoredJob {
     maxRetries: row.maxRetries,
     timeoutMs: row.timeoutMs,
     lastError: row.lastError,
+    result: row.result,
     leaseToken: row.leaseToken,
     leaseExpiresAt: row.leaseExpiresAt,
     createdAt: row.createdAt,
@@ -167,8 +168,17 @@ export class MemoryStore implements Store {
 
   async write(writes: readonly TransitionWrite[]): Promise<boolean[]> {
     this.assertOpen();
+    // Every result is read before any write applies: a batch is all or nothing, as in the durable stores.
+    const results = writes.map((write, i) => {
+      if (write.resultJson === undefined) return undefined;
+      try {
+        return JSON.parse(write.resultJson) as unknown;
+      } catch (error) {
+        throw new StoreError(`memory store: writing job states failed: the resultJson of write ${i} of the batch is not JSON`, { cause: error });
+      }
+    });
     const now = this.now();
-    return writes.map((write) => {
+    const applied = writes.map((write, i) => {
       const row = this.rows.get(write.id);
       if (!row || row.state !== write.from) return false;
       if (write.token !== undefined && row.leaseToken !== write.token) return false;
@@ -181,10 +191,12 @@ export class MemoryStore implements Store {
       if (write.attempt !== undefined) row.attempt = write.attempt;
       if (write.runAt !== undefined) row.runAt = write.runAt;
       if (write.lastError !== undefined) row.lastError = write.lastError;
+      if (write.resultJson !== undefined) row.result = results[i];
       this.enterHeap(row, now);
       if (write.to === 'pending') this.wakes.notify(row.runAt);
       return true;
     });
+    return applied;
   }
 
   /** Wakes other dispatchers sharing this store, as LISTEN/NOTIFY does across processes. */

@@ -92,6 +92,14 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX jobs_listed ON ${s}.jobs (state, id) WHERE ${LISTED};
     `,
   },
+  {
+    version: 3,
+    name: 'job results',
+    sql: (s) => `
+      -- The handler's result, set by the write that completes the job. json like input: kept as written, never queried inside.
+      ALTER TABLE ${s}.jobs ADD COLUMN result json;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -169,6 +169,8 @@ export class PostgresStore implements Store {
       const batch = round.filter((i) => isRowId(writes[i]!.id));
       if (batch.length === 0) continue;
       const params: unknown[][] = [[], [], [], [], [], [], [], [], []];
+      const results: Array<string | null> = [];
+      let anyResult = false;
       for (const i of batch) {
         const w = writes[i]!;
         params[0]!.push(w.id);
@@ -180,8 +182,11 @@ export class PostgresStore implements Store {
         params[6]!.push(w.runAt ?? null);
         params[7]!.push(w.lastError !== undefined);
         params[8]!.push(w.lastError === undefined || w.lastError === null ? null : JSON.stringify(w.lastError));
+        results.push(w.resultJson ?? null);
+        if (w.resultJson !== undefined) anyResult = true;
       }
-      const rows = await this.query<{ ord: string }>(db, 'writing job states', this.sql.write, params);
+      // Most batches carry no result: one null instead of an array of them.
+      const rows = await this.query<{ ord: string }>(db, 'writing job states', this.sql.write, [...params, anyResult ? results : null]);
       for (const row of rows) applied[batch[Number(row.ord) - 1]!] = true;
     }
     return applied;

@@ -156,18 +156,21 @@ export function statements(schema: string) {
     /**
      * One compare-and-set per element: $1 ids, $2 from, $3 to, $4 lease check,
      * $5 tokens, $6 attempts (null: keep), $7 runAt ms (null: keep), $8 whether
-     * to set last_error, $9 last errors (JSON text). Answers the ordinals applied.
+     * to set last_error, $9 last errors (JSON text), $10 results (JSON text,
+     * null: keep; the whole array null when no write has one). Answers the
+     * ordinals applied.
      */
     write: `
       WITH w AS (
-        SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::int[], $5::text[], $6::int[], $7::float8[], $8::bool[], $9::text[])
-          WITH ORDINALITY AS w(id, from_state, to_state, lease_check, token, attempt, run_at, set_error, last_error, ord)
+        SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::int[], $5::text[], $6::int[], $7::float8[], $8::bool[], $9::text[], $10::text[])
+          WITH ORDINALITY AS w(id, from_state, to_state, lease_check, token, attempt, run_at, set_error, last_error, result, ord)
       )
       UPDATE ${jobs} j
       SET state = w.to_state,
           attempt = coalesce(w.attempt, j.attempt),
           run_at = coalesce(${fromEpochMs('w.run_at')}, j.run_at),
           last_error = CASE WHEN w.set_error THEN w.last_error::jsonb ELSE j.last_error END,
+          result = coalesce(w.result::json, j.result),
           -- Leaving running clears the lease.
           lease_token = CASE WHEN w.to_state = 'running' THEN j.lease_token END,
           lease_expires_at = CASE WHEN w.to_state = 'running' THEN j.lease_expires_at END,

@@ -48,6 +48,14 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX dispatch_jobs_state ON dispatch_jobs (state);
     `,
   },
+  {
+    version: 2,
+    name: 'job results',
+    sql: `
+      -- The handler's result as JSON text, set by the write that completes the job.
+      ALTER TABLE dispatch_jobs ADD COLUMN result TEXT;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -30,6 +30,7 @@ export const SQL = {
       attempt = coalesce(@attempt, attempt),
       run_at = coalesce(@runAt, run_at),
       last_error = CASE WHEN @setError THEN @lastError ELSE last_error END,
+      result = coalesce(@result, result),
       lease_token = CASE WHEN @to = 'running' THEN lease_token END,
       lease_expires_at = CASE WHEN @to = 'running' THEN lease_expires_at END
     WHERE id = @id AND state = @from AND (@anyToken OR lease_token IS @token)`,

@@ -138,6 +138,7 @@ export class SqliteStore implements Store {
     return applied;
   }
 
+
   /**
    * Tells this process's dispatchers on this store of enqueues and of jobs
    * put back in the queue, as the memory store does, and of enqueues made
@@ -218,6 +219,7 @@ function prepare(db: Db, synchronous: 'full' | 'normal'): Prepared {
     runAt: number | null;
     setError: number;
     lastError: string | null;
+    result: string | null;
     now: number;
   }>(SQL.write);
   const extendOne = db.prepare<[number, number, string]>(SQL.extend);
@@ -252,6 +254,7 @@ function prepare(db: Db, synchronous: 'full' | 'normal'): Prepared {
             runAt: w.runAt ?? null,
             setError: w.lastError === undefined ? 0 : 1,
             lastError: w.lastError ? JSON.stringify(w.lastError) : null,
+            result: w.resultJson ?? null,
             now,
           }).changes === 1
         );

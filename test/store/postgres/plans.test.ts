@@ -8,7 +8,7 @@ import { databaseUrl, openStore } from './database.js';
 const ARGS: Record<string, string> = {
   lease: `'{}', '{}', 100, 30000`,
   nextRunAt: '',
-  write: `'{1}', '{running}', '{completed}', '{2}', '{t}', '{NULL}', '{NULL}', '{f}', '{NULL}'`,
+  write: `'{1}', '{running}', '{completed}', '{2}', '{t}', '{NULL}', '{NULL}', '{f}', '{NULL}', NULL`,
   extend: `'{1}', '{t}', 30000`,
   get: `'1'`,
   expired: '10',
