@@ -27,6 +27,23 @@ export class InvalidInputError extends ValidationError {
   }
 }
 
+/**
+ * A handler's result that does not match its definition's `output` schema.
+ * `field` names where, from `output` (`output.total`); the attempt fails and
+ * nothing is stored as the result.
+ */
+export class InvalidOutputError extends ValidationError {
+  override name = 'InvalidOutputError';
+  constructor(
+    field: string,
+    reason: string,
+    /** Every problem the schema found, each with its path inside the result. */
+    readonly issues: ReadonlyArray<{ path: string; message: string }>,
+  ) {
+    super(field, reason);
+  }
+}
+
 /** A value that cannot be stored as JSON (a function, a BigInt, a cycle, a class instance...). */
 export class NotSerializableError extends ValidationError {
   override name = 'NotSerializableError';

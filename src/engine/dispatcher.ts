@@ -30,7 +30,7 @@ import { memoryStore } from '../store/memory/memory-store.js';
 import { chartWithBackoff, decide } from './chart.js';
 import { type TransitionEvent, transitionEvent } from './events.js';
 import { JobRunner } from './job-runner.js';
-import { type JobRecord, toRecord } from './records.js';
+import { type JobRecord, type RecordOf, toRecord } from './records.js';
 import { holdStore, releaseStore } from './shared-store.js';
 import { WriteBuffer } from './write-buffer.js';
 
@@ -96,17 +96,17 @@ export interface Dispatcher {
    * rest, and closes the store unless another dispatcher still uses it.
    */
   stop(options?: StopOptions): Promise<void>;
-  enqueue<D extends AnyJobDefinition>(job: D, input: InputOf<D>, options?: EnqueueOptions): Promise<JobRecord<InputOf<D>>>;
+  enqueue<D extends AnyJobDefinition>(job: D, input: InputOf<D>, options?: EnqueueOptions): Promise<RecordOf<D>>;
   enqueue(job: string, input: unknown, options?: EnqueueOptions): Promise<JobRecord>;
-  enqueueAt<D extends AnyJobDefinition>(job: D, input: InputOf<D>, runAt: Date): Promise<JobRecord<InputOf<D>>>;
-  enqueueWithPriority<D extends AnyJobDefinition>(job: D, input: InputOf<D>, priority: number): Promise<JobRecord<InputOf<D>>>;
-  enqueueOnQueue<D extends AnyJobDefinition>(job: D, input: InputOf<D>, queue: string): Promise<JobRecord<InputOf<D>>>;
+  enqueueAt<D extends AnyJobDefinition>(job: D, input: InputOf<D>, runAt: Date): Promise<RecordOf<D>>;
+  enqueueWithPriority<D extends AnyJobDefinition>(job: D, input: InputOf<D>, priority: number): Promise<RecordOf<D>>;
+  enqueueOnQueue<D extends AnyJobDefinition>(job: D, input: InputOf<D>, queue: string): Promise<RecordOf<D>>;
   /** Many inputs of one job in one write: all are checked first, and none is stored unless all are. */
   enqueueMany<D extends AnyJobDefinition>(
     job: D | string,
     inputs: ReadonlyArray<InputOf<D>>,
     options?: EnqueueOptions,
-  ): Promise<Array<JobRecord<InputOf<D>>>>;
+  ): Promise<Array<RecordOf<D>>>;
   getJob(id: string): Promise<JobRecord | null>;
   /**
    * Cancels a job: a waiting job never runs; a running one here is aborted
@@ -262,7 +262,7 @@ class DispatcherImpl implements Dispatcher {
     return this.stopping;
   }
 
-  enqueue<D extends AnyJobDefinition>(job: D, input: InputOf<D>, options?: EnqueueOptions): Promise<JobRecord<InputOf<D>>>;
+  enqueue<D extends AnyJobDefinition>(job: D, input: InputOf<D>, options?: EnqueueOptions): Promise<RecordOf<D>>;
   enqueue(job: string, input: unknown, options?: EnqueueOptions): Promise<JobRecord>;
   async enqueue(job: AnyJobDefinition | string, input: unknown, options?: EnqueueOptions): Promise<JobRecord> {
     const def = this.registry.resolve(job);
@@ -272,15 +272,15 @@ class DispatcherImpl implements Dispatcher {
     return toRecord(stored!);
   }
 
-  enqueueAt<D extends AnyJobDefinition>(job: D, input: InputOf<D>, runAt: Date): Promise<JobRecord<InputOf<D>>> {
+  enqueueAt<D extends AnyJobDefinition>(job: D, input: InputOf<D>, runAt: Date): Promise<RecordOf<D>> {
     return this.enqueue(job, input, { runAt });
   }
 
-  enqueueWithPriority<D extends AnyJobDefinition>(job: D, input: InputOf<D>, priority: number): Promise<JobRecord<InputOf<D>>> {
+  enqueueWithPriority<D extends AnyJobDefinition>(job: D, input: InputOf<D>, priority: number): Promise<RecordOf<D>> {
     return this.enqueue(job, input, { priority });
   }
 
-  enqueueOnQueue<D extends AnyJobDefinition>(job: D, input: InputOf<D>, queue: string): Promise<JobRecord<InputOf<D>>> {
+  enqueueOnQueue<D extends AnyJobDefinition>(job: D, input: InputOf<D>, queue: string): Promise<RecordOf<D>> {
     return this.enqueue(job, input, { queue });
   }
 
@@ -288,7 +288,7 @@ class DispatcherImpl implements Dispatcher {
     job: D | string,
     inputs: ReadonlyArray<InputOf<D>>,
     options?: EnqueueOptions,
-  ): Promise<Array<JobRecord<InputOf<D>>>> {
+  ): Promise<Array<RecordOf<D>>> {
     const def = this.registry.resolve(job);
     if (!Array.isArray(inputs)) throw new InvalidOptionError('inputs', 'must be an array');
     const parsed = parseEnqueueOptions(options);
@@ -296,7 +296,7 @@ class DispatcherImpl implements Dispatcher {
     const jobs = inputs.map((input, i) => this.newJob(def, input, parsed, now, `inputs[${i}]`));
     if (jobs.length === 0) return [];
     const stored = await this.insert(jobs, parsed.client);
-    return stored.map((s) => toRecord<InputOf<D>>(s));
+    return stored.map((s) => toRecord(s) as RecordOf<D>);
   }
 
   async getJob(id: string): Promise<JobRecord | null> {
