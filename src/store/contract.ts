@@ -104,6 +104,16 @@ export interface TransitionWrite {
   resultJson?: string;
 }
 
+/**
+ * The states a job rests in: nothing moves it on but a user (a replay). The
+ * states `waitFor` waits for, and the ones `watchRest` reports.
+ */
+export const RESTING_STATES: readonly JobState[] = ['completed', 'failed', 'dlq', 'cancelled'];
+
+export function isResting(state: JobState): boolean {
+  return state === 'completed' || state === 'failed' || state === 'dlq' || state === 'cancelled';
+}
+
 export interface LeaseRef {
   id: string;
   token: string;
@@ -164,6 +174,14 @@ export interface Store {
    * leave this out and rely on `maxSleepMs`.
    */
   subscribe?(listener: (runAt: number) => void): () => void;
+  /**
+   * Calls `listener` when job `id` may have come to rest (see RESTING_STATES),
+   * whichever process moved it, soon after the write: a hint, which the caller
+   * confirms with `get`. Resolves once the watch is in effect, with the
+   * function that ends it. Stores without a cross-process signal leave this
+   * out, and callers poll.
+   */
+  watchRest?(id: string, listener: () => void): Promise<() => void>;
   /**
    * Runs `run` only if no other process is running the same duty (the
    * reaper), and answers whether it ran. Stores shared by one process leave

@@ -276,6 +276,23 @@ export function describeStoreConformance(kind: string, make: () => Promise<Store
       expect(listed.map((j) => j.result)).toEqual(values);
     });
 
+    it('tells a rest watcher when a write through it brings the job to rest, and not before', async () => {
+      if (!store.watchRest) return;
+      const [job] = await store.insert([newJob()]);
+      let told = 0;
+      const stop = await store.watchRest(job!.id, () => told++);
+      const [leased] = (await store.lease(room(1))).jobs;
+      expect(await store.write([{ id: job!.id, from: 'running', to: 'retrying', token: leased!.leaseToken, runAt: Date.now() - 1 }])).toEqual([true]);
+      expect(told).toBe(0);
+      const [again] = (await store.lease(room(1))).jobs;
+      expect(await store.write([{ id: job!.id, from: 'running', to: 'completed', token: again!.leaseToken }])).toEqual([true]);
+      expect(told).toBe(1);
+      stop();
+      stop();
+      expect(await store.write([{ id: job!.id, from: 'completed', to: 'cancelled' }])).toEqual([true]);
+      expect(told).toBe(1);
+    });
+
     it('applies a write with no token whatever lease the job holds', async () => {
       await store.insert([newJob()]);
       const [job] = (await store.lease(room(1))).jobs;

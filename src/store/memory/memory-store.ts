@@ -16,8 +16,9 @@ import type {
   TransitionWrite,
 } from '../contract.js';
 import { enqueuedRecord } from '../enqueued-record.js';
+import { RestWatchers } from '../rest-watchers.js';
 import { WakeListeners } from '../wake-listeners.js';
-import { StoreConfigError, StoreError } from '../contract.js';
+import { isResting, StoreConfigError, StoreError } from '../contract.js';
 
 interface Row extends StoredJob {
   seq: number;
@@ -92,6 +93,7 @@ export class MemoryStore implements Store {
   private readonly scheduled = new TinyQueue<Entry>([], dueOrder);
   private readonly now: () => number;
   private readonly wakes = new WakeListeners();
+  private readonly resting = new RestWatchers();
   private seq = 0;
   private closed = false;
 
@@ -178,6 +180,7 @@ export class MemoryStore implements Store {
       }
     });
     const now = this.now();
+    const rested: string[] = [];
     const applied = writes.map((write, i) => {
       const row = this.rows.get(write.id);
       if (!row || row.state !== write.from) return false;
@@ -194,9 +197,17 @@ export class MemoryStore implements Store {
       if (write.resultJson !== undefined) row.result = results[i];
       this.enterHeap(row, now);
       if (write.to === 'pending') this.wakes.notify(row.runAt);
+      if (isResting(write.to) && this.resting.has(write.id)) rested.push(write.id);
       return true;
     });
+    for (const id of rested) this.resting.notify(id);
     return applied;
+  }
+
+  /** Tells `listener` when job `id` comes to rest; every write is this process's, so no other signal is needed. */
+  async watchRest(id: string, listener: () => void): Promise<() => void> {
+    const { remove } = this.resting.add(id, listener);
+    return () => void remove();
   }
 
   /** Wakes other dispatchers sharing this store, as LISTEN/NOTIFY does across processes. */

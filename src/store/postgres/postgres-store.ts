@@ -20,8 +20,9 @@ import { lockName } from './advisory-lock.js';
 import { Listener } from './listener.js';
 import { checkVersion, migrate } from './migrations.js';
 import { parseOptions, type PostgresStoreOptions, type ResolvedPostgresOptions } from './options.js';
+import { RestWaits } from './rest-waits.js';
 import { isRowId, type JobRow, toStoredJob } from './rows.js';
-import { LeaseCheck, type Named, named } from './statements.js';
+import { channelOf, LeaseCheck, type Named, named } from './statements.js';
 
 /** Held by the store at once at most: the LISTEN connection, a duty's lock, and the work itself. */
 const MIN_POOL_SIZE = 3;
@@ -47,6 +48,7 @@ export class PostgresStore implements Store {
   private readonly sql: ReturnType<typeof named>;
   private readonly listener: Listener;
   private readonly subscribers = new Set<(runAt: number) => void>();
+  private readonly rest: RestWaits;
   private pool: pg.Pool | null = null;
   private opening: Promise<void> | null = null;
   /** False at first: a worker's first lease often finds a backlog, and the question beside it would open a connection. */
@@ -66,14 +68,29 @@ export class PostgresStore implements Store {
     this.sql = named(this.schema);
     this.listener = new Listener({
       connect: () => this.db().connect(),
-      channel: `${this.schema}.jobs`,
+      channel: channelOf(this.schema),
       notified: (payload) => {
+        if (this.rest.notified(payload)) return;
         const runAt = Number(payload);
         this.wake(Number.isFinite(runAt) ? runAt : Date.now());
       },
       // Whatever was enqueued before LISTEN took effect (a worker starting, or a connection lost
       // and back) sent its notification to nobody: look once now rather than at the next poll.
-      listening: () => this.wake(Date.now()),
+      listening: (again) => {
+        this.wake(Date.now());
+        if (again) this.rest.relistened();
+      },
+      error: (error) => this.options.onError(error),
+    });
+    this.rest = new RestWaits({
+      add: (id, waiter) => this.query(this.db(), 'registering a wait', this.sql.addWaiter, [id, waiter]).then(() => undefined),
+      remove: (id, waiter) => this.query(this.db(), 'ending a wait', this.sql.removeWaiter, [id, waiter]).then(() => undefined),
+      listen: () => {
+        this.db();
+        this.listener.start();
+        return this.listener.listening();
+      },
+      idle: () => this.listenOnlyIfNeeded(),
       error: (error) => this.options.onError(error),
     });
   }
@@ -189,6 +206,7 @@ export class PostgresStore implements Store {
       const rows = await this.query<{ ord: string }>(db, 'writing job states', this.sql.write, [...params, anyResult ? results : null]);
       for (const row of rows) applied[batch[Number(row.ord) - 1]!] = true;
     }
+    this.rest.written(writes, applied);
     return applied;
   }
 
@@ -266,8 +284,21 @@ export class PostgresStore implements Store {
     }
     return () => {
       this.subscribers.delete(listener);
-      if (this.subscribers.size === 0) void this.listener.stop();
+      this.listenOnlyIfNeeded();
     };
+  }
+
+  /**
+   * Tells `listener` when job `id` comes to rest: at once for a write through
+   * this store, and through a NOTIFY for any other process's, sent by the
+   * write itself for jobs someone waits on (see rest-waits.ts).
+   */
+  watchRest(id: string, listener: () => void): Promise<() => void> {
+    return this.rest.watch(id, listener);
+  }
+
+  private listenOnlyIfNeeded(): void {
+    if (this.subscribers.size === 0 && this.rest.size === 0) void this.listener.stop();
   }
 
   /** Resolves once LISTEN is in effect for this store's subscribers (after a reconnect, once it is again). */
@@ -319,7 +350,7 @@ export class PostgresStore implements Store {
       throw error;
     }
     this.pool = pool;
-    if (this.subscribers.size > 0) this.listener.start();
+    if (this.subscribers.size > 0 || this.rest.size > 0) this.listener.start();
   }
 
   private createPool(): pg.Pool {

@@ -45,4 +45,7 @@ export const SQL = {
   // Enqueues by other processes: rows past the last id this connection saw, read through the rowid.
   lastId: `SELECT coalesce(max(id), 0) AS id FROM dispatch_jobs`,
   firstDueInIds: `SELECT min(run_at) AS runAt FROM dispatch_jobs WHERE id > ? AND id <= ? AND ${LEASABLE}`,
+
+  // Of the jobs someone here waits for (ids as a JSON array), those at rest: after another process's commit.
+  restingIn: `SELECT id FROM dispatch_jobs WHERE id IN (SELECT value FROM json_each(?)) AND state IN ('completed', 'failed', 'dlq', 'cancelled')`,
 } as const;

@@ -13,8 +13,9 @@ import type {
   StoredJob,
   TransitionWrite,
 } from '../contract.js';
-import { StoreConfigError, StoreError } from '../contract.js';
+import { isResting, StoreConfigError, StoreError } from '../contract.js';
 import { enqueuedRecord } from '../enqueued-record.js';
+import { RestWatchers } from '../rest-watchers.js';
 import { WakeListeners } from '../wake-listeners.js';
 import { ForeignEnqueues } from './foreign-enqueues.js';
 import { leaseOperation } from './lease.js';
@@ -43,6 +44,7 @@ interface Prepared {
   list: Statement<[JobState, number, number], JobRow>;
   purge: Statement<[JobState, number]>;
   counts: Statement<[], { state: JobState; n: number }>;
+  restingIn: Statement<[string], { id: number }>;
 }
 
 /**
@@ -60,6 +62,7 @@ export class SqliteStore implements Store {
   private prepared: Prepared | null = null;
   private opening: Promise<Prepared> | null = null;
   private readonly wakes = new WakeListeners();
+  private readonly resting = new RestWatchers();
   private foreign: ForeignEnqueues | null = null;
 
   constructor(options: SqliteStoreOptions) {
@@ -100,7 +103,11 @@ export class SqliteStore implements Store {
       db.pragma('journal_size_limit = 67108864');
       await whileBusy(this.options.busyTimeoutMs, () => migrate(connection));
       const prepared = prepare(db, this.options.synchronous);
-      this.foreign = new ForeignEnqueues(db, (runAt) => this.wakes.notify(runAt));
+      this.foreign = new ForeignEnqueues(
+        db,
+        (runAt) => this.wakes.notify(runAt),
+        () => this.restedElsewhere(prepared),
+      );
       this.foreign.start();
       return prepared;
     } catch (error) {
@@ -135,9 +142,39 @@ export class SqliteStore implements Store {
     writes.forEach((w, i) => {
       if (applied[i] && w.to === 'pending') this.wakes.notify(w.runAt ?? now);
     });
+    if (this.resting.size > 0) {
+      writes.forEach((w, i) => {
+        if (applied[i] && isResting(w.to)) this.resting.notify(w.id);
+      });
+    }
     return applied;
   }
 
+  /**
+   * Tells `listener` when job `id` comes to rest: at once for a write through
+   * this store, and for another process's (or connection's) write when the
+   * watch on the WAL file sees its commit, or at worst at the caller's poll
+   * where the file cannot be watched.
+   */
+  async watchRest(id: string, listener: () => void): Promise<() => void> {
+    const { remove } = this.resting.add(id, listener);
+    return () => void remove();
+  }
+
+  /** Another connection committed: which of the jobs waited on here are now at rest? */
+  private restedElsewhere(prepared: Prepared): void {
+    if (this.resting.size === 0 || this.prepared !== prepared) return;
+    const ids = [...this.resting.ids()].map(rowidOf).filter((id): id is number => id !== null);
+    if (ids.length === 0) return;
+    let rows: Array<{ id: number }>;
+    try {
+      rows = prepared.restingIn.all(JSON.stringify(ids));
+    } catch {
+      // Busy or failing: the waiter's own poll looks again.
+      return;
+    }
+    for (const { id } of rows) this.resting.notify(String(id));
+  }
 
   /**
    * Tells this process's dispatchers on this store of enqueues and of jobs
@@ -272,6 +309,7 @@ function prepare(db: Db, synchronous: 'full' | 'normal'): Prepared {
     list: db.prepare(SQL.list),
     purge: db.prepare(SQL.purge),
     counts: db.prepare(SQL.counts),
+    restingIn: db.prepare(SQL.restingIn),
   };
 }
 

@@ -9,6 +9,8 @@ const ARGS: Record<string, string> = {
   lease: `'{}', '{}', 100, 30000`,
   nextRunAt: '',
   write: `'{1}', '{running}', '{completed}', '{2}', '{t}', '{NULL}', '{NULL}', '{f}', '{NULL}', NULL`,
+  addWaiter: `'1', 'w'`,
+  removeWaiter: `'1', 'w'`,
   extend: `'{1}', '{t}', 30000`,
   get: `'1'`,
   expired: '10',
