@@ -11,6 +11,7 @@ export type { Duration } from './duration.js';
 export { createDispatcher } from './engine/dispatcher.js';
 export type { Dispatcher, DispatcherOptions, StopOptions, Dlq, DlqPage } from './engine/dispatcher.js';
 export type { JobRecord, RecordOf } from './engine/records.js';
+export type { WaitForOptions } from './client/wait-for.js';
 export type { TransitionEvent } from './engine/events.js';
 export { memoryStore, MemoryStore } from './store/memory/memory-store.js';
 export { sqliteStore, SqliteStore } from './store/sqlite/sqlite-store.js';

@@ -3,6 +3,7 @@ import { type Actor, createActor, fromPromise } from 'xstate';
 import type { JobEvent, JobState } from '../../machines/job.machine.js';
 import { type LeaseOutcome, type LeaseRoom, supervisorMachine } from '../../machines/supervisor.machine.js';
 import { type BackoffStrategy, defaultBackoff } from '../backoff/backoff.js';
+import { waitFor, type WaitForOptions } from '../client/wait-for.js';
 import { type Duration, describe, MAX_TIMER_MS, toMs } from '../duration.js';
 import {
   InvalidInputError,
@@ -109,6 +110,14 @@ export interface Dispatcher {
   ): Promise<Array<RecordOf<D>>>;
   getJob(id: string): Promise<JobRecord | null>;
   /**
+   * Resolves with the job's record once it comes to rest (`completed`,
+   * `failed`, `dlq`, `cancelled`), at once if it is; in whichever process it
+   * runs. Given the record `enqueue` answered, the result is typed. Rejects
+   * with a `WaitTimeoutError` after `timeout`, a `JobNotFoundError` for an
+   * unknown id, and a `LifecycleError` if the dispatcher stops first.
+   */
+  waitFor<I = unknown, O = unknown>(job: string | JobRecord<I, O>, options?: WaitForOptions): Promise<JobRecord<I, O>>;
+  /**
    * Cancels a job: a waiting job never runs; a running one here is aborted
    * through its signal; one running in another process loses its lease. A
    * job already finished is returned as it is.
@@ -172,6 +181,8 @@ class DispatcherImpl implements Dispatcher {
   private duties: Every[] = [];
   private unsubscribe: (() => void) | null = null;
   private stopping: Promise<void> | null = null;
+  /** Ends the waits of waitFor when the dispatcher stops. */
+  private readonly waits = new AbortController();
   private resolveSupervisorStopped!: () => void;
   private readonly supervisorDone = new Promise<void>((resolve) => (this.resolveSupervisorStopped = resolve));
 
@@ -304,6 +315,10 @@ class DispatcherImpl implements Dispatcher {
     await this.ready();
     const job = await this.store.get(id);
     return job ? toRecord(job) : null;
+  }
+
+  waitFor<I = unknown, O = unknown>(job: string | JobRecord<I, O>, options?: WaitForOptions): Promise<JobRecord<I, O>> {
+    return waitFor<I, O>({ store: this.store, ready: () => this.ready(), stopped: this.waits.signal }, job, options);
   }
 
   async cancel(id: string): Promise<JobRecord> {
@@ -528,6 +543,7 @@ class DispatcherImpl implements Dispatcher {
       this.supervisor.stop();
       this.phase = 'stopped';
       this.events.complete();
+      this.waits.abort(new LifecycleError('the dispatcher stopped before the job came to rest'));
       if (this.opening) await this.opening.then(() => releaseStore(this.store), () => undefined);
     }
   }
