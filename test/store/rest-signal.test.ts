@@ -136,4 +136,16 @@ describe('postgres: rest waiter rows', () => {
     await a.write([{ id: first!.id, from: 'running', to: 'dlq', token: leased!.leaseToken }]);
     expect(await waiterRows(schema)).toEqual([]);
   });
+
+  it('deletes the row of a wait that ends as the store closes, before its pool goes', async () => {
+    const schema = freshSchema();
+    schemas.push(schema);
+    const store = await open(schema);
+    const [job] = await store.insert([newJob()]);
+    const stop = await store.watchRest!(job!.id, () => undefined);
+    expect(await waiterRows(schema)).toEqual([job!.id]);
+    stop();
+    await store.close();
+    expect(await waiterRows(schema)).toEqual([]);
+  });
 });

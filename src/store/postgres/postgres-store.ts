@@ -103,6 +103,8 @@ export class PostgresStore implements Store {
 
   async close(): Promise<void> {
     await this.opening?.catch(() => undefined);
+    // A wait that just ended deletes its row before the pool goes.
+    await this.rest.drain();
     const pool = this.pool;
     this.pool = null;
     await this.listener.stop();

@@ -74,6 +74,11 @@ export class RestWaits {
     this.watchers.notifyAll();
   }
 
+  /** Resolves once every waiter row change on its way has landed (or failed): a closing store waits for them. */
+  async drain(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight.values()]);
+  }
+
   /** Brings the waiter row in line with whether anyone here still waits, after any change already on its way. */
   private sync(id: string): Promise<void> {
     const previous = this.inFlight.get(id) ?? Promise.resolve();
