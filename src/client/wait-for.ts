@@ -1,6 +1,5 @@
 import { type Duration, MAX_TIMER_MS, toMs } from '../duration.js';
-import type { JobRecord } from '../engine/records.js';
-import { toRecord } from '../engine/records.js';
+import { type JobRecord, toRecord } from '../engine/records.js';
 import { CorruptJobError, InvalidOptionError, JobNotFoundError, WaitTimeoutError } from '../errors.js';
 import { isResting, type Store, type StoredJob } from '../store/contract.js';
 
@@ -46,11 +45,12 @@ export async function waitFor<I = unknown, O = unknown>(
   if (options === null || typeof options !== 'object') throw new InvalidOptionError('options', 'must be an object');
   const timeoutMs = options.timeout === undefined ? Infinity : toMs(options.timeout, 'timeout');
   if (timeoutMs <= 0) throw new InvalidOptionError('timeout', 'must be longer than 0 ms');
+  const startedAt = Date.now();
   await deps.ready();
   const first = await deps.store.get(id);
   if (!first) throw new JobNotFoundError(id);
   if (isResting(first.state)) return recordOf<I, O>(first);
-  return new Wait<I, O>(deps, id, timeoutMs, first).promise;
+  return new Wait<I, O>(deps, id, timeoutMs, startedAt, first).promise;
 }
 
 function recordOf<I, O>(job: StoredJob): JobRecord<I, O> {
@@ -75,7 +75,8 @@ class Wait<I, O> {
   constructor(
     private readonly deps: WaitDeps,
     private readonly id: string,
-    private readonly timeoutMs: number,
+    timeoutMs: number,
+    startedAt: number,
     seen: StoredJob,
   ) {
     this.lastState = seen.state;
@@ -89,7 +90,8 @@ class Wait<I, O> {
     }
     deps.stopped.addEventListener('abort', this.onStopped, { once: true });
     if (timeoutMs <= MAX_TIMER_MS) {
-      this.after(timeoutMs, () => this.finish(() => this.reject(new WaitTimeoutError(id, timeoutMs, this.lastState))));
+      const left = Math.max(0, startedAt + timeoutMs - Date.now());
+      this.after(left, () => this.finish(() => this.reject(new WaitTimeoutError(id, timeoutMs, this.lastState))));
     }
     this.watch();
   }
@@ -100,20 +102,23 @@ class Wait<I, O> {
       this.poll();
       return;
     }
-    store.watchRest(this.id, () => this.look()).then(
-      (stop) => {
-        if (this.done) return stop();
-        this.stopWatch = stop;
-        // The watch is in effect: what came to rest before it began shows in a read.
-        this.look();
-        this.after(SECOND_LOOK_MS, () => this.look());
-        // A signal can still be lost (a connection that dropped and came back): look now and then anyway.
-        if (store.maxSleepMs <= MAX_TIMER_MS) this.every(store.maxSleepMs);
-      },
-      () => {
-        if (!this.done) this.poll();
-      },
-    );
+    // Through a promise: a store that throws instead of rejecting is polled all the same.
+    Promise.resolve()
+      .then(() => store.watchRest!(this.id, () => this.look()))
+      .then(
+        (stop) => {
+          if (this.done) return stop();
+          this.stopWatch = stop;
+          // The watch is in effect: what came to rest before it began shows in a read.
+          this.look();
+          this.after(SECOND_LOOK_MS, () => this.look());
+          // A signal can still be lost (a connection that dropped and came back): look now and then anyway.
+          if (store.maxSleepMs <= MAX_TIMER_MS) this.every(store.maxSleepMs);
+        },
+        () => {
+          if (!this.done) this.poll();
+        },
+      );
   }
 
   private poll(): void {

@@ -178,8 +178,9 @@ export interface Store {
    * Calls `listener` when job `id` may have come to rest (see RESTING_STATES),
    * whichever process moved it, soon after the write: a hint, which the caller
    * confirms with `get`. Resolves once the watch is in effect, with the
-   * function that ends it. Stores without a cross-process signal leave this
-   * out, and callers poll.
+   * function that ends it. A write already under way as the watch began may
+   * go untold (Postgres): callers read again a moment later. Stores without
+   * a cross-process signal leave this out, and callers poll.
    */
   watchRest?(id: string, listener: () => void): Promise<() => void>;
   /**
