@@ -27,6 +27,23 @@ export class InvalidInputError extends ValidationError {
   }
 }
 
+/**
+ * A handler's result that does not match its definition's `output` schema.
+ * `field` names where, from `output` (`output.total`); the attempt fails and
+ * nothing is stored as the result.
+ */
+export class InvalidOutputError extends ValidationError {
+  override name = 'InvalidOutputError';
+  constructor(
+    field: string,
+    reason: string,
+    /** Every problem the schema found, each with its path inside the result. */
+    readonly issues: ReadonlyArray<{ path: string; message: string }>,
+  ) {
+    super(field, reason);
+  }
+}
+
 /** A value that cannot be stored as JSON (a function, a BigInt, a cycle, a class instance...). */
 export class NotSerializableError extends ValidationError {
   override name = 'NotSerializableError';
@@ -103,9 +120,25 @@ export class PermanentError extends DispatchError {
   }
 }
 
-/** The reason a handler's AbortSignal carries when its attempt ran past the timeout. */
+/**
+ * Something ran past its time: the reason a handler's AbortSignal carries when
+ * its attempt ran past the job's timeout, and the base of `WaitTimeoutError`.
+ */
 export class TimeoutError extends DispatchError {
   override name = 'TimeoutError';
+}
+
+/** `waitFor` gave up: the job did not come to rest within the timeout. It goes on; only the wait ended. */
+export class WaitTimeoutError extends TimeoutError {
+  override name = 'WaitTimeoutError';
+  constructor(
+    readonly jobId: string,
+    readonly timeoutMs: number,
+    /** The state the job was last seen in. */
+    readonly state: string,
+  ) {
+    super(`job ${jobId} did not come to rest within ${timeoutMs} ms (last seen ${state})`);
+  }
 }
 
 /** The reason a handler's AbortSignal carries when the job was cancelled. */

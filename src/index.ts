@@ -3,14 +3,15 @@ export type { JobState, JobError, JobContext, JobEvent, JobMachine, AbortReason 
 export { supervisorMachine } from '../machines/supervisor.machine.js';
 export type { SupervisorMachine, SupervisorContext, SupervisorEvent } from '../machines/supervisor.machine.js';
 export { defineJob } from './job/define-job.js';
-export type { JobDefinition, JobConfig, Handler, HandlerContext, JobInfo, InputOf, AnyJobDefinition } from './job/define-job.js';
+export type { JobDefinition, JobConfig, Handler, HandlerResult, HandlerContext, JobInfo, InputOf, OutputOf, AnyJobDefinition } from './job/define-job.js';
 export type { EnqueueOptions, JobOptions } from './job/options.js';
 export { backoff } from './backoff/backoff.js';
 export type { BackoffStrategy, Jitter, ExponentialOptions, LinearOptions } from './backoff/backoff.js';
 export type { Duration } from './duration.js';
 export { createDispatcher } from './engine/dispatcher.js';
 export type { Dispatcher, DispatcherOptions, QueueOptions, StopOptions, Dlq, DlqPage, DlqListOptions, DlqPurgeOptions } from './engine/dispatcher.js';
-export type { JobRecord } from './engine/records.js';
+export type { JobRecord, RecordOf } from './engine/records.js';
+export type { WaitForOptions } from './client/wait-for.js';
 export type { TransitionEvent } from './engine/events.js';
 export { memoryStore, MemoryStore } from './store/memory/memory-store.js';
 export { sqliteStore, SqliteStore } from './store/sqlite/sqlite-store.js';

@@ -3,6 +3,8 @@ import { type Actor, createActor, fromPromise } from 'xstate';
 import type { JobEvent, JobState } from '../../machines/job.machine.js';
 import { type LeaseOutcome, type LeaseRoom, supervisorMachine } from '../../machines/supervisor.machine.js';
 import { type BackoffStrategy, defaultBackoff } from '../backoff/backoff.js';
+import { waitFor, type WaitForOptions } from '../client/wait-for.js';
+import { checkOutput } from '../job/output.js';
 import { type Duration, describe, MAX_TIMER_MS, toMs } from '../duration.js';
 import {
   InvalidInputError,
@@ -35,7 +37,7 @@ import { ActorMirror, type Inspect } from '../worker/mirror.js';
 import { type TransitionEvent, transitionEvent } from './events.js';
 import { JobRunner } from '../worker/job-runner.js';
 import { parseServe } from './serve.js';
-import { type JobRecord, toRecord } from './records.js';
+import { type JobRecord, type RecordOf, toRecord } from './records.js';
 import { holdStore, releaseStore } from './shared-store.js';
 import { WriteBuffer } from './write-buffer.js';
 
@@ -157,18 +159,26 @@ export interface Dispatcher {
    * rest, and closes the store unless another dispatcher still uses it.
    */
   stop(options?: StopOptions): Promise<void>;
-  enqueue<D extends AnyJobDefinition>(job: D, input: InputOf<D>, options?: EnqueueOptions): Promise<JobRecord<InputOf<D>>>;
+  enqueue<D extends AnyJobDefinition>(job: D, input: InputOf<D>, options?: EnqueueOptions): Promise<RecordOf<D>>;
   enqueue(job: string, input: unknown, options?: EnqueueOptions): Promise<JobRecord>;
-  enqueueAt<D extends AnyJobDefinition>(job: D, input: InputOf<D>, runAt: Date): Promise<JobRecord<InputOf<D>>>;
-  enqueueWithPriority<D extends AnyJobDefinition>(job: D, input: InputOf<D>, priority: number): Promise<JobRecord<InputOf<D>>>;
-  enqueueOnQueue<D extends AnyJobDefinition>(job: D, input: InputOf<D>, queue: string): Promise<JobRecord<InputOf<D>>>;
+  enqueueAt<D extends AnyJobDefinition>(job: D, input: InputOf<D>, runAt: Date): Promise<RecordOf<D>>;
+  enqueueWithPriority<D extends AnyJobDefinition>(job: D, input: InputOf<D>, priority: number): Promise<RecordOf<D>>;
+  enqueueOnQueue<D extends AnyJobDefinition>(job: D, input: InputOf<D>, queue: string): Promise<RecordOf<D>>;
   /** Many inputs of one job in one write: all are checked first, and none is stored unless all are. */
   enqueueMany<D extends AnyJobDefinition>(
     job: D | string,
     inputs: ReadonlyArray<InputOf<D>>,
     options?: EnqueueOptions,
-  ): Promise<Array<JobRecord<InputOf<D>>>>;
+  ): Promise<Array<RecordOf<D>>>;
   getJob(id: string): Promise<JobRecord | null>;
+  /**
+   * Resolves with the job's record once it comes to rest (`completed`,
+   * `failed`, `dlq`, `cancelled`), at once if it is; in whichever process it
+   * runs. Given the record `enqueue` answered, the result is typed. Rejects
+   * with a `WaitTimeoutError` after `timeout`, a `JobNotFoundError` for an
+   * unknown id, and a `LifecycleError` if the dispatcher stops first.
+   */
+  waitFor<I = unknown, O = unknown>(job: string | JobRecord<I, O>, options?: WaitForOptions): Promise<JobRecord<I, O>>;
   /**
    * Cancels a job: a waiting job never runs; a running one here is aborted
    * through its signal; one running in another process loses its lease. A
@@ -236,6 +246,8 @@ class DispatcherImpl implements Dispatcher {
   private duties: Every[] = [];
   private unsubscribe: (() => void) | null = null;
   private stopping: Promise<void> | null = null;
+  /** Ends the waits of waitFor when the dispatcher stops. */
+  private readonly waits = new AbortController();
   private resolveSupervisorStopped!: () => void;
   private readonly supervisorDone = new Promise<void>((resolve) => (this.resolveSupervisorStopped = resolve));
 
@@ -307,10 +319,7 @@ class DispatcherImpl implements Dispatcher {
           this.supervisor.send({ type: 'SLOTS_FREED', jobs });
         },
         emit: (job, step) => this.events.next(transitionEvent(job, step)),
-        output: (_def, value) => {
-          assertJsonSerializable(value, 'result');
-          return JSON.stringify(value);
-        },
+        output: (def, value) => checkOutput(def, value, this.maxPayloadBytes),
         listening: () => this.events.observed,
         requeued: (runAt) => this.wake(runAt),
         error: (error, context) => this.reportError(error, context),
@@ -370,7 +379,7 @@ class DispatcherImpl implements Dispatcher {
     return this.stopping;
   }
 
-  enqueue<D extends AnyJobDefinition>(job: D, input: InputOf<D>, options?: EnqueueOptions): Promise<JobRecord<InputOf<D>>>;
+  enqueue<D extends AnyJobDefinition>(job: D, input: InputOf<D>, options?: EnqueueOptions): Promise<RecordOf<D>>;
   enqueue(job: string, input: unknown, options?: EnqueueOptions): Promise<JobRecord>;
   async enqueue(job: AnyJobDefinition | string, input: unknown, options?: EnqueueOptions): Promise<JobRecord> {
     const def = this.registry.resolve(job);
@@ -380,15 +389,15 @@ class DispatcherImpl implements Dispatcher {
     return toRecord(stored!);
   }
 
-  enqueueAt<D extends AnyJobDefinition>(job: D, input: InputOf<D>, runAt: Date): Promise<JobRecord<InputOf<D>>> {
+  enqueueAt<D extends AnyJobDefinition>(job: D, input: InputOf<D>, runAt: Date): Promise<RecordOf<D>> {
     return this.enqueue(job, input, { runAt });
   }
 
-  enqueueWithPriority<D extends AnyJobDefinition>(job: D, input: InputOf<D>, priority: number): Promise<JobRecord<InputOf<D>>> {
+  enqueueWithPriority<D extends AnyJobDefinition>(job: D, input: InputOf<D>, priority: number): Promise<RecordOf<D>> {
     return this.enqueue(job, input, { priority });
   }
 
-  enqueueOnQueue<D extends AnyJobDefinition>(job: D, input: InputOf<D>, queue: string): Promise<JobRecord<InputOf<D>>> {
+  enqueueOnQueue<D extends AnyJobDefinition>(job: D, input: InputOf<D>, queue: string): Promise<RecordOf<D>> {
     return this.enqueue(job, input, { queue });
   }
 
@@ -396,7 +405,7 @@ class DispatcherImpl implements Dispatcher {
     job: D | string,
     inputs: ReadonlyArray<InputOf<D>>,
     options?: EnqueueOptions,
-  ): Promise<Array<JobRecord<InputOf<D>>>> {
+  ): Promise<Array<RecordOf<D>>> {
     const def = this.registry.resolve(job);
     if (!Array.isArray(inputs)) throw new InvalidOptionError('inputs', 'must be an array');
     const parsed = parseEnqueueOptions(options);
@@ -404,7 +413,7 @@ class DispatcherImpl implements Dispatcher {
     const jobs = inputs.map((input, i) => this.newJob(def, input, parsed, now, `inputs[${i}]`));
     if (jobs.length === 0) return [];
     const stored = await this.insert(jobs, parsed.client);
-    return stored.map((s) => toRecord<InputOf<D>>(s));
+    return stored.map((s) => toRecord(s) as RecordOf<D>);
   }
 
   async getJob(id: string): Promise<JobRecord | null> {
@@ -412,6 +421,10 @@ class DispatcherImpl implements Dispatcher {
     await this.ready();
     const job = await this.store.get(id);
     return job ? toRecord(job) : null;
+  }
+
+  waitFor<I = unknown, O = unknown>(job: string | JobRecord<I, O>, options?: WaitForOptions): Promise<JobRecord<I, O>> {
+    return waitFor<I, O>({ store: this.store, ready: () => this.ready(), stopped: this.waits.signal }, job, options);
   }
 
   async cancel(id: string): Promise<JobRecord> {
@@ -639,6 +652,7 @@ class DispatcherImpl implements Dispatcher {
       this.supervisor.stop();
       this.phase = 'stopped';
       this.events.complete();
+      this.waits.abort(new LifecycleError('the dispatcher stopped before the job came to rest'));
       if (this.opening) await this.opening.then(() => releaseStore(this.store), () => undefined);
     }
   }

@@ -1,9 +1,14 @@
 import type { JobError, JobState } from '../../machines/job.machine.js';
 import { PermanentError } from '../errors.js';
+import type { InputOf, OutputOf } from '../job/define-job.js';
 import type { StoredJob } from '../store/contract.js';
 
-/** A job as the public API shows it. */
-export interface JobRecord<I = unknown> {
+/**
+ * A job as the public API shows it. `I` is its input, `O` its result: typed
+ * where the definition is known (what `enqueue` answers, and `waitFor` given
+ * that record), unknown where only an id is.
+ */
+export interface JobRecord<I = unknown, O = unknown> {
   id: string;
   name: string;
   queue: string;
@@ -16,13 +21,18 @@ export interface JobRecord<I = unknown> {
   maxRetries: number;
   timeoutMs: number;
   lastError: JobError | null;
+  /** What the handler returned, as its definition's `output` schema parsed it; null until it completes, and for a job that returned nothing. */
+  result: O | null;
   /** While running: when the lease runs out unless a heartbeat extends it. */
   leaseExpiresAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }
 
-export function toRecord<I = unknown>(job: StoredJob): JobRecord<I> {
+/** The record of a job of definition `D`: its input and result typed. */
+export type RecordOf<D> = JobRecord<InputOf<D>, OutputOf<D>>;
+
+export function toRecord<I = unknown, O = unknown>(job: StoredJob): JobRecord<I, O> {
   return {
     id: job.id,
     name: job.name,
@@ -35,6 +45,7 @@ export function toRecord<I = unknown>(job: StoredJob): JobRecord<I> {
     maxRetries: job.maxRetries,
     timeoutMs: job.timeoutMs,
     lastError: job.lastError,
+    result: job.result as O | null,
     leaseExpiresAt: job.leaseExpiresAt === null ? null : new Date(job.leaseExpiresAt),
     createdAt: new Date(job.createdAt),
     updatedAt: new Date(job.updatedAt),

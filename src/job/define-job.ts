@@ -24,37 +24,51 @@ export interface HandlerContext {
   job: JobInfo;
 }
 
-export type Handler<I> = (input: I, ctx: HandlerContext) => unknown;
+/** A handler: `R` is what it must return (or resolve with); anything, for a job that declares no output. */
+export type Handler<I, R = unknown> = (input: I, ctx: HandlerContext) => R | Promise<R>;
 
-export interface JobConfig<S extends z.ZodType> extends JobOptions {
+/** What a handler returns for an output schema `O`: what the schema takes in (it is parsed before it is stored). */
+export type HandlerResult<O> = O extends z.ZodType ? z.input<O> : unknown;
+
+export interface JobConfig<S extends z.ZodType, O extends z.ZodType | undefined = undefined> extends JobOptions {
   name: string;
   input: S;
-  handler: Handler<z.output<S>>;
+  /** The schema of the handler's result; the parsed result is stored with the job. Optional. */
+  output?: O;
+  handler: Handler<z.output<S>, HandlerResult<O>>;
   backoff?: BackoffStrategy;
   /** False keeps jobs that run out of attempts in `failed` instead of the DLQ. Default true. */
   deadLetter?: boolean;
 }
 
-export interface JobDefinition<S extends z.ZodType = z.ZodType> {
+export interface JobDefinition<S extends z.ZodType = z.ZodType, O extends z.ZodType | undefined = z.ZodType | undefined> {
   readonly name: string;
   readonly input: S;
-  readonly handler: Handler<z.output<S>>;
+  /** The schema of the result; undefined when the job declares none. */
+  readonly output: O;
+  readonly handler: Handler<z.output<S>, HandlerResult<O>>;
   readonly options: Readonly<ResolvedOptions>;
   readonly backoff: BackoffStrategy | undefined;
   readonly deadLetter: boolean;
 }
 
-/** Any definition, whatever its input. */
+/** Any definition, whatever its input and output. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyJobDefinition = JobDefinition<any>;
+export type AnyJobDefinition = JobDefinition<any, any>;
 
 /** The input `enqueue` accepts for a definition: what its schema takes in. */
-export type InputOf<D> = D extends JobDefinition<infer S> ? z.input<S> : never;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type InputOf<D> = D extends JobDefinition<infer S, any> ? z.input<S> : never;
+
+/** The result a definition's jobs keep: what its output schema gives; unknown when it declares none. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type OutputOf<D> = D extends JobDefinition<any, infer O> ? (O extends z.ZodType ? z.output<O> : unknown) : never;
 
 // A new field in JobConfig is a compile error here until it is listed.
 const configKeys = optionKeys<JobConfig<z.ZodType>>({
   name: true,
   input: true,
+  output: true,
   handler: true,
   backoff: true,
   deadLetter: true,
@@ -67,13 +81,14 @@ const configKeys = optionKeys<JobConfig<z.ZodType>>({
 const definitionShape = z.object({
   name: fields.queue.refine((name) => name.trim() === name, { error: 'must not start or end with white space' }),
   input: z.custom<z.ZodType>((v) => v instanceof z.core.$ZodType, { error: 'must be a zod schema' }),
+  output: z.custom<z.ZodType>((v) => v instanceof z.core.$ZodType, { error: 'must be a zod schema' }).optional(),
   handler: z.custom<Handler<unknown>>((v) => typeof v === 'function', { error: 'must be a function' }),
   backoff: z.custom<BackoffStrategy>((v) => typeof v === 'function', { error: 'must be a backoff strategy function' }).optional(),
   deadLetter: z.boolean({ error: 'must be true or false' }).optional(),
 });
 
-/** Declares a job: its name, the schema of its input, its handler and its defaults. */
-export function defineJob<S extends z.ZodType>(config: JobConfig<S>): JobDefinition<S> {
+/** Declares a job: its name, the schemas of its input and (optionally) its result, its handler and its defaults. */
+export function defineJob<S extends z.ZodType, O extends z.ZodType | undefined = undefined>(config: JobConfig<S, O>): JobDefinition<S, O> {
   if (config === null || typeof config !== 'object') throw new InvalidOptionError('defineJob', 'expects an object');
   const named = typeof config.name === 'string' && config.name !== '' ? `defineJob(${config.name})` : 'defineJob';
   refuseUnknownKeys(config, configKeys, named, 'defineJob');
@@ -83,6 +98,7 @@ export function defineJob<S extends z.ZodType>(config: JobConfig<S>): JobDefinit
   return Object.freeze({
     name: base.name,
     input: config.input,
+    output: config.output as O,
     handler: config.handler,
     options: Object.freeze(options),
     backoff: config.backoff,

@@ -1,4 +1,5 @@
 import type { JobError, JobState } from '../../machines/job.machine.js';
+import { jobRules } from '../../machines/job.rules.js';
 
 /**
  * A job as a store keeps it. Times are epoch milliseconds; the engine turns
@@ -18,14 +19,17 @@ export interface StoredJob {
   maxRetries: number;
   timeoutMs: number;
   lastError: JobError | null;
+  /** The handler's result as JSON gives it back; null until a completion stores one. */
+  result: unknown;
   leaseToken: string | null;
   leaseExpiresAt: number | null;
   createdAt: number;
   updatedAt: number;
   /**
-   * Set when the row holds a value the store cannot read back (an input or
-   * last error that is not JSON, or not the shape it must have): that field
-   * is left empty (input undefined, lastError null) and named here. Reads
+   * Set when the row holds a value the store cannot read back (an input,
+   * last error or result that is not JSON, or not the shape it must have):
+   * that field is left empty (input undefined, lastError and result null)
+   * and named here. Reads
    * never throw for it; the engine fails such a job permanently, with a
    * CorruptJobError, when it is next leased, so it lands in the DLQ instead
    * of blocking the queue. A state the chart does not have is no StoredJob
@@ -37,7 +41,7 @@ export interface StoredJob {
 
 /** A column of a stored row that could not be read, and why. */
 export interface RowDefect {
-  field: 'input' | 'lastError';
+  field: 'input' | 'lastError' | 'result';
   reason: string;
 }
 
@@ -108,8 +112,19 @@ export interface TransitionWrite {
   attempt?: number;
   runAt?: number;
   lastError?: JobError | null;
-  /** The handler's result as JSON, on the write that completes a job. */
+  /** The handler's result as JSON, on the write that completes the job; absent keeps the stored one. */
   resultJson?: string;
+}
+
+/**
+ * The states a job rests in, the chart's `rest` tag: nothing moves it on but
+ * a user (a replay). The states `waitFor` waits for, and the ones `watchRest` reports.
+ */
+export const RESTING_STATES: readonly JobState[] = jobRules.rest;
+const resting: ReadonlySet<JobState> = new Set(jobRules.rest);
+
+export function isResting(state: JobState): boolean {
+  return resting.has(state);
 }
 
 export interface LeaseRef {
@@ -176,6 +191,15 @@ export interface Store {
    * leave this out and rely on `maxSleepMs`.
    */
   subscribe?(listener: (runAt: number) => void): () => void;
+  /**
+   * Calls `listener` when job `id` may have come to rest (see RESTING_STATES),
+   * whichever process moved it, soon after the write: a hint, which the caller
+   * confirms with `get`. Resolves once the watch is in effect, with the
+   * function that ends it. A write already under way as the watch began may
+   * go untold (Postgres): callers read again a moment later. Stores without
+   * a cross-process signal leave this out, and callers poll.
+   */
+  watchRest?(id: string, listener: () => void): Promise<() => void>;
   /**
    * Runs `run` only if nobody else, in this process or another, is running
    * the duty of that name (the reaper; retention and cron to come), and

@@ -14,6 +14,7 @@ export function enqueuedRecord(job: NewJob, id: string, input: unknown, createdA
     maxRetries: job.maxRetries,
     timeoutMs: job.timeoutMs,
     lastError: null,
+    result: null,
     leaseToken: null,
     leaseExpiresAt: null,
     createdAt,

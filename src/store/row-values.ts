@@ -11,15 +11,23 @@ export function chartState(id: string, state: string): JobState {
 }
 
 /**
- * Sets a job's input and last error from the JSON text a row keeps. A value
- * that cannot be read leaves its field empty and is named in `defect`, so one
- * bad row never makes a read (a lease!) throw for every job beside it.
+ * Sets a job's input, last error and result from the JSON text a row keeps.
+ * A value that cannot be read leaves its field empty and is named in
+ * `defect`, so one bad row never makes a read (a lease!) throw for every job
+ * beside it.
  */
-export function readJsonColumns(job: StoredJob, input: string, lastError: string | null): void {
+export function readJsonColumns(job: StoredJob, input: string, lastError: string | null, result: string | null): void {
   try {
     job.input = JSON.parse(input);
   } catch (error) {
     job.defect = { field: 'input', reason: `is not JSON (${(error as Error).message})` };
+  }
+  if (result !== null) {
+    try {
+      job.result = JSON.parse(result);
+    } catch (error) {
+      job.defect ??= { field: 'result', reason: `is not JSON (${(error as Error).message})` };
+    }
   }
   if (lastError === null) return;
   let parsed: unknown;
@@ -53,6 +61,8 @@ export interface SqlJobRow<Id extends string | number> {
   max_retries: number;
   timeout_ms: number;
   last_error: string | null;
+  /** The handler's result as JSON text; null when none was stored. */
+  result: string | null;
   lease_token: string | null;
   lease_expires_at: number | null;
   created_at: number;
@@ -73,11 +83,12 @@ export function jobFromRow(row: SqlJobRow<string | number>): StoredJob {
     maxRetries: row.max_retries,
     timeoutMs: row.timeout_ms,
     lastError: null,
+    result: null,
     leaseToken: row.lease_token,
     leaseExpiresAt: row.lease_expires_at,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
-  readJsonColumns(job, row.input, row.last_error);
+  readJsonColumns(job, row.input, row.last_error, row.result);
   return job;
 }

@@ -107,6 +107,7 @@ describe('defineJob refuses unknown keys', () => {
   it('accepts every field of JobConfig', () => {
     const every: EveryKey<JobConfig<z.ZodObject>> = {
       ...base,
+      output: undefined,
       backoff: backoff.constant(5),
       deadLetter: false,
       maxRetries: 1,

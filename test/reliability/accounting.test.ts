@@ -14,6 +14,7 @@ const completed = (id: string, attempt: number, lastError: string | null): Store
   maxRetries: 3,
   timeoutMs: 1000,
   lastError: lastError ? { name: lastError, message: '' } : null,
+  result: null,
   leaseToken: null,
   leaseExpiresAt: null,
   createdAt: 0,

@@ -229,6 +229,62 @@ export function describeStoreConformance(kind: string, make: () => Promise<Store
       expect(await store.get(b!.id)).toMatchObject({ state: 'pending', attempt: 0, lastError: { name: 'E', message: 'x' } });
     });
 
+    it('keeps the result a completion write carries, and leaves it alone on every other write', async () => {
+      const [job, other] = await store.insert([newJob(), newJob()]);
+      expect(job!.result).toBeNull();
+      const leased = (await store.lease(room(2))).jobs;
+      const tokenOf = (id: string) => leased.find((j) => j.id === id)!.leaseToken;
+      // A failed attempt first: the retry's writes carry no result and leave none.
+      expect(await store.write([{ id: job!.id, from: 'running', to: 'retrying', token: tokenOf(job!.id), runAt: Date.now() - 1 }])).toEqual([true]);
+      expect((await store.get(job!.id))!.result).toBeNull();
+      const [again] = (await store.lease(room(1))).jobs;
+      const result = { total: 12, currency: 'EUR', lines: [{ sku: 'a', n: 2 }], note: null };
+      const answers = await store.write([
+        { id: job!.id, from: 'running', to: 'completed', token: again!.leaseToken, resultJson: JSON.stringify(result) },
+        { id: other!.id, from: 'running', to: 'completed', token: tokenOf(other!.id) },
+      ]);
+      expect(answers).toEqual([true, true]);
+      const stored = await store.get(job!.id);
+      expect(stored).toMatchObject({ state: 'completed', result });
+      expect(stored!.defect).toBeUndefined();
+      expect((await store.get(other!.id))!.result).toBeNull();
+      // A later write with no result (none the chart makes, but the contract allows it) keeps it.
+      expect(await store.write([{ id: job!.id, from: 'completed', to: 'completed' }])).toEqual([true]);
+      expect((await store.get(job!.id))!.result).toEqual(result);
+      // A stale completion loses its compare-and-set and its result with it.
+      expect(await store.write([{ id: job!.id, from: 'running', to: 'completed', token: again!.leaseToken, resultJson: '"stale"' }])).toEqual([false]);
+      expect((await store.get(job!.id))!.result).toEqual(result);
+    });
+
+    it('keeps results of any JSON kind, listed and leased rows included', async () => {
+      const values = ['text', 42, [1, 'two'], true, { deep: { er: [null] } }];
+      const jobs = await store.insert(values.map(() => newJob()));
+      const leased = (await store.lease(room(values.length))).jobs;
+      const applied = await store.write(
+        leased.map((j) => ({ id: j.id, from: 'running' as const, to: 'dlq' as const, token: j.leaseToken, resultJson: JSON.stringify(values[jobs.findIndex((x) => x.id === j.id)]) })),
+      );
+      expect(applied.every(Boolean)).toBe(true);
+      const listed = (await store.list({ state: 'dlq', limit: 10 })).jobs;
+      expect(listed.map((j) => j.result)).toEqual(values);
+    });
+
+    it('tells a rest watcher when a write through it brings the job to rest, and not before', async () => {
+      if (!store.watchRest) return;
+      const [job] = await store.insert([newJob()]);
+      let told = 0;
+      const stop = await store.watchRest(job!.id, () => told++);
+      const [leased] = (await store.lease(room(1))).jobs;
+      expect(await store.write([{ id: job!.id, from: 'running', to: 'retrying', token: leased!.leaseToken, runAt: Date.now() - 1 }])).toEqual([true]);
+      expect(told).toBe(0);
+      const [again] = (await store.lease(room(1))).jobs;
+      expect(await store.write([{ id: job!.id, from: 'running', to: 'completed', token: again!.leaseToken }])).toEqual([true]);
+      expect(told).toBe(1);
+      stop();
+      stop();
+      expect(await store.write([{ id: job!.id, from: 'completed', to: 'cancelled' }])).toEqual([true]);
+      expect(told).toBe(1);
+    });
+
     it('applies a write with no token whatever lease the job holds', async () => {
       await store.insert([newJob()]);
       const [job] = (await store.lease(room(1))).jobs;

@@ -16,8 +16,9 @@ import type {
   TransitionWrite,
 } from '../contract.js';
 import { enqueuedRecord } from '../enqueued-record.js';
+import { RestWatchers } from '../rest-watchers.js';
 import { WakeListeners } from '../wake-listeners.js';
-import { jobRules, optionKeys, refuseUnknownKeys, StoreConfigError, StoreError } from '../contract.js';
+import { isResting, jobRules, optionKeys, refuseUnknownKeys, StoreConfigError, StoreError } from '../contract.js';
 
 interface Row extends StoredJob {
   seq: number;
@@ -68,6 +69,7 @@ function copy(row: Row): StoredJob {
     maxRetries: row.maxRetries,
     timeoutMs: row.timeoutMs,
     lastError: row.lastError,
+    result: row.result,
     leaseToken: row.leaseToken,
     leaseExpiresAt: row.leaseExpiresAt,
     createdAt: row.createdAt,
@@ -124,6 +126,7 @@ export class MemoryStore implements Store {
   private readonly wakes = new WakeListeners();
   /** The duties running now (see withDuty). */
   private readonly duties = new Set<string>();
+  private readonly resting = new RestWatchers();
   private seq = 0;
   private closed = false;
 
@@ -203,8 +206,18 @@ export class MemoryStore implements Store {
 
   async write(writes: readonly TransitionWrite[]): Promise<boolean[]> {
     this.assertOpen();
+    // Every result is read before any write applies: a batch is all or nothing, as in the durable stores.
+    const results = writes.map((write, i) => {
+      if (write.resultJson === undefined) return undefined;
+      try {
+        return JSON.parse(write.resultJson) as unknown;
+      } catch (error) {
+        throw new StoreError(`memory store: writing job states failed: the resultJson of write ${i} of the batch is not JSON`, { cause: error });
+      }
+    });
     const now = this.now();
-    return writes.map((write) => {
+    const rested: string[] = [];
+    const applied = writes.map((write, i) => {
       const row = this.rows.get(write.id);
       if (!row || row.state !== write.from) return false;
       if (write.token !== undefined && row.leaseToken !== write.token) return false;
@@ -217,10 +230,20 @@ export class MemoryStore implements Store {
       if (write.attempt !== undefined) row.attempt = write.attempt;
       if (write.runAt !== undefined) row.runAt = write.runAt;
       if (write.lastError !== undefined) row.lastError = write.lastError;
+      if (write.resultJson !== undefined) row.result = results[i];
       this.enterHeap(row, now);
       if (LEASE_FROM.has(write.to)) this.wakes.notify(row.runAt);
+      if (isResting(write.to) && this.resting.has(write.id)) rested.push(write.id);
       return true;
     });
+    for (const id of rested) this.resting.notify(id);
+    return applied;
+  }
+
+  /** Tells `listener` when job `id` comes to rest; every write is this process's, so no other signal is needed. */
+  async watchRest(id: string, listener: () => void): Promise<() => void> {
+    const { remove } = this.resting.add(id, listener);
+    return () => void remove();
   }
 
   /** Wakes other dispatchers sharing this store, as LISTEN/NOTIFY does across processes. */

@@ -7,10 +7,10 @@ export interface ListenerOptions {
   channel: string;
   notified: (payload: string | undefined) => void;
   /**
-   * LISTEN is in effect, the first time or again after a loss: whatever was
+   * LISTEN is in effect, the first time or `again` after a loss: whatever was
    * sent before (while connecting, or while the connection was down) is gone.
    */
-  listening: () => void;
+  listening: (again: boolean) => void;
   error: (error: unknown) => void;
 }
 
@@ -29,6 +29,8 @@ export class Listener {
   /** Bumped on every connect and stop, so callbacks of an older connection do nothing. */
   private generation = 0;
   private failures = 0;
+  /** A connection was lost since start(): the next LISTEN is a recovery. */
+  private lost = false;
   private retry: NodeJS.Timeout | null = null;
   private waiters: Array<() => void> = [];
 
@@ -37,6 +39,7 @@ export class Listener {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.lost = false;
     void this.connect();
   }
 
@@ -101,12 +104,15 @@ export class Listener {
     }
     this.current = { release };
     this.failures = 0;
+    const again = this.lost;
+    this.lost = false;
     for (const resolve of this.waiters.splice(0)) resolve();
-    this.options.listening();
+    this.options.listening(again);
   }
 
   private failed(cause: unknown): void {
     if (!this.running) return;
+    this.lost = true;
     this.options.error(new StoreError('postgres: the LISTEN connection failed; reconnecting', { cause }));
     const delay = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** this.failures) * (0.5 + Math.random() / 2);
     this.failures++;

@@ -102,6 +102,31 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX jobs_lanes ON ${s}.jobs (priority DESC, queue, name, run_at, id) WHERE ${LEASABLE};
     `,
   },
+  {
+    version: 4,
+    name: 'job results',
+    sql: (s) => `
+      -- The handler's result, set by the write that completes the job. json like input: kept as written, never queried inside.
+      ALTER TABLE ${s}.jobs ADD COLUMN result json;
+    `,
+  },
+  {
+    version: 5,
+    name: 'waiters for jobs to come to rest',
+    sql: (s) => `
+      -- A row while some process waits for a job to come to rest (waitFor). The write that brings
+      -- the job to rest deletes its rows and sends a NOTIFY naming it, so only waited jobs cost a
+      -- notification, not every completion (as a row trigger would). Empty while nobody waits,
+      -- which the write checks once per statement before it looks for any job's rows.
+      CREATE TABLE ${s}.rest_waiters (
+        job_id bigint      NOT NULL,
+        -- The store instance waiting, so one process ending its wait leaves another's in place.
+        waiter text        NOT NULL,
+        since  timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (job_id, waiter)
+      );
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

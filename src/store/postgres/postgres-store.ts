@@ -20,8 +20,9 @@ import { lockName } from './advisory-lock.js';
 import { Listener } from './listener.js';
 import { checkVersion, migrate } from './migrations.js';
 import { parseOptions, type PostgresStoreOptions, type ResolvedPostgresOptions } from './options.js';
+import { RestWaits } from './rest-waits.js';
 import { isRowId, type JobRow, toStoredJob } from './rows.js';
-import { LeaseCheck, type Named, named } from './statements.js';
+import { channelOf, LeaseCheck, type Named, named } from './statements.js';
 
 /** Held by the store at once at most: the LISTEN connection, a duty's lock, and the work itself. */
 const MIN_POOL_SIZE = 3;
@@ -47,6 +48,7 @@ export class PostgresStore implements Store {
   private readonly sql: ReturnType<typeof named>;
   private readonly listener: Listener;
   private readonly subscribers = new Set<(runAt: number) => void>();
+  private readonly rest: RestWaits;
   private pool: pg.Pool | null = null;
   private opening: Promise<void> | null = null;
   /** False at first: a worker's first lease often finds a backlog, and the question beside it would open a connection. */
@@ -66,14 +68,29 @@ export class PostgresStore implements Store {
     this.sql = named(this.schema);
     this.listener = new Listener({
       connect: () => this.db().connect(),
-      channel: `${this.schema}.jobs`,
+      channel: channelOf(this.schema),
       notified: (payload) => {
+        if (this.rest.notified(payload)) return;
         const runAt = Number(payload);
         this.wake(Number.isFinite(runAt) ? runAt : Date.now());
       },
       // Whatever was enqueued before LISTEN took effect (a worker starting, or a connection lost
       // and back) sent its notification to nobody: look once now rather than at the next poll.
-      listening: () => this.wake(Date.now()),
+      listening: (again) => {
+        this.wake(Date.now());
+        if (again) this.rest.relistened();
+      },
+      error: (error) => this.options.onError(error),
+    });
+    this.rest = new RestWaits({
+      add: (id, waiter) => this.query(this.db(), 'registering a wait', this.sql.addWaiter, [id, waiter]).then(() => undefined),
+      remove: (id, waiter) => this.query(this.db(), 'ending a wait', this.sql.removeWaiter, [id, waiter]).then(() => undefined),
+      listen: () => {
+        this.db();
+        this.listener.start();
+        return this.listener.listening();
+      },
+      idle: () => this.listenOnlyIfNeeded(),
       error: (error) => this.options.onError(error),
     });
   }
@@ -86,6 +103,8 @@ export class PostgresStore implements Store {
 
   async close(): Promise<void> {
     await this.opening?.catch(() => undefined);
+    // A wait that just ended deletes its row before the pool goes.
+    await this.rest.drain();
     const pool = this.pool;
     this.pool = null;
     await this.listener.stop();
@@ -170,6 +189,8 @@ export class PostgresStore implements Store {
       const batch = round.filter((i) => isRowId(writes[i]!.id));
       if (batch.length === 0) continue;
       const params: unknown[][] = [[], [], [], [], [], [], [], [], []];
+      const results: Array<string | null> = [];
+      let anyResult = false;
       for (const i of batch) {
         const w = writes[i]!;
         params[0]!.push(w.id);
@@ -181,10 +202,14 @@ export class PostgresStore implements Store {
         params[6]!.push(w.runAt ?? null);
         params[7]!.push(w.lastError !== undefined);
         params[8]!.push(w.lastError === undefined || w.lastError === null ? null : JSON.stringify(w.lastError));
+        results.push(w.resultJson ?? null);
+        if (w.resultJson !== undefined) anyResult = true;
       }
-      const rows = await this.query<{ ord: string }>(db, 'writing job states', this.sql.write, params);
+      // Most batches carry no result: one null instead of an array of them.
+      const rows = await this.query<{ ord: string }>(db, 'writing job states', this.sql.write, [...params, anyResult ? results : null]);
       for (const row of rows) applied[batch[Number(row.ord) - 1]!] = true;
     }
+    this.rest.written(writes, applied);
     return applied;
   }
 
@@ -262,8 +287,21 @@ export class PostgresStore implements Store {
     }
     return () => {
       this.subscribers.delete(listener);
-      if (this.subscribers.size === 0) void this.listener.stop();
+      this.listenOnlyIfNeeded();
     };
+  }
+
+  /**
+   * Tells `listener` when job `id` comes to rest: at once for a write through
+   * this store, and through a NOTIFY for any other process's, sent by the
+   * write itself for jobs someone waits on (see rest-waits.ts).
+   */
+  watchRest(id: string, listener: () => void): Promise<() => void> {
+    return this.rest.watch(id, listener);
+  }
+
+  private listenOnlyIfNeeded(): void {
+    if (this.subscribers.size === 0 && this.rest.size === 0) void this.listener.stop();
   }
 
   /** Resolves once LISTEN is in effect for this store's subscribers (after a reconnect, once it is again). */
@@ -315,7 +353,7 @@ export class PostgresStore implements Store {
       throw error;
     }
     this.pool = pool;
-    if (this.subscribers.size > 0) this.listener.start();
+    if (this.subscribers.size > 0 || this.rest.size > 0) this.listener.start();
   }
 
   private createPool(): pg.Pool {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { JobState } from '../../../machines/job.machine.js';
-import { jobRules, sqlList } from '../contract.js';
+import { jobRules, RESTING_STATES, sqlList } from '../contract.js';
 import { lockKey } from './advisory-lock.js';
 import { epochMs, fromEpochMs, jobColumns } from './rows.js';
 
@@ -24,6 +24,15 @@ function byState(text: (state: string) => string): Record<JobState, string> {
   return Object.fromEntries(jobRules.states.map((state) => [state, text(state)])) as Record<JobState, string>;
 }
 
+/** The resting states, as SQL: a write into one of them notifies the job's waiters. */
+const RESTING = sqlList(RESTING_STATES);
+
+/** How a notification on the jobs channel says jobs came to rest: this, then the job id. Others are enqueue wake-ups. */
+export const REST_PAYLOAD = 'rest:';
+
+/** The channel enqueues, requeues and rests are told on. */
+export const channelOf = (schema: string) => `${schema}.jobs`;
+
 /** A lease token check in a write: none asked, none held, or this one held. */
 export const LeaseCheck = { ignore: 0, none: 1, held: 2 } as const;
 
@@ -34,6 +43,8 @@ export const LeaseCheck = { ignore: 0, none: 1, held: 2 } as const;
  */
 export function statements(schema: string) {
   const jobs = `${pg.escapeIdentifier(schema)}.jobs`;
+  const waiters = `${pg.escapeIdentifier(schema)}.rest_waiters`;
+  const channel = pg.escapeLiteral(channelOf(schema));
 
   /** The priorities that have waiting rows, highest first, each found by one index seek. */
   const levels = `levels AS (
@@ -190,30 +201,50 @@ export function statements(schema: string) {
     /**
      * One compare-and-set per element: $1 ids, $2 from, $3 to, $4 lease check,
      * $5 tokens, $6 attempts (null: keep), $7 runAt ms (null: keep), $8 whether
-     * to set last_error, $9 last errors (JSON text). Answers the ordinals applied.
+     * to set last_error, $9 last errors (JSON text), $10 results (JSON text,
+     * null: keep; the whole array null when no write has one). Answers the
+     * ordinals applied. A job that comes to rest takes its waiters' rows with
+     * it and notifies them: one index probe per such job when nobody waits.
      */
     write: `
       WITH w AS (
-        SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::int[], $5::text[], $6::int[], $7::float8[], $8::bool[], $9::text[])
-          WITH ORDINALITY AS w(id, from_state, to_state, lease_check, token, attempt, run_at, set_error, last_error, ord)
+        SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::int[], $5::text[], $6::int[], $7::float8[], $8::bool[], $9::text[], $10::text[])
+          WITH ORDINALITY AS w(id, from_state, to_state, lease_check, token, attempt, run_at, set_error, last_error, result, ord)
+      ),
+      moved AS (
+        UPDATE ${jobs} j
+        SET state = w.to_state,
+            attempt = coalesce(w.attempt, j.attempt),
+            run_at = coalesce(${fromEpochMs('w.run_at')}, j.run_at),
+            last_error = CASE WHEN w.set_error THEN w.last_error::jsonb ELSE j.last_error END,
+            result = coalesce(w.result::json, j.result),
+            -- Leaving running clears the lease.
+            lease_token = CASE WHEN w.to_state = ${LEASED} THEN j.lease_token END,
+            lease_expires_at = CASE WHEN w.to_state = ${LEASED} THEN j.lease_expires_at END,
+            updated_at = now()
+        FROM w
+        WHERE j.id = w.id AND j.state = w.from_state
+          AND CASE w.lease_check
+                WHEN ${LeaseCheck.ignore} THEN true
+                WHEN ${LeaseCheck.none} THEN j.lease_token IS NULL
+                ELSE j.lease_token = w.token
+              END
+        RETURNING w.ord, j.id, j.state
+      ),
+      -- Runs whether or not it is read; NOTIFY is sent at commit, once per job however many wait.
+      -- The first test is checked once: while nobody waits anywhere, no row is probed.
+      woken AS (
+        DELETE FROM ${waiters} x USING moved m
+        WHERE EXISTS (SELECT FROM ${waiters}) AND x.job_id = m.id AND m.state IN (${RESTING})
+        RETURNING pg_notify(${channel}, '${REST_PAYLOAD}' || x.job_id)
       )
-      UPDATE ${jobs} j
-      SET state = w.to_state,
-          attempt = coalesce(w.attempt, j.attempt),
-          run_at = coalesce(${fromEpochMs('w.run_at')}, j.run_at),
-          last_error = CASE WHEN w.set_error THEN w.last_error::jsonb ELSE j.last_error END,
-          -- Leaving running clears the lease.
-          lease_token = CASE WHEN w.to_state = ${LEASED} THEN j.lease_token END,
-          lease_expires_at = CASE WHEN w.to_state = ${LEASED} THEN j.lease_expires_at END,
-          updated_at = now()
-      FROM w
-      WHERE j.id = w.id AND j.state = w.from_state
-        AND CASE w.lease_check
-              WHEN ${LeaseCheck.ignore} THEN true
-              WHEN ${LeaseCheck.none} THEN j.lease_token IS NULL
-              ELSE j.lease_token = w.token
-            END
-      RETURNING w.ord`,
+      SELECT ord FROM moved`,
+
+    /** $1 job id, $2 waiter. Registers a wait, or keeps the one there. */
+    addWaiter: `INSERT INTO ${waiters} (job_id, waiter) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+
+    /** $1 job id, $2 waiter. */
+    removeWaiter: `DELETE FROM ${waiters} WHERE job_id = $1 AND waiter = $2`,
 
     /** $1 ids, $2 tokens, $3 lease ms. Answers the ordinals still held. */
     extend: `

@@ -11,8 +11,9 @@ const MAX_LOOK_GAP_MS = 20;
  * for LISTEN/NOTIFY. In WAL mode every commit writes the `-wal` file, which
  * the OS can watch; on a change, `PRAGMA data_version` tells whether another
  * connection committed, and the rows past the last id seen tell whether it
- * enqueued and when the first of those jobs is due. Where the file system
- * cannot be watched, the store's poll still finds the jobs.
+ * enqueued and when the first of those jobs is due. Every such commit is also
+ * told to `onCommit`, which looks for jobs someone waits on that came to rest.
+ * Where the file system cannot be watched, the store's poll still finds the jobs.
  */
 export class ForeignEnqueues {
   private watcher: FSWatcher | null = null;
@@ -30,6 +31,7 @@ export class ForeignEnqueues {
   constructor(
     private readonly db: Database,
     private readonly onEnqueue: (runAt: number) => void,
+    private readonly onCommit: () => void = () => undefined,
   ) {
     this.dataVersionNow = db.prepare<[], number>('PRAGMA data_version').pluck();
     this.lastId = db.prepare(SQL.lastId);
@@ -112,6 +114,7 @@ export class ForeignEnqueues {
     this.seenId = Math.max(this.seenId, last);
     this.ownRanges = [];
     if (earliest !== null) this.onEnqueue(earliest);
+    this.onCommit();
   }
 
   private version(): number {

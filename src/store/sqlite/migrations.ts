@@ -73,6 +73,14 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 4,
+    name: 'job results',
+    sql: `
+      -- The handler's result as JSON text, set by the write that completes the job.
+      ALTER TABLE dispatch_jobs ADD COLUMN result TEXT;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -39,6 +39,7 @@ export const SQL = {
       attempt = coalesce(@attempt, attempt),
       run_at = coalesce(@runAt, run_at),
       last_error = CASE WHEN @setError THEN @lastError ELSE last_error END,
+      result = coalesce(@result, result),
       lease_token = CASE WHEN @to = ${LEASED} THEN lease_token END,
       lease_expires_at = CASE WHEN @to = ${LEASED} THEN lease_expires_at END
     WHERE id = @id AND state = @from AND (@anyToken OR lease_token IS @token)`,
@@ -60,4 +61,7 @@ export const SQL = {
   // Enqueues by other processes: rows past the last id this connection saw, read through the rowid.
   lastId: `SELECT coalesce(max(id), 0) AS id FROM dispatch_jobs`,
   firstDueInIds: `SELECT min(run_at) AS runAt FROM dispatch_jobs WHERE id > ? AND id <= ? AND ${LEASABLE}`,
+
+  // Of the jobs someone here waits for (ids as a JSON array), those at rest: after another process's commit.
+  restingIn: `SELECT id FROM dispatch_jobs WHERE id IN (SELECT value FROM json_each(?)) AND state IN ('completed', 'failed', 'dlq', 'cancelled')`,
 } as const;

@@ -14,8 +14,9 @@ import type {
   StoredJob,
   TransitionWrite,
 } from '../contract.js';
-import { jobRules, StoreConfigError, StoreError } from '../contract.js';
+import { isResting, jobRules, StoreConfigError, StoreError } from '../contract.js';
 import { enqueuedRecord } from '../enqueued-record.js';
+import { RestWatchers } from '../rest-watchers.js';
 import { WakeListeners } from '../wake-listeners.js';
 import { type DutyClaims, dutyClaims } from './duties.js';
 import { ForeignEnqueues } from './foreign-enqueues.js';
@@ -49,6 +50,7 @@ interface Prepared {
   purge: Statement<[JobState, number]>;
   counts: Statement<[], { state: JobState; n: number }>;
   duties: DutyClaims;
+  restingIn: Statement<[string], { id: number }>;
 }
 
 /**
@@ -66,6 +68,7 @@ export class SqliteStore implements Store {
   private prepared: Prepared | null = null;
   private opening: Promise<Prepared> | null = null;
   private readonly wakes = new WakeListeners();
+  private readonly resting = new RestWatchers();
   private foreign: ForeignEnqueues | null = null;
 
   constructor(options: SqliteStoreOptions) {
@@ -106,7 +109,11 @@ export class SqliteStore implements Store {
       db.pragma('journal_size_limit = 67108864');
       await whileBusy(this.options.busyTimeoutMs, () => migrate(connection));
       const prepared = prepare(db, this.options.synchronous);
-      this.foreign = new ForeignEnqueues(db, (runAt) => this.wakes.notify(runAt));
+      this.foreign = new ForeignEnqueues(
+        db,
+        (runAt) => this.wakes.notify(runAt),
+        () => this.restedElsewhere(prepared),
+      );
       this.foreign.start();
       return prepared;
     } catch (error) {
@@ -141,7 +148,38 @@ export class SqliteStore implements Store {
     writes.forEach((w, i) => {
       if (applied[i] && LEASE_FROM.has(w.to)) this.wakes.notify(w.runAt ?? now);
     });
+    if (this.resting.size > 0) {
+      writes.forEach((w, i) => {
+        if (applied[i] && isResting(w.to)) this.resting.notify(w.id);
+      });
+    }
     return applied;
+  }
+
+  /**
+   * Tells `listener` when job `id` comes to rest: at once for a write through
+   * this store, and for another process's (or connection's) write when the
+   * watch on the WAL file sees its commit, or at worst at the caller's poll
+   * where the file cannot be watched.
+   */
+  async watchRest(id: string, listener: () => void): Promise<() => void> {
+    const { remove } = this.resting.add(id, listener);
+    return () => void remove();
+  }
+
+  /** Another connection committed: which of the jobs waited on here are now at rest? */
+  private restedElsewhere(prepared: Prepared): void {
+    if (this.resting.size === 0 || this.prepared !== prepared) return;
+    const ids = [...this.resting.ids()].map(rowidOf).filter((id): id is number => id !== null);
+    if (ids.length === 0) return;
+    let rows: Array<{ id: number }>;
+    try {
+      rows = prepared.restingIn.all(JSON.stringify(ids));
+    } catch {
+      // Busy or failing: the waiter's own poll looks again.
+      return;
+    }
+    for (const { id } of rows) this.resting.notify(String(id));
   }
 
   /**
@@ -250,6 +288,7 @@ function prepare(db: Db, synchronous: 'full' | 'normal'): Prepared {
     runAt: number | null;
     setError: number;
     lastError: string | null;
+    result: string | null;
     now: number;
   }>(SQL.write);
   const extendOne = db.prepare<[number, number, string]>(SQL.extend);
@@ -284,6 +323,7 @@ function prepare(db: Db, synchronous: 'full' | 'normal'): Prepared {
             runAt: w.runAt ?? null,
             setError: w.lastError === undefined ? 0 : 1,
             lastError: w.lastError ? JSON.stringify(w.lastError) : null,
+            result: w.resultJson ?? null,
             now,
           }).changes === 1
         );
@@ -302,6 +342,7 @@ function prepare(db: Db, synchronous: 'full' | 'normal'): Prepared {
     purge: db.prepare(SQL.purge),
     counts: db.prepare(SQL.counts),
     duties: dutyClaims(db),
+    restingIn: db.prepare(SQL.restingIn),
   };
 }
 

@@ -73,7 +73,14 @@ describe('postgres store: migrations', () => {
     await store.open();
     expect((await versions(schema)).map((v) => v.version)).toEqual(MIGRATIONS.map((m) => m.version));
     expect(await indexes()).toEqual(['jobs_lanes', 'jobs_lease_deadline', 'jobs_listed', 'jobs_pkey']);
-    expect((await store.list({ state: 'dlq', limit: 10 })).jobs.map((j) => j.name)).toEqual(['a']);
+    const [kept] = (await store.list({ state: 'dlq', limit: 10 })).jobs;
+    expect(kept).toMatchObject({ name: 'a', result: null });
+    expect(kept!.defect).toBeUndefined();
+    // The columns added since are there and work: a completion stores its result.
+    const [fresh] = await store.insert([newJob()]);
+    const [leased] = (await store.lease({ limit: 1, queueRoom: {}, leaseMs: 1000, names: ['job'] })).jobs;
+    expect(await store.write([{ id: fresh!.id, from: 'running', to: 'completed', token: leased!.leaseToken, resultJson: '{"ok":true}' }])).toEqual([true]);
+    expect((await store.get(fresh!.id))!.result).toEqual({ ok: true });
   });
 
   it('refuses a schema newer than this version knows', async () => {

@@ -8,7 +8,9 @@ import { databaseUrl, openStore } from './database.js';
 const ARGS: Record<string, string> = {
   lease: `'{}', '{}', 100, 30000, '{job}', NULL`,
   nextRunAt: `'{job}', NULL`,
-  write: `'{1}', '{running}', '{completed}', '{2}', '{t}', '{NULL}', '{NULL}', '{f}', '{NULL}'`,
+  write: `'{1}', '{running}', '{completed}', '{2}', '{t}', '{NULL}', '{NULL}', '{f}', '{NULL}', NULL`,
+  addWaiter: `'1', 'w'`,
+  removeWaiter: `'1', 'w'`,
   extend: `'{1}', '{t}', 30000`,
   get: `'1'`,
   expired: '10',
