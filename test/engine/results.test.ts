@@ -217,7 +217,7 @@ describe.each(Object.keys(targets))('job results and waitFor: %s store', (kind) 
   it('waitFor polls, with a growing interval, a store that has no rest signal', async () => {
     fresh();
     const { watchRest: _, ...rest } = Object.fromEntries(
-      ['kind', 'maxSleepMs', 'open', 'close', 'insert', 'lease', 'write', 'extend', 'get', 'expired', 'list', 'purge', 'counts'].map((key) => {
+      ['kind', 'maxSleepMs', 'open', 'close', 'insert', 'lease', 'write', 'extend', 'get', 'expired', 'list', 'purge', 'counts', 'withDuty'].map((key) => {
         const value = (t.target.store as unknown as Record<string, unknown>)[key];
         return [key, typeof value === 'function' ? value.bind(t.target.store) : value];
       }),
