@@ -47,3 +47,22 @@ describe('the accounting of fault runs', () => {
     expect(account(['1', '2'], [completed('1', 1, null), pending], new Map(), new Set()).lost).toEqual(['2 (pending)']);
   });
 });
+
+describe('reading the workers’ logs', () => {
+  it('fails on a step a worker process took that is no edge of the job chart', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const { readRuns } = await import('./support/runs.js');
+    const dir = mkdtempSync(join(tmpdir(), 'dispatch-runs-'));
+    try {
+      const log = join(dir, 'w0.log');
+      writeFileSync(log, 'S 1 1\nD 1 1\n');
+      expect(readRuns([log]).get('1')).toEqual([{ worker: 0, attempt: 1, outcome: 'done' }]);
+      writeFileSync(log, 'S 1 1\nX retrying --LEASE--> running\nD 1 1\n');
+      expect(() => readRuns([log])).toThrow(/worker 0 took a step that is no edge of the job chart: retrying --LEASE--> running/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

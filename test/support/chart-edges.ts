@@ -32,13 +32,15 @@ export function stepKey(step: { from: string; event: string; to: string }): stri
 }
 
 /** Collects the steps decided for `machine`'s chart that are not among its steps, until taken. */
-export function watchForStrays(machine: JobMachine): { take(): string[]; stop(): void } {
+export function watchForStrays(machine: JobMachine, onStray?: (step: string) => void): { take(): string[]; stop(): void } {
   const steps = chartSteps(machine);
   const strays: string[] = [];
   const stop = observeChartSteps((step, decidedBy) => {
     if (decidedBy.config !== machine.config) return;
     const key = stepKey(step);
-    if (!steps.has(key)) strays.push(key);
+    if (steps.has(key)) return;
+    strays.push(key);
+    onStray?.(key);
   });
   return { take: () => strays.splice(0), stop };
 }

@@ -20,6 +20,7 @@ export function readRuns(logs: readonly string[]): Map<string, HandlerRun[]> {
     if (!existsSync(path)) return;
     const open = new Map<string, HandlerRun>();
     for (const line of readFileSync(path, 'utf8').split('\n')) {
+      if (line.startsWith('X ')) throw new Error(`worker ${worker} took a step that is no edge of the job chart: ${line.slice(2)}`);
       const [what, id, attempt] = line.split(' ');
       if (!what || !id) continue;
       if (what === 'S') {

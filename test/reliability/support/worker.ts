@@ -8,6 +8,8 @@
  *   D <id> <attempt>   the handler finished (its work is done)
  *   F <id> <attempt>   the handler threw (a random failure)
  *   A <id> <attempt>   the handler gave up because its signal was aborted
+ *   X <step>           the engine took a step that is no edge of the job chart
+ *                      (readRuns fails on it)
  *
  * Says `ready` once started. Told `{ type: 'stop' }` it stops (draining within
  * the grace) and exits 0; told `{ type: 'exit-during-stop' }` it starts
@@ -17,7 +19,8 @@
  */
 import { openSync, writeSync } from 'node:fs';
 import { z } from 'zod';
-import { backoff, createDispatcher, defineJob, type Duration, postgresStore, sqliteStore } from '../../../src/index.js';
+import { backoff, createDispatcher, defineJob, type Duration, jobMachine, postgresStore, sqliteStore } from '../../../src/index.js';
+import { watchForStrays } from '../../support/chart-edges.js';
 
 export type WorkerStore = { kind: 'postgres'; url: string; schema: string } | { kind: 'sqlite'; path: string };
 
@@ -44,6 +47,8 @@ export type WorkerCommand = { type: 'stop'; grace: Duration } | { type: 'exit-du
 const settings = JSON.parse(process.argv[2]!) as WorkerSettings;
 const log = openSync(settings.log, 'a');
 const note = (what: string, id: string, attempt: number) => writeSync(log, `${what} ${id} ${attempt}\n`);
+// The check every test file runs under, here in the worker process too.
+watchForStrays(jobMachine, (stray) => writeSync(log, `X ${stray}\n`));
 let runs = 0;
 
 /** Resolves after `ms`, or rejects with the signal's reason once it is aborted. */

@@ -1,0 +1,201 @@
+import type { JobEvent, JobState } from '../../machines/job.machine.js';
+import { jobRules } from '../../machines/job.rules.js';
+import { type JobRecord, type RecordOf, toRecord } from '../engine/records.js';
+import type { WriteBuffer } from '../engine/write-buffer.js';
+import { InvalidOptionError, InvalidTransitionError, JobNotFoundError } from '../errors.js';
+import type { AnyJobDefinition, InputOf } from '../job/define-job.js';
+import { type EnqueueOptions, fields, parseEnqueueOptions, parseOrThrow, type ResolvedOptions } from '../job/options.js';
+import type { Registry } from '../job/registry.js';
+import { contextOf, writeFor } from '../kernel/chart.js';
+import type { Decision, JobKernel } from '../kernel/kernel.js';
+import type { NewJob, StateCounts, Store, StoredJob } from '../store/contract.js';
+import { optionKeys, refuseUnknownKeys } from '../strict-options.js';
+import { newJob } from './new-job.js';
+import { waitFor, type WaitForOptions } from './wait-for.js';
+
+export interface DlqPage {
+  jobs: JobRecord[];
+  nextCursor: string | null;
+}
+
+export interface DlqListOptions {
+  limit?: number;
+  cursor?: string | null;
+}
+
+export interface DlqPurgeOptions {
+  before: Date;
+}
+
+export interface Dlq {
+  list(options?: DlqListOptions): Promise<DlqPage>;
+  replay(id: string): Promise<JobRecord>;
+  purge(options: DlqPurgeOptions): Promise<number>;
+}
+
+/** A job moved into one of these is back in the queue: the worker may want to look. */
+const leaseFrom: ReadonlySet<JobState> = new Set(jobRules.leaseFrom);
+
+const dlqListKeys = optionKeys<DlqListOptions>({ limit: true, cursor: true });
+const dlqPurgeKeys = optionKeys<DlqPurgeOptions>({ before: true });
+
+export interface ClientParts {
+  store: Store;
+  registry: Registry;
+  kernel: JobKernel;
+  writes: WriteBuffer;
+  defaults: Required<ResolvedOptions>;
+  maxPayloadBytes: number;
+  /** Opens the store if need be; rejects once the dispatcher stops. */
+  ready(): Promise<void>;
+  /** Tells this process's worker a job is due at `runAt`. */
+  wake(runAt: number): void;
+  /** Sends an event to a job this process's worker holds; null when it holds none such. */
+  sendHeld(id: string, event: JobEvent, token?: string | null): Promise<void> | null;
+  /** A stored step, for `events$`. */
+  emit(job: StoredJob, step: Decision): void;
+  /** Aborted when the dispatcher stops, ending waits. */
+  stopped: AbortSignal;
+}
+
+/**
+ * What any process can do with jobs, worker or not: enqueue, read, wait,
+ * cancel, and the DLQ. Every move it makes is the chart's, decided by the
+ * kernel and written with a compare-and-set.
+ */
+export class JobClient {
+  readonly dlq: Dlq;
+
+  constructor(private readonly parts: ClientParts) {
+    this.dlq = {
+      list: (o) => this.listDlq(o),
+      replay: (id) => this.replay(id),
+      purge: (o) => this.purgeDlq(o),
+    };
+  }
+
+  async enqueue(job: AnyJobDefinition | string, input: unknown, options?: EnqueueOptions): Promise<JobRecord> {
+    const def = this.parts.registry.resolve(job);
+    const parsed = parseEnqueueOptions(options);
+    const [stored] = await this.insert([this.newJob(def, input, parsed, Date.now())], parsed.client);
+    return toRecord(stored!);
+  }
+
+  async enqueueMany<D extends AnyJobDefinition>(job: D | string, inputs: ReadonlyArray<InputOf<D>>, options?: EnqueueOptions): Promise<Array<RecordOf<D>>> {
+    const def = this.parts.registry.resolve(job);
+    if (!Array.isArray(inputs)) throw new InvalidOptionError('inputs', 'must be an array');
+    const parsed = parseEnqueueOptions(options);
+    const now = Date.now();
+    const jobs = inputs.map((input, i) => this.newJob(def, input, parsed, now, `inputs[${i}]`));
+    if (jobs.length === 0) return [];
+    const stored = await this.insert(jobs, parsed.client);
+    return stored.map((s) => toRecord(s) as RecordOf<D>);
+  }
+
+  async getJob(id: string): Promise<JobRecord | null> {
+    checkId(id);
+    await this.parts.ready();
+    const job = await this.parts.store.get(id);
+    return job ? toRecord(job) : null;
+  }
+
+  waitFor<I = unknown, O = unknown>(job: string | JobRecord<I, O>, options?: WaitForOptions): Promise<JobRecord<I, O>> {
+    const { store, ready, stopped } = this.parts;
+    return waitFor<I, O>({ store, ready, stopped }, job, options);
+  }
+
+  async cancel(id: string): Promise<JobRecord> {
+    checkId(id);
+    await this.parts.ready();
+    for (;;) {
+      const local = this.parts.sendHeld(id, { type: 'CANCEL' });
+      if (local) {
+        await local;
+        continue;
+      }
+      const job = await this.parts.store.get(id);
+      if (!job) throw new JobNotFoundError(id);
+      const moved = await this.move(job, { type: 'CANCEL' });
+      if (moved === null) return toRecord(job);
+      if (moved) return toRecord(moved);
+      // Lost the compare-and-set: the job moved on; look again.
+    }
+  }
+
+  async counts(): Promise<StateCounts> {
+    await this.parts.ready();
+    return this.parts.store.counts();
+  }
+
+  /**
+   * Moves a job this process does not hold, as the chart decides, and answers
+   * the job as written. Null when the chart refuses the event; false when the
+   * compare-and-set lost.
+   */
+  async move(job: StoredJob, event: JobEvent): Promise<StoredJob | false | null> {
+    const now = Date.now();
+    const step = this.parts.kernel.decide(job.state, contextOf(job, this.parts.registry.deadLetter(job.name)), event);
+    if (!step) return null;
+    const write = writeFor(step, job.leaseToken, now);
+    const applied = await this.parts.writes.writeAsync(write);
+    if (!applied) return false;
+    this.parts.emit(job, step);
+    if (leaseFrom.has(write.to)) this.parts.wake(write.runAt ?? job.runAt);
+    return {
+      ...job,
+      state: write.to,
+      attempt: write.attempt ?? job.attempt,
+      runAt: write.runAt ?? job.runAt,
+      lastError: write.lastError === undefined ? job.lastError : write.lastError,
+      leaseToken: null,
+      leaseExpiresAt: null,
+      updatedAt: now,
+    };
+  }
+
+  private newJob(def: AnyJobDefinition, input: unknown, options: ReturnType<typeof parseEnqueueOptions>, now: number, field?: string): NewJob {
+    return newJob(def, input, options, this.parts.defaults, this.parts.maxPayloadBytes, now, field);
+  }
+
+  private async insert(jobs: NewJob[], client: unknown): Promise<StoredJob[]> {
+    await this.parts.ready();
+    const stored = await this.parts.store.insert(jobs, client === undefined ? undefined : { client });
+    let earliest = Infinity;
+    for (const job of jobs) if (job.runAt < earliest) earliest = job.runAt;
+    this.parts.wake(earliest);
+    return stored;
+  }
+
+  private async listDlq(options: DlqListOptions = {}): Promise<DlqPage> {
+    refuseUnknownKeys(options, dlqListKeys, 'options', 'dlq.list');
+    const limit = parseOrThrow(fields.count.max(1000, { error: 'must be at most 1000' }), options.limit ?? 50, 'limit');
+    if (options.cursor !== undefined && options.cursor !== null && typeof options.cursor !== 'string') {
+      throw new InvalidOptionError('cursor', 'must be a string from a previous page');
+    }
+    await this.parts.ready();
+    const page = await this.parts.store.list({ state: 'dlq', limit, cursor: options.cursor ?? null });
+    return { jobs: page.jobs.map((j) => toRecord(j)), nextCursor: page.nextCursor };
+  }
+
+  private async replay(id: string): Promise<JobRecord> {
+    checkId(id);
+    await this.parts.ready();
+    const job = await this.parts.store.get(id);
+    if (!job) throw new JobNotFoundError(id);
+    const moved = await this.move(job, { type: 'REPLAY' });
+    if (moved === null) throw new InvalidTransitionError(id, job.state, 'REPLAY');
+    if (!moved) throw new InvalidTransitionError(id, (await this.parts.store.get(id))?.state ?? 'gone', 'REPLAY');
+    return toRecord(moved);
+  }
+
+  private async purgeDlq(options: DlqPurgeOptions): Promise<number> {
+    refuseUnknownKeys(options, dlqPurgeKeys, 'options', 'dlq.purge');
+    const before = parseOrThrow(fields.runAt, options?.before, 'before');
+    await this.parts.ready();
+    return this.parts.store.purge('dlq', before.getTime());
+  }
+}
+
+function checkId(id: unknown): asserts id is string {
+  if (typeof id !== 'string' || id.length === 0) throw new InvalidOptionError('id', 'must be a non-empty string');
+}

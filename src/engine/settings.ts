@@ -1,0 +1,185 @@
+import type { BackoffStrategy } from '../backoff/backoff.js';
+import { defaultBackoff } from '../backoff/backoff.js';
+import { type Duration, describe, toMs } from '../duration.js';
+import { InvalidOptionError, StoreConfigError } from '../errors.js';
+import { fields, type JobOptions, parseJobOptions, parseOrThrow, type ResolvedOptions } from '../job/options.js';
+import type { Store } from '../store/contract.js';
+import { memoryStore } from '../store/memory/memory-store.js';
+import { optionKeys, refuseUnknownKeys } from '../strict-options.js';
+import type { Inspect } from '../worker/mirror.js';
+import { parseServe } from './serve.js';
+
+export interface DispatcherOptions extends JobOptions {
+  /** Where jobs live. Default: an in-memory store (nothing survives the process). */
+  store?: Store;
+  /** Jobs run at once by this process. Default 10. */
+  concurrency?: number;
+  /**
+   * Jobs leased beyond `concurrency`, waiting here for a free handler, so the
+   * next lease overlaps the running jobs instead of following them. Worth it
+   * for short jobs on a store a round trip away (Postgres). A prefetched job
+   * counts an attempt when leased and is `running` in the store while it
+   * waits; its timeout starts when its handler does. Default 0.
+   */
+  prefetch?: number;
+  /** Per-queue limits inside `concurrency`, e.g. `{ mail: { concurrency: 2 } }`. */
+  queues?: Record<string, QueueOptions>;
+  /**
+   * The queues this worker leases from, e.g. `['mail']`. Default: every queue.
+   * Either way it leases only jobs it has a registered definition for; others
+   * wait in `pending` for a worker that has.
+   */
+  serve?: readonly string[];
+  /** Backoff for definitions that name none. Default: exponential, full jitter, 1s up to 60s. */
+  backoff?: BackoffStrategy;
+  /** How long a lease lasts without a heartbeat. Default 30s. */
+  lease?: Duration;
+  /** How often held leases are extended. Default a third of `lease`. */
+  heartbeat?: Duration;
+  /** How often expired leases (of dead workers) are looked for. Default half of `lease`. */
+  reapInterval?: Duration;
+  /** The largest input (and result) accepted, in bytes of JSON. Default 1 MiB. */
+  maxPayloadBytes?: number;
+  /**
+   * An inspection observer, as xstate's `createActor` takes (for example
+   * `createBrowserInspector().inspect` from @statelyai/inspect): the
+   * supervisor and every job this process runs are shown as live actors,
+   * from lease to rest. Without it, jobs have no actors and cost nothing more.
+   */
+  inspect?: Inspect;
+  /** Told of failures outside any job (a lease or write the store refused). Default: console.error. */
+  onError?: (error: unknown, context: string) => void;
+}
+
+export interface QueueOptions {
+  /** Jobs of this queue run at once by this process, within the dispatcher's `concurrency`. */
+  concurrency?: number;
+}
+
+export interface StopOptions {
+  /** How long running jobs may take to finish before they are aborted and given back. Default 10s. */
+  grace?: Duration;
+}
+
+// Unknown keys are refused. A new option in one of these interfaces is a compile error here until it is listed.
+const dispatcherKeys = optionKeys<DispatcherOptions>({
+  store: true,
+  concurrency: true,
+  prefetch: true,
+  queues: true,
+  backoff: true,
+  lease: true,
+  heartbeat: true,
+  reapInterval: true,
+  maxPayloadBytes: true,
+  onError: true,
+  inspect: true,
+  serve: true,
+  maxRetries: true,
+  timeout: true,
+  queue: true,
+  priority: true,
+});
+const queueKeys = optionKeys<QueueOptions>({ concurrency: true });
+const stopKeys = optionKeys<StopOptions>({ grace: true });
+
+const DEFAULTS = { maxRetries: 3, queue: 'default', priority: 0, timeoutMs: 5 * 60_000 };
+
+/** A dispatcher's options, checked, with every default filled in. */
+export interface Settings {
+  store: Store;
+  concurrency: number;
+  prefetch: number;
+  queueLimits: Record<string, number>;
+  serve: readonly string[] | undefined;
+  /** Job options for definitions and enqueues that give none. */
+  defaults: Required<ResolvedOptions>;
+  backoff: BackoffStrategy;
+  leaseMs: number;
+  heartbeatMs: number;
+  reapMs: number;
+  maxPayloadBytes: number;
+  inspect: Inspect | undefined;
+  onError: (error: unknown, context: string) => void;
+}
+
+/** Checks `createDispatcher`'s options; throws an InvalidOptionError naming the first that is wrong. */
+export function parseSettings(options: DispatcherOptions): Settings {
+  if (options === null || typeof options !== 'object') throw new InvalidOptionError('options', 'must be an object');
+  refuseUnknownKeys(options, dispatcherKeys, 'options', 'createDispatcher');
+  const concurrency = parseOrThrow(fields.count, options.concurrency ?? 10, 'concurrency');
+  const prefetch = options.prefetch === undefined ? 0 : parseOrThrow(fields.maxRetries, options.prefetch, 'prefetch');
+  const queueLimits: Record<string, number> = {};
+  if (options.queues !== undefined && (options.queues === null || typeof options.queues !== 'object')) {
+    throw new InvalidOptionError('options.queues', 'must be an object such as { mail: { concurrency: 2 } }');
+  }
+  for (const [queue, config] of Object.entries(options.queues ?? {})) {
+    if (config !== undefined && (config === null || typeof config !== 'object')) {
+      throw new InvalidOptionError(`options.queues.${queue}`, 'must be an object such as { concurrency: 2 }');
+    }
+    refuseUnknownKeys(config, queueKeys, `options.queues.${queue}`, 'a queue in createDispatcher');
+    if (config?.concurrency === undefined) continue;
+    queueLimits[queue] = parseOrThrow(fields.count, config.concurrency, `queues.${queue}.concurrency`);
+  }
+  const serve = parseServe(options.serve);
+  const { maxRetries, timeout, queue, priority } = options;
+  const parsed = parseJobOptions({ maxRetries, timeout, queue, priority }, 'options');
+  if (options.backoff !== undefined && typeof options.backoff !== 'function') {
+    throw new InvalidOptionError('backoff', 'must be a backoff strategy function');
+  }
+  const leaseMs = positive(options.lease ?? '30s', 'lease');
+  const heartbeatMs = positive(options.heartbeat ?? Math.max(1, Math.floor(leaseMs / 3)), 'heartbeat');
+  if (heartbeatMs >= leaseMs) throw new InvalidOptionError('heartbeat', 'must be shorter than lease');
+  const reapMs = positive(options.reapInterval ?? Math.max(1, Math.floor(leaseMs / 2)), 'reapInterval');
+  const maxPayloadBytes = parseOrThrow(fields.bytes, options.maxPayloadBytes ?? 1024 * 1024, 'maxPayloadBytes');
+  if (options.inspect !== undefined && typeof options.inspect !== 'function' && (options.inspect === null || typeof options.inspect !== 'object')) {
+    throw new InvalidOptionError('inspect', 'must be an inspection observer: a function of an inspection event, or an object with next()');
+  }
+  if (options.store !== undefined && !isStore(options.store)) {
+    throw new StoreConfigError(
+      'store',
+      `must be a store, such as sqliteStore({ path }) or postgresStore({ connectionString }); got ${describe(options.store)}`,
+    );
+  }
+  return {
+    store: options.store ?? memoryStore(),
+    concurrency,
+    prefetch,
+    queueLimits,
+    serve,
+    defaults: {
+      maxRetries: parsed.maxRetries ?? DEFAULTS.maxRetries,
+      timeoutMs: parsed.timeoutMs ?? DEFAULTS.timeoutMs,
+      queue: parsed.queue ?? DEFAULTS.queue,
+      priority: parsed.priority ?? DEFAULTS.priority,
+    },
+    backoff: options.backoff ?? defaultBackoff,
+    leaseMs,
+    heartbeatMs,
+    reapMs,
+    maxPayloadBytes,
+    inspect: options.inspect,
+    onError: options.onError ?? ((error, context) => console.error(`dispatch: ${context}:`, error)),
+  };
+}
+
+/** Checks `stop()`'s options; answers the grace in ms. */
+export function parseStop(options: StopOptions): number {
+  refuseUnknownKeys(options, stopKeys, 'options', 'stop');
+  return toMs(options.grace ?? '10s', 'grace');
+}
+
+/** Whether `value` has the store contract's methods: a URL or a path given in its place is caught here, not at the first enqueue. */
+function isStore(value: unknown): value is Store {
+  if (typeof value !== 'object' || value === null) return false;
+  const store = value as Record<string, unknown>;
+  return ['open', 'close', 'insert', 'lease', 'write', 'extend', 'get', 'expired', 'list', 'purge', 'counts', 'withDuty'].every(
+    (m) => typeof store[m] === 'function',
+  );
+}
+
+function positive(value: Duration, field: string): number {
+  const ms = toMs(value, field);
+  if (ms <= 0) throw new InvalidOptionError(field, 'must be longer than 0 ms');
+  return ms;
+}

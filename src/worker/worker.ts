@@ -1,0 +1,166 @@
+import { type Actor, createActor, fromPromise } from 'xstate';
+import type { JobEvent } from '../../machines/job.machine.js';
+import { type LeaseOutcome, type LeaseRoom, supervisorMachine } from '../../machines/supervisor.machine.js';
+import { MAX_TIMER_MS } from '../duration.js';
+import type { Settings } from '../engine/settings.js';
+import type { WriteBacklog, WriteBuffer } from '../engine/write-buffer.js';
+import type { AnyJobDefinition } from '../job/define-job.js';
+import type { Registry } from '../job/registry.js';
+import type { Decision, JobKernel } from '../kernel/kernel.js';
+import { Every } from '../maintenance/service.js';
+import type { LeasedJob, StoredJob } from '../store/contract.js';
+import { JobRunner } from './job-runner.js';
+import type { Middleware } from './middleware.js';
+import { ActorMirror } from './mirror.js';
+
+export interface WorkerParts {
+  settings: Settings;
+  registry: Registry;
+  kernel: JobKernel;
+  writes: WriteBuffer;
+  middleware: readonly Middleware[];
+  /** The handler's checked result as JSON (see checkOutput). */
+  output(def: AnyJobDefinition, value: unknown): string | undefined;
+  /** A stored step, for `events$`; only called when someone listens. */
+  emit(job: StoredJob, step: Decision): void;
+  listening(): boolean;
+  reportError(error: unknown, context: string): void;
+}
+
+/**
+ * The worker side of a dispatcher: the supervisor actor (slots, leasing,
+ * sleeping, draining), the runner that holds leased jobs, and the
+ * heartbeats that keep their leases.
+ */
+export class Worker {
+  readonly supervisor: Actor<typeof supervisorMachine>;
+  private readonly runner: JobRunner;
+  private started = false;
+  private wakeAt = Infinity;
+  private loopTurned = true;
+  private heartbeats: Every | null = null;
+  private unsubscribe: (() => void) | null = null;
+  private resolveStopped!: () => void;
+  private readonly stopped = new Promise<void>((resolve) => (this.resolveStopped = resolve));
+
+  constructor(private readonly parts: WorkerParts) {
+    const { settings } = parts;
+    const mirror = settings.inspect ? new ActorMirror(parts.kernel.machine, settings.inspect, parts.reportError) : null;
+    this.runner = new JobRunner({
+      concurrency: settings.concurrency,
+      kernel: parts.kernel,
+      registry: parts.registry,
+      writes: parts.writes,
+      store: settings.store,
+      middleware: parts.middleware,
+      mirror,
+      hooks: {
+        freed: (jobs) => {
+          // The freed jobs' writes are counted before their slots are given back.
+          parts.writes.report();
+          this.supervisor.send({ type: 'SLOTS_FREED', jobs });
+        },
+        emit: parts.emit,
+        output: parts.output,
+        listening: parts.listening,
+        requeued: (runAt) => this.wake(runAt),
+        error: parts.reportError,
+      },
+    });
+    this.supervisor = this.supervisorActor();
+  }
+
+  /** Starts leasing and running jobs; the store must be open. */
+  start(): void {
+    const { settings } = this.parts;
+    this.started = true;
+    this.unsubscribe = settings.store.subscribe?.((runAt) => this.wake(runAt)) ?? null;
+    // Heartbeats go on while draining: jobs finishing in the grace period keep their leases.
+    this.heartbeats = new Every(settings.heartbeatMs, () =>
+      this.runner.heartbeat(settings.leaseMs).catch((e) => this.parts.reportError(e, 'extending leases')),
+    );
+    this.supervisor.start();
+    this.supervisor.send({ type: 'START' });
+  }
+
+  /**
+   * Stops leasing, lets running jobs finish within `graceMs`, gives back the
+   * rest (ABANDON), and waits until every job has left.
+   */
+  async stop(graceMs: number): Promise<void> {
+    if (this.started) {
+      this.runner.drain();
+      this.supervisor.send({ type: 'STOP', graceMs });
+      await this.stopped;
+      await this.runner.drained();
+    }
+    await this.heartbeats?.stop();
+    this.unsubscribe?.();
+    this.supervisor.stop();
+    this.started = false;
+  }
+
+  /** Sends an event to a job this worker holds (under lease `token`, when given); null when it holds no such job. */
+  send(id: string, event: JobEvent, token?: string | null): Promise<void> | null {
+    return this.runner.send(id, event, token);
+  }
+
+  /** The write backlog changed: the supervisor counts unanswered writes against its room. */
+  backlog(backlog: WriteBacklog): void {
+    // Only a started supervisor hears: one never started would keep every report in its mailbox (a
+    // producer that cancels jobs), and once drained and stopped the writes no longer concern it.
+    if (!this.started || this.supervisor.getSnapshot().status !== 'active') return;
+    this.supervisor.send({ type: 'WRITE_BACKLOG', ...backlog });
+  }
+
+  /** Lets an idle supervisor know a job is due at `runAt`, unless it would look by then anyway. */
+  wake(runAt: number): void {
+    if (!this.started) return;
+    const snapshot = this.supervisor.getSnapshot();
+    if (snapshot.matches({ running: 'waiting' })) {
+      if (runAt < this.wakeAt) this.supervisor.send({ type: 'WAKE', inMs: runAt - Date.now() });
+    } else if (snapshot.matches({ running: 'leasing' }) && !snapshot.context.lookAgain) {
+      this.supervisor.send({ type: 'WAKE', inMs: runAt - Date.now() });
+    }
+  }
+
+  private async lease(room: LeaseRoom): Promise<LeaseOutcome> {
+    if (room.limit === 0) return { jobs: [], sleepMs: MAX_TIMER_MS };
+    // With a store that answers at once (memory, SQLite) a busy worker is one unbroken chain of
+    // microtasks: when no turn of the event loop came since the last lease, take one, so the
+    // app's timers and I/O keep flowing.
+    if (!this.loopTurned) await new Promise<void>((resolve) => setImmediate(resolve));
+    this.loopTurned = false;
+    setImmediate(() => (this.loopTurned = true));
+    const { store, leaseMs, serve } = this.parts.settings;
+    const names = this.parts.registry.names();
+    // Knowing no job, it could take nothing: sleep until a register wakes it.
+    if (names.length === 0) return { jobs: [], sleepMs: MAX_TIMER_MS };
+    const result = await store.lease({ ...room, leaseMs, names, queues: serve });
+    const ceiling = Math.min(store.maxSleepMs, MAX_TIMER_MS);
+    const sleepMs = result.nextRunAt === null ? ceiling : Math.max(0, Math.min(ceiling, result.nextRunAt - Date.now()));
+    return { jobs: result.jobs, sleepMs };
+  }
+
+  /** The supervisor with the worker's side effects plugged into its named slots. */
+  private supervisorActor(): Actor<typeof supervisorMachine> {
+    const { concurrency, prefetch, queueLimits, inspect } = this.parts.settings;
+    return createActor(
+      supervisorMachine.provide({
+        actors: {
+          leaseJobs: fromPromise<LeaseOutcome, LeaseRoom>(({ input: room }) => this.lease(room)),
+        },
+        actions: {
+          // Jobs start and move outside the supervisor's own step: one actor's transition must
+          // not run inside another's action.
+          startJobs: (_, { jobs }) => queueMicrotask(() => this.runner.start(jobs as readonly LeasedJob[])),
+          armWake: ({ context }) => (this.wakeAt = Date.now() + context.sleepMs),
+          reportLeaseError: (_, { error }) => this.parts.reportError(error, 'leasing jobs'),
+          abandonAll: () => queueMicrotask(() => this.runner.abandonAll()),
+          stopped: () => this.resolveStopped(),
+        },
+      }),
+      { input: { concurrency: concurrency + prefetch, queueLimits }, ...(inspect ? { inspect, id: 'supervisor' } : {}) },
+    );
+  }
+}
