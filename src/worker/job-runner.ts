@@ -1,18 +1,17 @@
-import type { AbortReason, JobContext, JobEvent, JobState } from '../../machines/job.machine.js';
+import type { Actor } from 'xstate';
+import type { AbortReason, JobContext, JobEvent, JobMachine, JobState } from '../../machines/job.machine.js';
 import { jobRules } from '../../machines/job.rules.js';
 import type { WriteBuffer } from '../engine/write-buffer.js';
-import { CancelledError, CorruptJobError, InvalidInputError, LeaseLostError, ShutdownError, TimeoutError } from '../errors.js';
+import { CancelledError, LeaseLostError, ShutdownError, TimeoutError } from '../errors.js';
 import type { AnyJobDefinition } from '../job/define-job.js';
 import type { Registry } from '../job/registry.js';
 import { contextOf, writeFor } from '../kernel/chart.js';
 import type { Decision, JobKernel, Timer } from '../kernel/kernel.js';
 import type { LeasedJob, Store, TransitionWrite } from '../store/contract.js';
-import type { Actor } from 'xstate';
-import type { JobMachine } from '../../machines/job.machine.js';
+import { type AttemptParts, runAttempt } from './attempt.js';
+import type { LazyHandlerContext } from './handler-context.js';
+import type { Middleware } from './middleware.js';
 import type { ActorMirror } from './mirror.js';
-import { isPermanent, toJobError } from '../engine/records.js';
-import { LazyHandlerContext } from './handler-context.js';
-import { type Middleware, runThrough } from './middleware.js';
 
 interface LiveJob {
   job: LeasedJob;
@@ -62,7 +61,6 @@ export interface RunnerHooks {
 }
 
 // Shared: these events carry nothing, and every job sends them.
-const SUCCEED: JobEvent = Object.freeze({ type: 'SUCCEED' });
 const LEASE: JobEvent = Object.freeze({ type: 'LEASE' });
 const ABANDON: JobEvent = Object.freeze({ type: 'ABANDON' });
 const LEASED = jobRules.leased;
@@ -90,26 +88,27 @@ export class JobRunner {
   /** Stopping: buffered jobs go back to the queue instead of starting. */
   private draining = false;
   private readonly unknownActions = new Set<string>();
+  private readonly attempts: AttemptParts;
   private readonly concurrency: number;
   private readonly kernel: JobKernel;
   private readonly registry: Registry;
   private readonly writes: WriteBuffer;
   private readonly store: Store;
-  private readonly middleware: readonly Middleware[];
   private readonly mirror: ActorMirror | null;
   private readonly hooks: RunnerHooks;
 
   constructor(parts: RunnerParts) {
+    const { middleware } = parts;
     ({
       concurrency: this.concurrency,
       kernel: this.kernel,
       registry: this.registry,
       writes: this.writes,
       store: this.store,
-      middleware: this.middleware,
       mirror: this.mirror,
       hooks: this.hooks,
     } = parts);
+    this.attempts = { registry: this.registry, middleware, output: this.hooks.output };
   }
 
   /** Takes leased jobs: each starts at once while handlers are free, the rest wait in the buffer. */
@@ -312,53 +311,15 @@ export class JobRunner {
   }
 
   private runHandler(live: LiveJob): void {
-    const { defect } = live.job;
-    if (defect) {
-      // A row the store could not read: the DLQ, not a run with half its data, nor a retry that cannot help.
-      this.settle(live, failure(new CorruptJobError(live.job.id, defect.field, defect.reason), false));
-      return;
-    }
-    const def = this.registry.find(live.job.name);
-    if (!def) {
-      // Leases name only registered jobs, so this is not reached; were it, the job goes back uncounted.
-      this.settle(live, ABANDON);
-      return;
-    }
-    const parsed = def.input.safeParse(live.job.input);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const field = ['input', ...(issue?.path ?? []).map(String)].join('.');
-      const error = new InvalidInputError(field, `the stored input no longer fits the schema: ${issue?.message}`, []);
-      this.settle(live, failure(error, false));
-      return;
-    }
-    const ctx = new LazyHandlerContext(live.job, parsed.data);
-    live.ctx = ctx;
-    let result: unknown;
-    try {
-      const call = () => (def as AnyJobDefinition).handler(parsed.data, ctx);
-      result = this.middleware.length === 0 ? call() : runThrough(this.middleware, ctx, call);
-    } catch (error) {
-      this.settle(live, failure(error));
-      return;
-    }
-    Promise.resolve(result).then(
-      (value: unknown) => this.succeed(live, def, value),
-      (error: unknown) => this.settle(live, failure(error)),
+    runAttempt(
+      live.job,
+      this.attempts,
+      (ctx) => (live.ctx = ctx),
+      (outcome) => {
+        if (outcome.resultJson !== undefined) live.resultJson = outcome.resultJson;
+        this.settle(live, outcome.event);
+      },
     );
-  }
-
-  private succeed(live: LiveJob, def: AnyJobDefinition, value: unknown): void {
-    if (live.state !== LEASED || this.live.get(live.job.id) !== live) return;
-    let resultJson: string | undefined;
-    try {
-      resultJson = value === undefined && !(def as { output?: unknown }).output ? undefined : this.hooks.output(def, value);
-    } catch (error) {
-      this.settle(live, failure(error, false));
-      return;
-    }
-    live.resultJson = resultJson;
-    this.settle(live, SUCCEED);
   }
 
   /** Hands the handler's outcome to the chart, unless the attempt already ended (timeout, cancel...). */
@@ -432,8 +393,4 @@ function leasedFromContext(job: LeasedJob, registry: Registry): JobContext {
 /** Resolves once the job has left this process. */
 function left(live: LiveJob): Promise<void> {
   return new Promise((resolve) => (live.waiters ??= []).push(resolve));
-}
-
-function failure(thrown: unknown, retryable = !isPermanent(thrown)): JobEvent {
-  return { type: 'FAIL', error: toJobError(thrown), retryable };
 }

@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: one class holds the whole contract for the memory store, its heaps and
+// lanes shared by every method; pieces that stand alone (rest watchers, wake listeners) live beside it.
 import { randomUUID } from 'node:crypto';
 import TinyQueue from 'tinyqueue';
 import type { JobState } from '../../../machines/job.machine.js';

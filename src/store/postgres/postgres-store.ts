@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the contract's methods against one pool, each a few lines around a
+// statement; the statements, rows, listener, migrations and advisory locks live beside it.
 import pg from 'pg';
 import type { JobState } from '../../../machines/job.machine.js';
 import type {

@@ -1,0 +1,81 @@
+import type { JobEvent } from '../../machines/job.machine.js';
+import { isPermanent, toJobError } from '../engine/records.js';
+import { CorruptJobError, InvalidInputError } from '../errors.js';
+import type { AnyJobDefinition } from '../job/define-job.js';
+import type { Registry } from '../job/registry.js';
+import type { LeasedJob } from '../store/contract.js';
+import { LazyHandlerContext } from './handler-context.js';
+import { type Middleware, runThrough } from './middleware.js';
+
+/** What one attempt came to: the chart's event for it, and the result to keep when it succeeded. */
+export interface Outcome {
+  event: JobEvent;
+  resultJson?: string;
+}
+
+export interface AttemptParts {
+  registry: Registry;
+  middleware: readonly Middleware[];
+  /** The handler's value, checked, as JSON to keep; undefined for none. Throws to fail the attempt. */
+  output(def: AnyJobDefinition, value: unknown): string | undefined;
+}
+
+const SUCCEED: JobEvent = Object.freeze({ type: 'SUCCEED' });
+const ABANDON: JobEvent = Object.freeze({ type: 'ABANDON' });
+
+/**
+ * Runs one attempt of a leased job: reads its input through the definition's
+ * schema, calls the handler through the middleware, checks what it returns,
+ * and answers the outcome through `done` (a callback: this is every job's
+ * path). `started` gets the handler's context first, so it can be aborted.
+ */
+export function runAttempt(job: LeasedJob, parts: AttemptParts, started: (ctx: LazyHandlerContext) => void, done: (outcome: Outcome) => void): void {
+  const { defect } = job;
+  if (defect) {
+    // A row the store could not read: the DLQ, not a run with half its data, nor a retry that cannot help.
+    done({ event: failure(new CorruptJobError(job.id, defect.field, defect.reason), false) });
+    return;
+  }
+  const def = parts.registry.find(job.name);
+  if (!def) {
+    // Leases name only registered jobs, so this is not reached; were it, the job goes back uncounted.
+    done({ event: ABANDON });
+    return;
+  }
+  const parsed = def.input.safeParse(job.input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = ['input', ...(issue?.path ?? []).map(String)].join('.');
+    done({ event: failure(new InvalidInputError(field, `the stored input no longer fits the schema: ${issue?.message}`, []), false) });
+    return;
+  }
+  const ctx = new LazyHandlerContext(job, parsed.data);
+  started(ctx);
+  let result: unknown;
+  try {
+    const call = () => def.handler(parsed.data, ctx);
+    result = parts.middleware.length === 0 ? call() : runThrough(parts.middleware, ctx, call);
+  } catch (error) {
+    done({ event: failure(error) });
+    return;
+  }
+  Promise.resolve(result).then(
+    (value: unknown) => done(succeeded(def, value, parts)),
+    (error: unknown) => done({ event: failure(error) }),
+  );
+}
+
+function succeeded(def: AnyJobDefinition, value: unknown, parts: AttemptParts): Outcome {
+  if (value === undefined && !def.output) return { event: SUCCEED };
+  try {
+    const resultJson = parts.output(def, value);
+    return resultJson === undefined ? { event: SUCCEED } : { event: SUCCEED, resultJson };
+  } catch (error) {
+    // A result that does not fit the definition is the handler's bug: running it again returns the same.
+    return { event: failure(error, false) };
+  }
+}
+
+function failure(thrown: unknown, retryable = !isPermanent(thrown)): JobEvent {
+  return { type: 'FAIL', error: toJobError(thrown), retryable };
+}
