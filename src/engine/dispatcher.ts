@@ -256,9 +256,11 @@ class DispatcherImpl implements Dispatcher {
   private async shutdown(graceMs: number): Promise<void> {
     this.phase = 'stopping';
     try {
-      // Maintenance first: a leaving process need not reap, and a pass must not race the drain.
+      // The worker stops taking jobs at once, before anything is awaited: a job finishing meanwhile
+      // must not start a buffered one. Maintenance ends beside the drain (a leaving process need not reap).
+      const draining = this.worker.stop(graceMs);
       await this.maintenance.stop();
-      await this.worker.stop(graceMs);
+      await draining;
       await this.writes.idle();
     } finally {
       this.phase = 'stopped';
