@@ -1,8 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { NewJob, Store } from '../../src/store/contract.js';
-import { deferred } from '../support/harness.js';
 import { describeLeaseRouting } from './conformance-routing.js';
-import { NAMES, newJob, room } from './jobs.js';
+import { holdDuty, NAMES, newJob, room } from './jobs.js';
 
 export interface StoreUnderTest {
   store: Store;
@@ -411,18 +410,12 @@ export function describeStoreConformance(kind: string, make: () => Promise<Store
     });
 
     it('runs a duty for one caller at a time, and answers the other at once that it did not run', async () => {
-      const release = deferred();
-      const entered = deferred();
-      const holding = store.withDuty('reaper', async () => {
-        entered.resolve();
-        await release.promise;
-      });
-      await entered.promise;
+      const { release, held } = await holdDuty(store, 'reaper');
       let ranTwice = false;
       expect(await store.withDuty('reaper', async () => void (ranTwice = true))).toBe(false);
       expect(ranTwice).toBe(false);
-      release.resolve();
-      expect(await holding).toBe(true);
+      release();
+      expect(await held).toBe(true);
     });
 
     it('lets exactly one of two callers asking at the same moment run a duty', async () => {
@@ -437,18 +430,12 @@ export function describeStoreConformance(kind: string, make: () => Promise<Store
     });
 
     it('runs different duties side by side', async () => {
-      const release = deferred();
-      const entered = deferred();
-      const holding = store.withDuty('reaper', async () => {
-        entered.resolve();
-        await release.promise;
-      });
-      await entered.promise;
+      const { release, held } = await holdDuty(store, 'reaper');
       let ran = false;
       expect(await store.withDuty('retention', async () => void (ran = true))).toBe(true);
       expect(ran).toBe(true);
-      release.resolve();
-      expect(await holding).toBe(true);
+      release();
+      expect(await held).toBe(true);
     });
 
     it('gives a duty up once its run ends, whether it returned or threw', async () => {

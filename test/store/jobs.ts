@@ -1,4 +1,4 @@
-import type { LeaseRequest, NewJob } from '../../src/store/contract.js';
+import type { LeaseRequest, NewJob, Store } from '../../src/store/contract.js';
 
 /** A job to insert, named `job` on the `default` queue, due a second ago, unless `overrides` say otherwise. */
 export function newJob(overrides: Partial<NewJob> = {}): NewJob {
@@ -25,4 +25,18 @@ export function room(
   routing: { names?: readonly string[]; queues?: readonly string[] } = {},
 ): LeaseRequest {
   return { limit, queueRoom, leaseMs: 30_000, names: routing.names ?? NAMES, ...(routing.queues ? { queues: routing.queues } : {}) };
+}
+
+/** Takes duty `name` on `store` and keeps it until `release()`; `held` answers what withDuty did. */
+export async function holdDuty(store: Store, name: string): Promise<{ release: () => void; held: Promise<boolean> }> {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let entered!: () => void;
+  const inside = new Promise<void>((resolve) => (entered = resolve));
+  const held = store.withDuty(name, async () => {
+    entered();
+    await released;
+  });
+  await inside;
+  return { release, held };
 }

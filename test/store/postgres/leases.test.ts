@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type PostgresStore, postgresStore } from '../../../src/index.js';
 import { deferred } from '../../support/harness.js';
 import { newJob } from '../conformance.js';
+import { holdDuty } from '../jobs.js';
 import { databaseUrl, openStore, sql } from './database.js';
 import { until } from '../../support/until.js';
 
@@ -40,13 +41,7 @@ describe('postgres store: leases, reaping and duties across processes', () => {
   });
 
   it('runs a duty in one process at a time', async () => {
-    const release = deferred();
-    const entered = deferred();
-    const holding = store.withDuty('reaper', async () => {
-      entered.resolve();
-      await release.promise;
-    });
-    await entered.promise;
+    const { release, held: holding } = await holdDuty(store, 'reaper');
     let ranElsewhere = false;
     expect(await other.withDuty('reaper', async () => void (ranElsewhere = true))).toBe(false);
     // Another connection of the same process is turned away too.
@@ -54,7 +49,7 @@ describe('postgres store: leases, reaping and duties across processes', () => {
     // A different duty is not held up.
     expect(await other.withDuty('purger', async () => undefined)).toBe(true);
     expect(ranElsewhere).toBe(false);
-    release.resolve();
+    release();
     expect(await holding).toBe(true);
     expect(await other.withDuty('reaper', async () => void (ranElsewhere = true))).toBe(true);
     expect(ranElsewhere).toBe(true);
