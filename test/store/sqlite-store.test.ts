@@ -238,7 +238,7 @@ describe('sqlite store leasing and locking', () => {
     };
     const expected: Array<[keyof typeof SQL, string]> = [
       ['firstLane', 'USING INDEX dispatch_jobs_leasable'],
-      ['nextLane', 'USING INDEX dispatch_jobs_leasable (priority=? AND (queue,name)>(?,?))'],
+      ['nextName', 'USING INDEX dispatch_jobs_leasable (priority=? AND queue=? AND name>?)'],
       ['nextQueue', 'USING INDEX dispatch_jobs_leasable (priority=? AND queue>?)'],
       ['nextPriority', 'USING INDEX dispatch_jobs_leasable (priority<?)'],
       ['dueInLane', 'USING INDEX dispatch_jobs_leasable (priority=? AND queue=? AND name=? AND run_at<?)'],

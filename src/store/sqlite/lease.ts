@@ -23,7 +23,7 @@ interface Lane {
  */
 export function leaseOperation(db: Database, synchronous: 'full' | 'normal'): (request: LeaseRequest) => LeaseResult {
   const firstLane = db.prepare<[], Lane>(SQL.firstLane);
-  const nextLane = db.prepare<[number, string, string], { queue: string; name: string }>(SQL.nextLane);
+  const nextName = db.prepare<[number, string, string], { name: string }>(SQL.nextName);
   const nextQueue = db.prepare<[number, string], { queue: string; name: string }>(SQL.nextQueue);
   const nextPriority = db.prepare<[number], Lane>(SQL.nextPriority);
   const dueInLane = db.prepare<[number, string, string, number, number], JobRow>(SQL.dueInLane);
@@ -33,7 +33,9 @@ export function leaseOperation(db: Database, synchronous: 'full' | 'normal'): (r
   /** The lane after this one; past the rest of its queue at once when the queue is not served. */
   const laneAfter = (lane: Lane, queueServed: boolean): Lane | undefined => {
     const { priority, queue, name } = lane;
-    const sibling = queueServed ? nextLane.get(priority, queue, name) : nextQueue.get(priority, queue);
+    const sameQueue = queueServed ? nextName.get(priority, queue, name) : undefined;
+    if (sameQueue) return { priority, queue, name: sameQueue.name };
+    const sibling = nextQueue.get(priority, queue);
     return sibling ? { priority, queue: sibling.queue, name: sibling.name } : nextPriority.get(priority);
   };
 

@@ -25,7 +25,9 @@ export const SQL = {
   // Leasing walks lanes (priority, queue, name) of the leasable index: the first, the next of a priority
   // (row values, so one seek), the first of the next queue (skipping a queue not served), the next priority.
   firstLane: `SELECT priority, queue, name FROM ${LEASABLE_INDEX} WHERE ${LEASABLE} ORDER BY priority DESC, queue, name LIMIT 1`,
-  nextLane: `SELECT queue, name FROM ${LEASABLE_INDEX} WHERE ${LEASABLE} AND priority = ? AND (queue, name) > (?, ?) ORDER BY queue, name LIMIT 1`,
+  // The next name of the same queue. Not a row value `(queue, name) > (?, ?)`: SQLite seeks only on
+  // `queue >= ?` for that and reads every row of the lane it leaves, a whole backlog per lease.
+  nextName: `SELECT name FROM ${LEASABLE_INDEX} WHERE ${LEASABLE} AND priority = ? AND queue = ? AND name > ? ORDER BY name LIMIT 1`,
   nextQueue: `SELECT queue, name FROM ${LEASABLE_INDEX} WHERE ${LEASABLE} AND priority = ? AND queue > ? ORDER BY queue, name LIMIT 1`,
   nextPriority: `SELECT priority, queue, name FROM ${LEASABLE_INDEX} WHERE ${LEASABLE} AND priority < ? ORDER BY priority DESC, queue, name LIMIT 1`,
   dueInLane: `SELECT * FROM ${LEASABLE_INDEX} WHERE ${LEASABLE} AND priority = ? AND queue = ? AND name = ? AND run_at <= ? ORDER BY run_at, id LIMIT ?`,
