@@ -15,14 +15,12 @@ export interface LeaseOutcome {
 }
 
 export interface SupervisorContext {
-  /** Jobs this worker may have leased and not yet seen stored: running, prefetched, or written and unanswered. */
+  /** Jobs this worker may hold: running, prefetched, or finished with their outcome write unanswered. */
   concurrency: number;
   queueLimits: Record<string, number>;
-  /** Jobs held: leased and not yet given back by the runner. */
+  /** Jobs held: leased, and not given back until their outcome is stored (or the write given up on). */
   inFlight: number;
   queueInFlight: Record<string, number>;
-  /** Transition writes handed to the store and not yet answered: their jobs run again if this process dies. */
-  unwritten: number;
   /** The store is failing writes and they are being tried again: lease nothing until they land. */
   writesStalled: boolean;
   /** The room the lease in flight (or the last one) asked for. */
@@ -47,25 +45,22 @@ export type SupervisorEvent =
   | { type: 'START' }
   /** A job was enqueued or announced; `inMs` is how long until it is due (0 or less: now). */
   | { type: 'WAKE'; inMs: number }
-  /**
-   * Jobs left this worker and gave back their slots. Their outcome writes
-   * must be counted (WRITE_BACKLOG) no later than this, or the room would
-   * briefly count them nowhere.
-   */
+  /** Jobs left this worker, their outcomes stored: their slots are free. */
   | { type: 'SLOTS_FREED'; jobs: ReadonlyArray<{ queue: string }> }
-  /** The outcome writes not yet answered by the store, and whether a failed batch is being tried again. */
-  | { type: 'WRITE_BACKLOG'; unacknowledged: number; stalled: boolean }
+  /** A batch of outcome writes failed and is being tried again (true), or it landed or was given up on (false). */
+  | { type: 'WRITES_STALLED'; stalled: boolean }
   | { type: 'STOP'; graceMs: number };
 
 /**
  * Room to lease: `concurrency` (the engine's concurrency plus prefetch) less
- * the jobs held and the writes unanswered, so a crash never finds more than
- * `concurrency` jobs leased here whose outcome the store lacks. None while
- * writes are failing: leasing more would only pile up jobs that cannot be recorded.
+ * the jobs held, a job being held until its outcome is stored, so a crash
+ * never finds more than `concurrency` jobs leased here whose outcome the
+ * store lacks. None while writes are failing: leasing more would only pile
+ * up jobs that cannot be recorded.
  */
 function roomLeft(context: SupervisorContext): number {
   if (context.writesStalled) return 0;
-  return Math.max(0, context.concurrency - context.inFlight - context.unwritten);
+  return Math.max(0, context.concurrency - context.inFlight);
 }
 
 function roomOf(context: SupervisorContext): LeaseRoom {
@@ -119,10 +114,8 @@ export const supervisorMachine = setup({
         queueInFlight: countQueues(context.queueInFlight, event.jobs, context.queueLimits, -1),
       };
     }),
-    noteWrites: assign(({ context, event }) => {
-      if (event.type !== 'WRITE_BACKLOG') return {};
-      if (event.unacknowledged === context.unwritten && event.stalled === context.writesStalled) return {};
-      return { unwritten: event.unacknowledged, writesStalled: event.stalled };
+    noteStall: assign({
+      writesStalled: ({ context, event }) => (event.type === 'WRITES_STALLED' ? event.stalled : context.writesStalled),
     }),
     requestStop: assign({
       stopRequested: true,
@@ -145,14 +138,13 @@ export const supervisorMachine = setup({
 }).createMachine({
   id: 'supervisor',
   initial: 'idle',
-  // Kept in every state: writes made before the start or while draining count as much as any.
-  on: { WRITE_BACKLOG: { actions: 'noteWrites' } },
+  // Kept in every state: a stall that begins before the start or while draining still holds leasing back.
+  on: { WRITES_STALLED: { actions: 'noteStall' } },
   context: ({ input }) => ({
     concurrency: input.concurrency,
     queueLimits: input.queueLimits ?? {},
     inFlight: 0,
     queueInFlight: {},
-    unwritten: 0,
     writesStalled: false,
     asked: 0,
     sleepMs: 0,
@@ -171,7 +163,7 @@ export const supervisorMachine = setup({
     running: {
       initial: 'leasing',
       on: {
-        // Room may have come back, unless the slots went to unanswered writes: deciding tells.
+        // Room may have come back, unless writes are stalled: deciding tells.
         SLOTS_FREED: { actions: ['freeSlots', 'lookAgain'], target: '.deciding' },
         STOP: { target: 'draining', actions: 'requestStop' },
       },
@@ -226,8 +218,8 @@ export const supervisorMachine = setup({
         full: {
           on: {
             WAKE: {},
-            // Writes landed: lease into the room they gave back, if any.
-            WRITE_BACKLOG: { actions: ['noteWrites', 'lookAgain'], target: 'deciding' },
+            // Writes landed: lease into the room there is, if any.
+            WRITES_STALLED: { actions: ['noteStall', 'lookAgain'], target: 'deciding' },
           },
         },
         waiting: {

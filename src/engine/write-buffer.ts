@@ -36,7 +36,6 @@ export class WriteBuffer {
   private stalled = false;
   private reportedUnanswered = 0;
   private reportedStalled = false;
-  private reportDue = false;
 
   constructor(
     private readonly store: Store,
@@ -47,21 +46,10 @@ export class WriteBuffer {
   write(write: TransitionWrite, done: WriteDone): void {
     this.queued.push({ write, done });
     this.unanswered++;
-    if (!this.reportDue) {
-      this.reportDue = true;
-      queueMicrotask(() => {
-        this.reportDue = false;
-        this.report();
-      });
-    }
     if (!this.flushing && this.queued.length === 1) queueMicrotask(() => this.flush());
   }
 
-  /**
-   * Tells `onBacklog` now if the backlog changed since it last heard. Call it
-   * before giving a job's slot back to the supervisor, so the job's write is
-   * counted by the time its slot is not.
-   */
+  /** Tells `onBacklog` now if the backlog changed since it last heard. */
   report(): void {
     if (this.unanswered === this.reportedUnanswered && this.stalled === this.reportedStalled) return;
     this.reportedUnanswered = this.unanswered;

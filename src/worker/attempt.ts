@@ -22,14 +22,23 @@ export interface AttemptParts {
 
 const SUCCEED: JobEvent = Object.freeze({ type: 'SUCCEED' });
 const ABANDON: JobEvent = Object.freeze({ type: 'ABANDON' });
+/** Most attempts: shared, as it carries nothing of its own. */
+const SUCCEEDED: Outcome = Object.freeze({ event: SUCCEED });
+
+/** Where an attempt reports: the handler's context when it starts, the outcome when it ends. */
+export interface AttemptSink<T> {
+  attemptStarted(token: T, ctx: LazyHandlerContext): void;
+  attemptDone(token: T, outcome: Outcome): void;
+}
 
 /**
  * Runs one attempt of a leased job: reads its input through the definition's
  * schema, calls the handler through the middleware, checks what it returns,
- * and answers the outcome through `done` (a callback: this is every job's
- * path). `started` gets the handler's context first, so it can be aborted.
+ * and tells `sink` the outcome, with `token` (no closures: this is every
+ * job's path). The sink hears of the handler's context first, so it can abort it.
  */
-export function runAttempt(job: LeasedJob, parts: AttemptParts, started: (ctx: LazyHandlerContext) => void, done: (outcome: Outcome) => void): void {
+export function runAttempt<T>(job: LeasedJob, parts: AttemptParts, sink: AttemptSink<T>, token: T): void {
+  const done = (outcome: Outcome) => sink.attemptDone(token, outcome);
   const { defect } = job;
   if (defect) {
     // A row the store could not read: the DLQ, not a run with half its data, nor a retry that cannot help.
@@ -50,11 +59,11 @@ export function runAttempt(job: LeasedJob, parts: AttemptParts, started: (ctx: L
     return;
   }
   const ctx = new LazyHandlerContext(job, parsed.data);
-  started(ctx);
+  sink.attemptStarted(token, ctx);
   let result: unknown;
   try {
-    const call = () => def.handler(parsed.data, ctx);
-    result = parts.middleware.length === 0 ? call() : runThrough(parts.middleware, ctx, call);
+    result =
+      parts.middleware.length === 0 ? def.handler(parsed.data, ctx) : runThrough(parts.middleware, ctx, () => def.handler(parsed.data, ctx));
   } catch (error) {
     done({ event: failure(error) });
     return;
@@ -66,10 +75,10 @@ export function runAttempt(job: LeasedJob, parts: AttemptParts, started: (ctx: L
 }
 
 function succeeded(def: AnyJobDefinition, value: unknown, parts: AttemptParts): Outcome {
-  if (value === undefined && !def.output) return { event: SUCCEED };
+  if (value === undefined && !def.output) return SUCCEEDED;
   try {
     const resultJson = parts.output(def, value);
-    return resultJson === undefined ? { event: SUCCEED } : { event: SUCCEED, resultJson };
+    return resultJson === undefined ? SUCCEEDED : { event: SUCCEED, resultJson };
   } catch (error) {
     // A result that does not fit the definition is the handler's bug: running it again returns the same.
     return { event: failure(error, false) };

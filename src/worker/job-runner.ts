@@ -8,7 +8,7 @@ import type { Registry } from '../job/registry.js';
 import { contextOf, writeFor } from '../kernel/chart.js';
 import type { Decision, JobKernel, Timer } from '../kernel/kernel.js';
 import type { LeasedJob, Store, TransitionWrite } from '../store/contract.js';
-import { type AttemptParts, runAttempt } from './attempt.js';
+import { type AttemptParts, type AttemptSink, type Outcome, runAttempt } from './attempt.js';
 import type { LazyHandlerContext } from './handler-context.js';
 import type { Middleware } from './middleware.js';
 import type { ActorMirror } from './mirror.js';
@@ -22,7 +22,10 @@ interface LiveJob {
   /** Its handler was started. */
   started: boolean;
   /** The delayed events armed while this process holds the job, by id. */
-  timers: Map<string, NodeJS.Timeout> | null;
+  /** The first delay armed while this process holds the job (most jobs arm one, the timeout). */
+  timer: ArmedTimer | null;
+  /** Any more delays armed beside it. */
+  moreTimers: ArmedTimer[] | null;
   /** The last state this process recorded for the job. */
   state: JobState;
   ctx: LazyHandlerContext | null;
@@ -32,6 +35,12 @@ interface LiveJob {
   waiters: Array<() => void> | null;
   /** Its live actor, for an inspector; null unless the dispatcher was given `inspect`. */
   actor: Actor<JobMachine> | null;
+}
+
+/** A delay of the chart armed as a timer while this process holds the job. */
+interface ArmedTimer {
+  id: string;
+  handle: NodeJS.Timeout;
 }
 
 export interface RunnerParts {
@@ -48,7 +57,11 @@ export interface RunnerParts {
 }
 
 export interface RunnerHooks {
-  /** Jobs that left this process, so the supervisor can reuse their slots. */
+  /**
+   * Jobs that left this process, their outcome stored (or its write given
+   * up on), so the supervisor can reuse their slots: a job holds its slot
+   * until then, so a crash re-runs at most concurrency + prefetch jobs.
+   */
   freed(jobs: ReadonlyArray<{ queue: string }>): void;
   /** A step of the chart that is stored, for `events$`; only called when someone listens. */
   emit(job: LeasedJob, step: Decision): void;
@@ -79,7 +92,7 @@ const abortErrors: Record<AbortReason, (id: string) => Error> = {
  * delays it answers as timers while the job is here, writes each step that
  * leaves the leased state, and frees the slot.
  */
-export class JobRunner {
+export class JobRunner implements AttemptSink<LiveJob> {
   private readonly live = new Map<string, LiveJob>();
   private freedBatch: Array<{ queue: string }> = [];
   /** Leased jobs waiting for a handler, in lease order (the one order). */
@@ -126,7 +139,8 @@ export class JobRunner {
         context: lease.context,
         lease,
         started: false,
-        timers: null,
+        timer: null,
+        moreTimers: null,
         state: LEASED,
         ctx: null,
         resultJson: undefined,
@@ -210,28 +224,37 @@ export class JobRunner {
   }
 
   private arm(live: LiveJob, timer: Timer): void {
-    live.timers ??= new Map();
     this.clearTimer(live, timer.id);
-    live.timers.set(
-      timer.id,
-      setTimeout(() => {
-        live.timers?.delete(timer.id);
+    const armed: ArmedTimer = {
+      id: timer.id,
+      handle: setTimeout(() => {
+        this.clearTimer(live, timer.id);
         if (live.state === LEASED && this.live.get(live.job.id) === live) this.apply(live, { type: timer.event });
       }, timer.delayMs),
-    );
+    };
+    // A field, then a list: a job arms one delay or two, and a Map per job was a measurable cost.
+    if (!live.timer) live.timer = armed;
+    else (live.moreTimers ??= []).push(armed);
   }
 
   private clearTimer(live: LiveJob, id: string): void {
-    const timer = live.timers?.get(id);
-    if (timer === undefined) return;
-    clearTimeout(timer);
-    live.timers!.delete(id);
+    if (live.timer?.id === id) {
+      clearTimeout(live.timer.handle);
+      live.timer = live.moreTimers?.shift() ?? null;
+      return;
+    }
+    const more = live.moreTimers;
+    const at = more ? more.findIndex((t) => t.id === id) : -1;
+    if (at < 0) return;
+    clearTimeout(more![at]!.handle);
+    more!.splice(at, 1);
   }
 
   private clearTimers(live: LiveJob): void {
-    if (!live.timers) return;
-    for (const timer of live.timers.values()) clearTimeout(timer);
-    live.timers = null;
+    if (live.timer) clearTimeout(live.timer.handle);
+    for (const timer of live.moreTimers ?? []) clearTimeout(timer.handle);
+    live.timer = null;
+    live.moreTimers = null;
   }
 
   /** A handler is free: the next buffered job takes it. */
@@ -311,15 +334,16 @@ export class JobRunner {
   }
 
   private runHandler(live: LiveJob): void {
-    runAttempt(
-      live.job,
-      this.attempts,
-      (ctx) => (live.ctx = ctx),
-      (outcome) => {
-        if (outcome.resultJson !== undefined) live.resultJson = outcome.resultJson;
-        this.settle(live, outcome.event);
-      },
-    );
+    runAttempt(live.job, this.attempts, this, live);
+  }
+
+  attemptStarted(live: LiveJob, ctx: LazyHandlerContext): void {
+    live.ctx = ctx;
+  }
+
+  attemptDone(live: LiveJob, outcome: Outcome): void {
+    if (outcome.resultJson !== undefined) live.resultJson = outcome.resultJson;
+    this.settle(live, outcome.event);
   }
 
   /** Hands the handler's outcome to the chart, unless the attempt already ended (timeout, cancel...). */
@@ -334,10 +358,9 @@ export class JobRunner {
     this.clearTimers(live);
     const write = writeFor(step, live.job.leaseToken, Date.now());
     if (live.resultJson !== undefined && step.actions.some((a) => a.type === 'storeResult')) write.resultJson = live.resultJson;
-    // The handler's part is over: its slot can take the next job while the write travels, so a
-    // lease and a batch of outcome writes share the round trip instead of following each other.
+    // The handler's part is over: a prefetched job can start while the write travels. The job's slot
+    // in the supervisor is given back once the write is answered.
     if (started) this.handlerDone();
-    this.free(live);
     this.writes.write(write, (applied, error) => this.written(live, step, write, applied, error));
   }
 
@@ -349,6 +372,7 @@ export class JobRunner {
       // Back in the queue: the supervisor may have leased and gone to sleep while this write travelled.
       if (jobRules.leaseFrom.includes(write.to)) this.hooks.requeued(write.runAt ?? live.job.runAt);
     }
+    this.free(live);
     this.forget(live);
   }
 

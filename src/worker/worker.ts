@@ -55,11 +55,7 @@ export class Worker {
       middleware: parts.middleware,
       mirror,
       hooks: {
-        freed: (jobs) => {
-          // The freed jobs' writes are counted before their slots are given back.
-          parts.writes.report();
-          this.supervisor.send({ type: 'SLOTS_FREED', jobs });
-        },
+        freed: (jobs) => this.supervisor.send({ type: 'SLOTS_FREED', jobs }),
         emit: parts.emit,
         output: parts.output,
         listening: parts.listening,
@@ -105,12 +101,14 @@ export class Worker {
     return this.runner.send(id, event, token);
   }
 
-  /** The write backlog changed: the supervisor counts unanswered writes against its room. */
+  /** The write buffer's state changed: while a batch is being tried again, the supervisor leases nothing. */
   backlog(backlog: WriteBacklog): void {
     // Only a started supervisor hears: one never started would keep every report in its mailbox (a
     // producer that cancels jobs), and once drained and stopped the writes no longer concern it.
-    if (!this.started || this.supervisor.getSnapshot().status !== 'active') return;
-    this.supervisor.send({ type: 'WRITE_BACKLOG', ...backlog });
+    if (!this.started) return;
+    const snapshot = this.supervisor.getSnapshot();
+    if (snapshot.status !== 'active' || snapshot.context.writesStalled === backlog.stalled) return;
+    this.supervisor.send({ type: 'WRITES_STALLED', stalled: backlog.stalled });
   }
 
   /** Lets an idle supervisor know a job is due at `runAt`, unless it would look by then anyway. */

@@ -54,16 +54,4 @@ describe('write buffer', () => {
       { unacknowledged: 0, stalled: false },
     ]);
   });
-
-  it('reports writes on its own within the turn they were made in', async () => {
-    const store = memoryStore();
-    await store.open();
-    const reports: WriteBacklog[] = [];
-    const buffer = new WriteBuffer(store, (backlog) => reports.push(backlog));
-    const answered = buffer.writeAsync({ id: '1', from: 'pending', to: 'cancelled' });
-    await Promise.resolve();
-    expect(reports[0]).toEqual({ unacknowledged: 1, stalled: false });
-    expect(await answered).toBe(false);
-    expect(reports.at(-1)).toEqual({ unacknowledged: 0, stalled: false });
-  });
 });

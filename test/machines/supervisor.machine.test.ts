@@ -49,7 +49,7 @@ function start(options: { concurrency: number; queueLimits?: Record<string, numb
     stopped: () => stopped,
     context: () => actor.getSnapshot().context,
     free: (...queues: string[]) => actor.send({ type: 'SLOTS_FREED', jobs: queues.map((queue) => ({ queue })) }),
-    writes: (unacknowledged: number, stalled = false) => actor.send({ type: 'WRITE_BACKLOG', unacknowledged, stalled }),
+    stall: (stalled: boolean) => actor.send({ type: 'WRITES_STALLED', stalled }),
   };
 }
 
@@ -67,33 +67,12 @@ describe('supervisor statechart', () => {
     expect(s.asked.at(-1)!.limit).toBe(1);
   });
 
-  it('counts unanswered outcome writes against its room, and leases into the room they give back', async () => {
-    const s = start({ concurrency: 3, backlog: ['a', 'a', 'a', 'a', 'a'] });
-    s.actor.send({ type: 'START' });
-    await s.settle();
-    expect(s.started).toHaveLength(3);
-    // Two jobs finished; their writes are on their way: the slots they free are not free yet.
-    s.writes(2);
-    s.free('a', 'a');
-    await s.settle();
-    expect(s.started).toHaveLength(3);
-    expect(s.actor.getSnapshot().value).toEqual({ running: 'full' });
-    expect(s.context()).toMatchObject({ inFlight: 1, unwritten: 2 });
-    s.writes(1);
-    await s.settle();
-    expect(s.asked.at(-1)!.limit).toBe(1);
-    s.writes(0);
-    await s.settle();
-    expect(s.asked.at(-1)!.limit).toBe(1);
-    expect(s.started).toHaveLength(5);
-  });
-
   it('leases nothing while writes are failing, though slots are free, and leases at once when they land', async () => {
     const s = start({ concurrency: 4, backlog: ['a', 'a'] });
     s.actor.send({ type: 'START' });
     await s.settle();
     expect(s.actor.getSnapshot().value).toEqual({ running: 'waiting' });
-    s.writes(1, true);
+    s.stall(true);
     s.free('a');
     s.backlog.push('b', 'b');
     s.actor.send({ type: 'WAKE', inMs: 0 });
@@ -101,22 +80,23 @@ describe('supervisor statechart', () => {
     expect(s.started).toEqual(['a', 'a']);
     expect(s.actor.getSnapshot().value).toEqual({ running: 'full' });
     const leases = s.asked.length;
-    s.writes(0);
+    s.stall(false);
     await s.settle();
     expect(s.asked.slice(leases)).toEqual([{ limit: 3, queueRoom: {} }]);
     expect(s.started).toEqual(['a', 'a', 'b', 'b']);
   });
 
-  it('looks again after a lease that filled the room it asked for, when writes landed meanwhile', async () => {
+  it('looks again after a lease that filled the room it asked for, when a stall ended meanwhile', async () => {
     const s = start({ concurrency: 4, backlog: ['a', 'a', 'a', 'a', 'a', 'a'] });
-    s.writes(2);
     s.actor.send({ type: 'START' });
-    // The lease for two is in flight when the writes land.
-    s.writes(0);
+    // The lease for four is in flight when a stall begins and ends.
+    s.stall(true);
+    s.stall(false);
     await s.settle();
     await s.settle();
-    expect(s.asked.map((a) => a.limit)).toEqual([2, 2]);
+    expect(s.asked.map((a) => a.limit)).toEqual([4]);
     expect(s.started).toHaveLength(4);
+    expect(s.actor.getSnapshot().value).toEqual({ running: 'full' });
   });
 
   it('passes the room left in each capped queue to the lease', async () => {
