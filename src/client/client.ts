@@ -1,5 +1,4 @@
-import type { JobEvent, JobState } from '../../machines/job.machine.js';
-import { jobRules } from '../../machines/job.rules.js';
+import type { JobEvent } from '../../machines/job.machine.js';
 import { type JobRecord, type RecordOf, toRecord } from '../engine/records.js';
 import type { WriteBuffer } from '../engine/write-buffer.js';
 import { InvalidOptionError, InvalidTransitionError, JobNotFoundError } from '../errors.js';
@@ -8,7 +7,7 @@ import { type EnqueueOptions, fields, parseEnqueueOptions, parseOrThrow, type Re
 import type { Registry } from '../job/registry.js';
 import { contextOf, writeFor } from '../kernel/chart.js';
 import type { Decision, JobKernel } from '../kernel/kernel.js';
-import type { NewJob, StateCounts, Store, StoredJob } from '../store/contract.js';
+import { inQueue, type NewJob, type StateCounts, type Store, type StoredJob } from '../store/contract.js';
 import { optionKeys, refuseUnknownKeys } from '../strict-options.js';
 import { newJob } from './new-job.js';
 import { waitFor, type WaitForOptions } from './wait-for.js';
@@ -32,9 +31,6 @@ export interface Dlq {
   replay(id: string): Promise<JobRecord>;
   purge(options: DlqPurgeOptions): Promise<number>;
 }
-
-/** A job moved into one of these is back in the queue: the worker may want to look. */
-const leaseFrom: ReadonlySet<JobState> = new Set(jobRules.leaseFrom);
 
 const dlqListKeys = optionKeys<DlqListOptions>({ limit: true, cursor: true });
 const dlqPurgeKeys = optionKeys<DlqPurgeOptions>({ before: true });
@@ -140,7 +136,8 @@ export class JobClient {
     const applied = await this.parts.writes.writeAsync(write);
     if (!applied) return false;
     this.parts.emit(job, step);
-    if (leaseFrom.has(write.to)) this.parts.wake(write.runAt ?? job.runAt);
+    // Back in the queue: this process's worker may want to look.
+    if (inQueue(write.to)) this.parts.wake(write.runAt ?? job.runAt);
     return {
       ...job,
       state: write.to,

@@ -2,7 +2,7 @@ import { assign } from 'xstate';
 import { type JobContext, type JobMachine, jobMachine } from '../../machines/job.machine.js';
 import { jobRules } from '../../machines/job.rules.js';
 import { type BackoffStrategy, delayFor } from '../backoff/backoff.js';
-import type { StoredJob, TransitionWrite } from '../store/contract.js';
+import { isResting, type StoredJob, type TransitionWrite } from '../store/contract.js';
 import type { Decision } from './kernel.js';
 
 /** The job chart with the engine's backoff: the one place a retry delay is computed. */
@@ -32,7 +32,6 @@ export function contextOf(job: StoredJob, deadLetter: boolean): JobContext {
   };
 }
 
-const rest = new Set(jobRules.rest);
 const leasable = new Set(jobRules.leasable);
 
 /**
@@ -55,6 +54,6 @@ export function writeFor(decision: Decision, token: string | null, now: number):
   }
   const timer = decision.timers[0];
   if (timer) write.runAt = now + timer.delayMs;
-  else if (rest.has(decision.from) && leasable.has(decision.to)) write.runAt = now;
+  else if (isResting(decision.from) && leasable.has(decision.to)) write.runAt = now;
   return write;
 }

@@ -147,26 +147,19 @@ function rememberable(event: { type: string }): boolean {
 
 /** Whether two contexts hold the same values in every field but the id (an object's own fields compared one level down). */
 function sameButId(a: JobContext, b: JobContext): boolean {
-  const x = a as unknown as Record<string, unknown>;
-  const y = b as unknown as Record<string, unknown>;
-  let fields = 0;
-  for (const field in x) {
-    fields++;
-    if (field === 'id' || x[field] === y[field]) continue;
-    if (!sameFields(x[field], y[field])) return false;
-  }
-  for (const _ in y) fields--;
-  return fields === 0;
+  return sameFields(a, b, 'id', 1);
 }
 
-function sameFields(a: unknown, b: unknown): boolean {
+/** Whether two objects have the same fields with the same values, `skip` aside, objects compared `depth` levels down. */
+function sameFields(a: unknown, b: unknown, skip: string | null, depth: number): boolean {
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
   const x = a as Record<string, unknown>;
   const y = b as Record<string, unknown>;
   let fields = 0;
   for (const field in x) {
     fields++;
-    if (x[field] !== y[field]) return false;
+    if (field === skip || x[field] === y[field]) continue;
+    if (depth === 0 || !sameFields(x[field], y[field], null, depth - 1)) return false;
   }
   for (const _ in y) fields--;
   return fields === 0;

@@ -127,6 +127,17 @@ export function isResting(state: JobState): boolean {
   return resting.has(state);
 }
 
+const queued: ReadonlySet<JobState> = new Set(jobRules.leaseFrom);
+
+/**
+ * Whether a job in `state` is in the queue: a lease takes it once it is due
+ * (`pending`, and `retrying` once its backoff is over). A write that brings a
+ * job here wakes the workers.
+ */
+export function inQueue(state: JobState): boolean {
+  return queued.has(state);
+}
+
 export interface LeaseRef {
   id: string;
   token: string;

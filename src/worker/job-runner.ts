@@ -7,7 +7,7 @@ import type { AnyJobDefinition } from '../job/define-job.js';
 import type { Registry } from '../job/registry.js';
 import { contextOf, writeFor } from '../kernel/chart.js';
 import type { Decision, JobKernel, Timer } from '../kernel/kernel.js';
-import type { LeasedJob, Store, TransitionWrite } from '../store/contract.js';
+import { inQueue, type LeasedJob, type Store, type TransitionWrite } from '../store/contract.js';
 import { type AttemptParts, type AttemptSink, type Outcome, runAttempt } from './attempt.js';
 import type { LazyHandlerContext } from './handler-context.js';
 import type { Middleware } from './middleware.js';
@@ -21,7 +21,6 @@ interface LiveJob {
   lease: Decision;
   /** Its handler was started. */
   started: boolean;
-  /** The delayed events armed while this process holds the job, by id. */
   /** The first delay armed while this process holds the job (most jobs arm one, the timeout). */
   timer: ArmedTimer | null;
   /** Any more delays armed beside it. */
@@ -180,7 +179,7 @@ export class JobRunner implements AttemptSink<LiveJob> {
         new Error(`the store leased job ${job.id} from ${job.leasedFrom} to ${job.state} (attempt ${job.attempt}); the chart says ${lease ? `${lease.to} (attempt ${lease.context.attempt})` : 'LEASE is not possible there'}`),
         'leasing jobs',
       );
-      this.free({ job } as LiveJob);
+      this.free(job);
       return null;
     }
     if (listening) this.hooks.emit(job, lease);
@@ -370,9 +369,9 @@ export class JobRunner implements AttemptSink<LiveJob> {
     else if (applied) {
       if (this.hooks.listening()) this.hooks.emit(live.job, step);
       // Back in the queue: the supervisor may have leased and gone to sleep while this write travelled.
-      if (jobRules.leaseFrom.includes(write.to)) this.hooks.requeued(write.runAt ?? live.job.runAt);
+      if (inQueue(write.to)) this.hooks.requeued(write.runAt ?? live.job.runAt);
     }
-    this.free(live);
+    this.free(live.job);
     this.forget(live);
   }
 
@@ -383,7 +382,7 @@ export class JobRunner implements AttemptSink<LiveJob> {
     this.clearTimers(live);
     if (live.started) this.handlerDone();
     else this.buffered.splice(this.buffered.indexOf(live), 1);
-    this.free(live);
+    this.free(live.job);
     this.forget(live);
   }
 
@@ -395,8 +394,8 @@ export class JobRunner implements AttemptSink<LiveJob> {
     if (live.waiters) for (const resolve of live.waiters) resolve();
   }
 
-  private free(live: LiveJob): void {
-    this.freedBatch.push(live.job);
+  private free(job: { queue: string }): void {
+    this.freedBatch.push(job);
     if (this.freedBatch.length === 1) {
       queueMicrotask(() => {
         const batch = this.freedBatch;

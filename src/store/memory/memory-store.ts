@@ -20,7 +20,7 @@ import type {
 import { enqueuedRecord } from '../enqueued-record.js';
 import { RestWatchers } from '../rest-watchers.js';
 import { WakeListeners } from '../wake-listeners.js';
-import { isResting, jobRules, optionKeys, refuseUnknownKeys, StoreConfigError, StoreError } from '../contract.js';
+import { inQueue, isResting, jobRules, optionKeys, refuseUnknownKeys, StoreConfigError, StoreError } from '../contract.js';
 
 interface Row extends StoredJob {
   seq: number;
@@ -51,11 +51,10 @@ function dueOrder(a: Entry, b: Entry): number {
   return a.runAt - b.runAt || a.seq - b.seq;
 }
 
-/** The chart's: the states a lease takes jobs from, the state it leaves them in. */
-const LEASE_FROM: ReadonlySet<JobState> = new Set(jobRules.leaseFrom);
+/** The chart's: the state a lease leaves jobs in. */
 const LEASED = jobRules.leased;
 
-const isLive = (entry: Entry) => entry.ticket === entry.row.ticket && LEASE_FROM.has(entry.row.state);
+const isLive = (entry: Entry) => entry.ticket === entry.row.ticket && inQueue(entry.row.state);
 
 /** The row as the contract shows it; spelled out, as a rest spread costs more on the lease path. */
 function copy(row: Row): StoredJob {
@@ -234,7 +233,7 @@ export class MemoryStore implements Store {
       if (write.lastError !== undefined) row.lastError = write.lastError;
       if (write.resultJson !== undefined) row.result = results[i];
       this.enterHeap(row, now);
-      if (LEASE_FROM.has(write.to)) this.wakes.notify(row.runAt);
+      if (inQueue(write.to)) this.wakes.notify(row.runAt);
       if (isResting(write.to) && this.resting.has(write.id)) rested.push(write.id);
       return true;
     });
@@ -338,7 +337,7 @@ export class MemoryStore implements Store {
 
   /** Puts a leasable row where a lease will find it: ready if due, scheduled if not. */
   private enterHeap(row: Row, now: number): void {
-    if (!LEASE_FROM.has(row.state)) return;
+    if (!inQueue(row.state)) return;
     const entry: Entry = { row, ticket: ++row.ticket, priority: row.priority, runAt: row.runAt, seq: row.seq };
     const lane = this.laneOf(row.queue, row.name);
     if (row.runAt <= now) lane.ready.push(entry);

@@ -14,7 +14,7 @@ import type {
   StoredJob,
   TransitionWrite,
 } from '../contract.js';
-import { isResting, jobRules, StoreConfigError, StoreError } from '../contract.js';
+import { inQueue, isResting, StoreConfigError, StoreError } from '../contract.js';
 import { enqueuedRecord } from '../enqueued-record.js';
 import { RestWatchers } from '../rest-watchers.js';
 import { WakeListeners } from '../wake-listeners.js';
@@ -25,9 +25,6 @@ import { migrate } from './migrations.js';
 import { checkLocation, parseOptions, type ResolvedSqliteOptions, type SqliteStoreOptions } from './options.js';
 import { SQL } from './queries.js';
 import { type JobRow, rowidOf, toStoredJob } from './rows.js';
-
-/** The chart's states a lease takes jobs from: a write that brings a job back to one wakes the workers. */
-const LEASE_FROM: ReadonlySet<string> = new Set(jobRules.leaseFrom);
 
 type JobState = StoredJob['state'];
 
@@ -146,7 +143,7 @@ export class SqliteStore implements Store {
     const applied = await this.run('writing transitions', (s) => s.write(writes));
     const now = Date.now();
     writes.forEach((w, i) => {
-      if (applied[i] && LEASE_FROM.has(w.to)) this.wakes.notify(w.runAt ?? now);
+      if (applied[i] && inQueue(w.to)) this.wakes.notify(w.runAt ?? now);
     });
     if (this.resting.size > 0) {
       writes.forEach((w, i) => {
