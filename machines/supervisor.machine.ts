@@ -15,10 +15,10 @@ export interface LeaseOutcome {
 }
 
 export interface SupervisorContext {
-  /** Jobs this worker may hold: running, prefetched, or finished with their outcome write unanswered. */
+  /** Jobs this worker may hold: running or prefetched. */
   concurrency: number;
   queueLimits: Record<string, number>;
-  /** Jobs held: leased, and not given back until their outcome is stored (or the write given up on). */
+  /** Jobs held: leased, and not given back until their handler is done (or they leave unstarted). */
   inFlight: number;
   queueInFlight: Record<string, number>;
   /** The store is failing writes and they are being tried again: lease nothing until they land. */
@@ -45,7 +45,7 @@ export type SupervisorEvent =
   | { type: 'START' }
   /** A job was enqueued or announced; `inMs` is how long until it is due (0 or less: now). */
   | { type: 'WAKE'; inMs: number }
-  /** Jobs left this worker, their outcomes stored: their slots are free. */
+  /** Jobs' handlers are done (or they left without starting): their slots are free. */
   | { type: 'SLOTS_FREED'; jobs: ReadonlyArray<{ queue: string }> }
   /** A batch of outcome writes failed and is being tried again (true), or it landed or was given up on (false). */
   | { type: 'WRITES_STALLED'; stalled: boolean }
@@ -53,10 +53,9 @@ export type SupervisorEvent =
 
 /**
  * Room to lease: `concurrency` (the engine's concurrency plus prefetch) less
- * the jobs held, a job being held until its outcome is stored, so a crash
- * never finds more than `concurrency` jobs leased here whose outcome the
- * store lacks. None while writes are failing: leasing more would only pile
- * up jobs that cannot be recorded.
+ * the jobs held. None while writes are failing: leasing more would only pile
+ * up jobs that cannot be recorded. (The runner, not the supervisor, bounds
+ * what a crash re-runs: no job starts while too many outcomes are unstored.)
  */
 function roomLeft(context: SupervisorContext): number {
   if (context.writesStalled) return 0;

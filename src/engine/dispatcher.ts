@@ -110,7 +110,7 @@ class DispatcherImpl implements Dispatcher {
     const settings = this.settings;
     this.store = settings.store;
     const kernel = new JobKernel(chartWithBackoff((name) => this.registry.find(name)?.backoff ?? settings.backoff));
-    // Unanswered outcome writes count against the supervisor's room: a crash re-runs at most concurrency + prefetch jobs.
+    // A stalled batch holds leasing back; the runner holds starts back while outcomes are unstored.
     this.writes = new WriteBuffer(this.store, (backlog) => this.worker.backlog(backlog));
     const emit = (job: { id: string; name: string; queue: string }, step: Parameters<typeof transitionEvent>[1]) => {
       if (this.events.observed) this.events.next(transitionEvent(job, step));

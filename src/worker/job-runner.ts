@@ -45,6 +45,11 @@ interface ArmedTimer {
 export interface RunnerParts {
   /** Handlers run at once; the supervisor may hold more jobs than this (prefetch). */
   concurrency: number;
+  /**
+   * Jobs started here whose outcome the store lacks (running, or written and
+   * unanswered): what a crash would run again. No job starts beyond it.
+   */
+  unstoredLimit: number;
   kernel: JobKernel;
   registry: Registry;
   writes: WriteBuffer;
@@ -57,9 +62,8 @@ export interface RunnerParts {
 
 export interface RunnerHooks {
   /**
-   * Jobs that left this process, their outcome stored (or its write given
-   * up on), so the supervisor can reuse their slots: a job holds its slot
-   * until then, so a crash re-runs at most concurrency + prefetch jobs.
+   * Jobs whose handler is done (or never ran), so the supervisor can reuse
+   * their slots while their outcome writes travel.
    */
   freed(jobs: ReadonlyArray<{ queue: string }>): void;
   /** A step of the chart that is stored, for `events$`; only called when someone listens. */
@@ -97,11 +101,14 @@ export class JobRunner implements AttemptSink<LiveJob> {
   /** Leased jobs waiting for a handler, in lease order (the one order). */
   private readonly buffered: LiveJob[] = [];
   private running = 0;
+  /** Jobs started here whose outcome write is not answered yet, running ones included. */
+  private unstored = 0;
   /** Stopping: buffered jobs go back to the queue instead of starting. */
   private draining = false;
   private readonly unknownActions = new Set<string>();
   private readonly attempts: AttemptParts;
   private readonly concurrency: number;
+  private readonly unstoredLimit: number;
   private readonly kernel: JobKernel;
   private readonly registry: Registry;
   private readonly writes: WriteBuffer;
@@ -113,6 +120,7 @@ export class JobRunner implements AttemptSink<LiveJob> {
     const { middleware } = parts;
     ({
       concurrency: this.concurrency,
+      unstoredLimit: this.unstoredLimit,
       kernel: this.kernel,
       registry: this.registry,
       writes: this.writes,
@@ -147,7 +155,7 @@ export class JobRunner implements AttemptSink<LiveJob> {
         actor,
       };
       this.live.set(job.id, live);
-      if (this.running < this.concurrency) this.run(live);
+      if (this.mayStart()) this.run(live);
       else {
         this.buffered.push(live);
         if (this.draining) this.decideBuffered(live, ABANDON);
@@ -192,8 +200,23 @@ export class JobRunner implements AttemptSink<LiveJob> {
     for (const live of [...this.buffered]) this.decideBuffered(live, ABANDON);
   }
 
+  /**
+   * A handler is free, and the outcomes not yet stored leave room: while
+   * writes are backed up nothing starts, so a crash re-runs at most
+   * `unstoredLimit` jobs.
+   */
+  private mayStart(): boolean {
+    return this.running < this.concurrency && this.unstored < this.unstoredLimit;
+  }
+
+  /** Starts buffered jobs while they may start. */
+  private startBuffered(): void {
+    while (!this.draining && this.buffered.length > 0 && this.mayStart()) this.run(this.buffered.shift()!);
+  }
+
   private run(live: LiveJob): void {
     this.running++;
+    this.unstored++;
     live.started = true;
     this.perform(live, live.lease, true);
   }
@@ -256,11 +279,10 @@ export class JobRunner implements AttemptSink<LiveJob> {
     live.moreTimers = null;
   }
 
-  /** A handler is free: the next buffered job takes it. */
+  /** A handler is free: the next buffered job may take it. */
   private handlerDone(): void {
     this.running--;
-    const next = this.draining ? undefined : this.buffered.shift();
-    if (next) this.run(next);
+    this.startBuffered();
   }
 
   /** Sends an event to a job this process holds (under lease `token`, when given); null when it holds no such job. */
@@ -357,9 +379,11 @@ export class JobRunner implements AttemptSink<LiveJob> {
     this.clearTimers(live);
     const write = writeFor(step, live.job.leaseToken, Date.now());
     if (live.resultJson !== undefined && step.actions.some((a) => a.type === 'storeResult')) write.resultJson = live.resultJson;
-    // The handler's part is over: a prefetched job can start while the write travels. The job's slot
-    // in the supervisor is given back once the write is answered.
+    // The handler's part is over: its slot can be leased into and a prefetched job can start while
+    // the write travels, so a lease and a batch of outcome writes share the round trip. It counts
+    // as unstored until the write is answered.
     if (started) this.handlerDone();
+    this.free(live.job);
     this.writes.write(write, (applied, error) => this.written(live, step, write, applied, error));
   }
 
@@ -371,7 +395,7 @@ export class JobRunner implements AttemptSink<LiveJob> {
       // Back in the queue: the supervisor may have leased and gone to sleep while this write travelled.
       if (inQueue(write.to)) this.hooks.requeued(write.runAt ?? live.job.runAt);
     }
-    this.free(live.job);
+    if (live.started) this.stored();
     this.forget(live);
   }
 
@@ -380,10 +404,18 @@ export class JobRunner implements AttemptSink<LiveJob> {
     live.state = 'pending';
     live.ctx?.abort(new LeaseLostError(`job ${live.job.id} is no longer leased to this worker`));
     this.clearTimers(live);
-    if (live.started) this.handlerDone();
-    else this.buffered.splice(this.buffered.indexOf(live), 1);
+    if (live.started) {
+      this.handlerDone();
+      this.stored();
+    } else this.buffered.splice(this.buffered.indexOf(live), 1);
     this.free(live.job);
     this.forget(live);
+  }
+
+  /** A started job's outcome was answered (or given up on): one more may start. */
+  private stored(): void {
+    this.unstored--;
+    this.startBuffered();
   }
 
   private forget(live: LiveJob): void {

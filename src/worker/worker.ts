@@ -48,6 +48,7 @@ export class Worker {
     const mirror = settings.inspect ? new ActorMirror(parts.kernel.machine, settings.inspect, parts.reportError) : null;
     this.runner = new JobRunner({
       concurrency: settings.concurrency,
+      unstoredLimit: settings.concurrency + settings.prefetch,
       kernel: parts.kernel,
       registry: parts.registry,
       writes: parts.writes,

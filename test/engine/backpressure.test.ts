@@ -23,10 +23,11 @@ const stores: Record<string, () => { store: Store; cleanup: () => Promise<unknow
 };
 
 /**
- * A crash re-runs every job the dead worker had leased and whose outcome the
- * store did not have: the jobs it held (running or prefetched) and those whose
- * outcome write was still unanswered. The engine keeps that number within
- * `concurrency + prefetch` by leasing nothing while outcome writes are backed up.
+ * A crash re-runs every job that started in the dead worker and whose outcome
+ * the store did not have: those running and those whose outcome write was
+ * still unanswered. The engine keeps that number within `concurrency +
+ * prefetch` by starting nothing while that many are unstored; the jobs it
+ * leased meanwhile never ran, and it stops leasing once its room is full.
  */
 describe.each(Object.keys(stores))('backpressure on outcome writes: %s', (kind) => {
   let teardown: Array<() => Promise<unknown>> = [];
@@ -74,6 +75,10 @@ describe.each(Object.keys(stores))('backpressure on outcome writes: %s', (kind) 
       await sleep(300);
       expect(held.stored.size).toBe(0);
       expect(started.size).toBe(bound);
+      // Leased: the unstored ones, and a full room of prefetched ones that wait; the backlog stays queued.
+      const counts = await held.store.counts();
+      expect(counts.running).toBeLessThanOrEqual(2 * bound);
+      expect(counts.pending).toBeGreaterThanOrEqual(jobs.length - 2 * bound);
       held.release();
       await Promise.all(jobs.map((job) => reached(job.id, 'completed')));
       expect(held.stored.size).toBe(jobs.length);

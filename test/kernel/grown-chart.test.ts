@@ -60,6 +60,7 @@ describe('a grown job chart', () => {
     const errors: string[] = [];
     const runner = new JobRunner({
       concurrency: 1,
+      unstoredLimit: 1,
       kernel: new JobKernel(grownChart()),
       registry,
       writes: new WriteBuffer(store),
