@@ -132,7 +132,7 @@ export class JobClient {
     const now = Date.now();
     const step = this.parts.kernel.decide(job.state, contextOf(job, this.parts.registry.deadLetter(job.name)), event);
     if (!step) return null;
-    const write = writeFor(step, job.leaseToken, now);
+    const write = writeFor(job.id, step, job.leaseToken, now);
     const applied = await this.parts.writes.writeAsync(write);
     if (!applied) return false;
     this.parts.emit(job, step);

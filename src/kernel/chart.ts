@@ -35,14 +35,15 @@ export function contextOf(job: StoredJob, deadLetter: boolean): JobContext {
 const leasable = new Set(jobRules.leasable);
 
 /**
- * A decision as the compare-and-set that stores it, for a job that rests in
- * the store after it: a delayed event the step armed becomes the job's runAt
- * (the store has one), and a job brought back from rest to be leased is due now.
+ * A decision about job `id` as the compare-and-set that stores it, for a job
+ * that rests in the store after it: a delayed event the step armed becomes
+ * the job's runAt (the store has one), and a job brought back from rest to be
+ * leased is due now.
  */
-export function writeFor(decision: Decision, token: string | null, now: number): TransitionWrite {
+export function writeFor(id: string, decision: Decision, token: string | null, now: number): TransitionWrite {
   const { context } = decision;
   const write: TransitionWrite = {
-    id: context.id,
+    id,
     from: decision.from,
     to: decision.to,
     token,

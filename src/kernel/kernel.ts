@@ -49,8 +49,9 @@ interface Recent {
  * A transition costs microseconds, a job's whole path on the memory store
  * only a few, so decisions on events that carry nothing but their type are
  * remembered: for each state and event, the last few contexts seen, and a
- * decision is reused for a context equal to one of them in every field but
- * the job's id. That is exact because xstate requires guards and assigns to be
+ * decision is reused for one of those contexts (found by identity when it is
+ * a context this kernel answered, as a job's next step usually starts from
+ * its last one's) or one equal to it in every field but the job's id. That is exact because xstate requires guards and assigns to be
  * pure functions of context and event, and the job chart never reads the id
  * (a test walks the chart to check it). Events with a payload (FAIL) and
  * xstate's own delayed events (whose steps may plan a jittered backoff) are
@@ -62,6 +63,8 @@ export class JobKernel {
   private readonly collected: Array<{ type: string; params?: unknown }> = [];
   /** By state, then event type. */
   private readonly memo = new Map<string, Map<string, Recent>>();
+  /** The contexts of decisions this kernel computed. */
+  private readonly answered = new WeakSet<JobContext>();
 
   constructor(readonly machine: JobMachine) {
     // One inert actor for the whole kernel: xstate's `transition()` makes a new one per call, which is
@@ -88,7 +91,8 @@ export class JobKernel {
     let decision: Decision | null | undefined;
     if (recent) {
       for (const entry of recent.entries) {
-        if (!sameButId(entry.context, context)) continue;
+        // The same object is the common case: a job's next step starts from the context its last one left.
+        if (entry.context !== context && !sameButId(entry.context, context)) continue;
         decision = entry.decision && (entry.decision.context.id === context.id ? entry.decision : withId(entry.decision, context.id));
         break;
       }
@@ -96,7 +100,9 @@ export class JobKernel {
     if (decision === undefined) {
       decision = this.compute(state, context, event);
       if (recent) {
-        const entry = { context: { ...context }, decision };
+        // A context this kernel answered is kept as it is (it is frozen), so the steps that
+        // follow from it are found by identity; any other is copied, as its owner may change it.
+        const entry = { context: this.answered.has(context) ? context : { ...context }, decision };
         if (recent.entries.length < RECENT) recent.entries.push(entry);
         else {
           recent.entries[recent.next] = entry;
@@ -135,14 +141,22 @@ export class JobKernel {
       }
     }
     this.collected.length = 0;
+    // Frozen: a remembered decision's context is shared by every job it is reused for.
+    this.answered.add(Object.freeze(next.context));
     return { from: state, to: next.value as JobState, event: event.type, context: next.context, actions, timers, cancels };
   }
 }
 
+/** Frozen events (the engine's shared LEASE, SUCCEED...) answered once: a for-in over a frozen object is slow. */
+const frozenAnswers = new WeakMap<object, boolean>();
+
 function rememberable(event: { type: string }): boolean {
-  if (event.type.startsWith('xstate.')) return false;
-  for (const key in event) if (key !== 'type') return false;
-  return true;
+  const known = frozenAnswers.get(event);
+  if (known !== undefined) return known;
+  let plain = !event.type.startsWith('xstate.');
+  if (plain) for (const key in event) if (key !== 'type') plain = false;
+  if (Object.isFrozen(event)) frozenAnswers.set(event, plain);
+  return plain;
 }
 
 /** Whether two contexts hold the same values in every field but the id (an object's own fields compared one level down). */

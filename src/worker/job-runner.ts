@@ -80,6 +80,12 @@ export interface RunnerHooks {
 const LEASE: JobEvent = Object.freeze({ type: 'LEASE' });
 const ABANDON: JobEvent = Object.freeze({ type: 'ABANDON' });
 const LEASED = jobRules.leased;
+/**
+ * The id in the chart contexts the runner decides with: the chart never reads
+ * it (a kernel test checks), the runner keys jobs by their own id, and with
+ * it blank the steps of like jobs are one remembered decision, not a copy each.
+ */
+const ANONYMOUS = '';
 
 const abortErrors: Record<AbortReason, (id: string) => Error> = {
   timeout: (id) => new TimeoutError(`job ${id} ran past its timeout`),
@@ -169,7 +175,7 @@ export class JobRunner implements AttemptSink<LiveJob> {
    * Decided here from the job as it was, to run their actions and report them.
    */
   private leaseStep(job: LeasedJob, listening: boolean, actor: Actor<JobMachine> | null): Decision | null {
-    let context = leasedFromContext(job, this.registry);
+    let context = leasedFromContext(job, this.registry, ANONYMOUS);
     let state = job.leasedFrom;
     const due = jobRules.dueThrough.get(state);
     if (due) {
@@ -377,7 +383,7 @@ export class JobRunner implements AttemptSink<LiveJob> {
   private leave(live: LiveJob, step: Decision, started: boolean): void {
     live.state = step.to;
     this.clearTimers(live);
-    const write = writeFor(step, live.job.leaseToken, Date.now());
+    const write = writeFor(live.job.id, step, live.job.leaseToken, Date.now());
     if (live.resultJson !== undefined && step.actions.some((a) => a.type === 'storeResult')) write.resultJson = live.resultJson;
     // The handler's part is over: its slot can be leased into and a prefetched job can start while
     // the write travels, so a lease and a batch of outcome writes share the round trip. It counts
@@ -439,8 +445,9 @@ export class JobRunner implements AttemptSink<LiveJob> {
 }
 
 /** The chart's context of a leased job as it was before the lease counted its attempt. */
-function leasedFromContext(job: LeasedJob, registry: Registry): JobContext {
+function leasedFromContext(job: LeasedJob, registry: Registry, id = job.id): JobContext {
   const context = contextOf(job, registry.deadLetter(job.name));
+  context.id = id;
   context.attempt -= jobRules.attemptsPerLease;
   return context;
 }

@@ -66,6 +66,26 @@ describe('the kernel', () => {
     expect(second.timers).toEqual([expect.objectContaining({ delayMs: 9 })]);
   });
 
+  it('walks a job step by step from the contexts it answered, which are frozen, as transition() does', () => {
+    const kernel = new JobKernel(jobMachine);
+    const start = { id: '', name: 'n', queue: 'q', attempt: 0, maxRetries: 1, timeoutMs: 9, retryDelayMs: 0, lastError: null, deadLetter: true };
+    const fail = { type: 'FAIL' as const, error: { name: 'E', message: 'm' }, retryable: true };
+    // Twice over: the second walk is answered from the memo, by identity where a step starts from an answered context.
+    for (let round = 0; round < 2; round++) {
+      let state = 'pending';
+      let context: typeof start = { ...start };
+      for (const event of [{ type: 'LEASE' }, fail, { type: 'xstate.after.backoff.job.retrying' }, { type: 'LEASE' }, { type: 'SUCCEED' }]) {
+        const want = expected(state, context, event);
+        const step = kernel.decide(state as never, context, event as never)!;
+        expect({ round, event: event.type, to: step.to, context: step.context }).toEqual({ round, event: event.type, to: want.to, context: want.context });
+        expect(Object.isFrozen(step.context)).toBe(true);
+        state = step.to;
+        context = step.context;
+      }
+      expect(state).toBe('completed');
+    }
+  });
+
   it("relies on nothing the job chart reads of a job's id: every step is the same for another id", () => {
     // The memo leaves the id out of its key; this is what makes that exact.
     for (const input of inputs) {
