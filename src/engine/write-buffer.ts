@@ -2,8 +2,10 @@ import type { Store, TransitionWrite } from '../store/contract.js';
 
 const RETRY_DELAYS_MS = [100, 400, 1600];
 
-/** Told whether the compare-and-set held, or the error when the store call failed. */
-export type WriteDone = (applied: boolean, error?: unknown) => void;
+/** Told, with the token the write was handed in with, whether the compare-and-set held, or the error when the store call failed. */
+export interface WriteSink<T> {
+  written(token: T, applied: boolean, error?: unknown): void;
+}
 
 /** The writes not yet answered by the store, as the supervisor counts them against its room. */
 export interface WriteBacklog {
@@ -14,8 +16,14 @@ export interface WriteBacklog {
 
 interface Pending {
   write: TransitionWrite;
-  done: WriteDone;
+  sink: WriteSink<unknown>;
+  token: unknown;
 }
+
+/** Settles a promise: the sink of `writeAsync`. */
+const promiseSink: WriteSink<{ resolve: (applied: boolean) => void; reject: (error: unknown) => void }> = {
+  written: (settle, applied, error) => (error ? settle.reject(error) : settle.resolve(applied)),
+};
 
 /**
  * Gathers the transition writes made in one turn of the event loop into one
@@ -42,9 +50,9 @@ export class WriteBuffer {
     private readonly onBacklog: (backlog: WriteBacklog) => void = () => {},
   ) {}
 
-  /** Queues a write; `done` is called once it is answered (a callback, as this is every job's path). */
-  write(write: TransitionWrite, done: WriteDone): void {
-    this.queued.push({ write, done });
+  /** Queues a write; `sink` hears with `token` once it is answered (no closure: this is every job's path). */
+  write<T>(write: TransitionWrite, sink: WriteSink<T>, token: T): void {
+    this.queued.push({ write, sink: sink as WriteSink<unknown>, token });
     this.unanswered++;
     if (!this.flushing && this.queued.length === 1) queueMicrotask(() => this.flush());
   }
@@ -58,7 +66,7 @@ export class WriteBuffer {
   }
 
   writeAsync(write: TransitionWrite): Promise<boolean> {
-    return new Promise((resolve, reject) => this.write(write, (applied, error) => (error ? reject(error) : resolve(applied))));
+    return new Promise((resolve, reject) => this.write(write, promiseSink, { resolve, reject }));
   }
 
   /** Resolves once every write handed in so far has been answered. */
@@ -100,8 +108,9 @@ export class WriteBuffer {
       this.stalled = false;
       this.report();
       for (let i = 0; i < batch.length; i++) {
-        if (applied) batch[i]!.done(applied[i] === true);
-        else batch[i]!.done(false, failure);
+        const { sink, token } = batch[i]!;
+        if (applied) sink.written(token, applied[i] === true);
+        else sink.written(token, false, failure);
       }
     }
     this.flushing = false;

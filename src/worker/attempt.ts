@@ -38,24 +38,24 @@ export interface AttemptSink<T> {
  * job's path). The sink hears of the handler's context first, so it can abort it.
  */
 export function runAttempt<T>(job: LeasedJob, parts: AttemptParts, sink: AttemptSink<T>, token: T): void {
-  const done = (outcome: Outcome) => sink.attemptDone(token, outcome);
   const { defect } = job;
   if (defect) {
     // A row the store could not read: the DLQ, not a run with half its data, nor a retry that cannot help.
-    done({ event: failure(new CorruptJobError(job.id, defect.field, defect.reason), false) });
+    sink.attemptDone(token, { event: failure(new CorruptJobError(job.id, defect.field, defect.reason), false) });
     return;
   }
   const def = parts.registry.find(job.name);
   if (!def) {
     // Leases name only registered jobs, so this is not reached; were it, the job goes back uncounted.
-    done({ event: ABANDON });
+    sink.attemptDone(token, { event: ABANDON });
     return;
   }
   const parsed = def.input.safeParse(job.input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const field = ['input', ...(issue?.path ?? []).map(String)].join('.');
-    done({ event: failure(new InvalidInputError(field, `the stored input no longer fits the schema: ${issue?.message}`, []), false) });
+    const error = new InvalidInputError(field, `the stored input no longer fits the schema: ${issue?.message}`, []);
+    sink.attemptDone(token, { event: failure(error, false) });
     return;
   }
   const ctx = new LazyHandlerContext(job, parsed.data);
@@ -65,12 +65,12 @@ export function runAttempt<T>(job: LeasedJob, parts: AttemptParts, sink: Attempt
     result =
       parts.middleware.length === 0 ? def.handler(parsed.data, ctx) : runThrough(parts.middleware, ctx, () => def.handler(parsed.data, ctx));
   } catch (error) {
-    done({ event: failure(error) });
+    sink.attemptDone(token, { event: failure(error) });
     return;
   }
   Promise.resolve(result).then(
-    (value: unknown) => done(succeeded(def, value, parts)),
-    (error: unknown) => done({ event: failure(error) }),
+    (value: unknown) => sink.attemptDone(token, succeeded(def, value, parts)),
+    (error: unknown) => sink.attemptDone(token, { event: failure(error) }),
   );
 }
 

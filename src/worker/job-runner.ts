@@ -1,7 +1,7 @@
 import type { Actor } from 'xstate';
 import type { AbortReason, JobContext, JobEvent, JobMachine, JobState } from '../../machines/job.machine.js';
 import { jobRules } from '../../machines/job.rules.js';
-import type { WriteBuffer } from '../engine/write-buffer.js';
+import type { WriteBuffer, WriteSink } from '../engine/write-buffer.js';
 import { CancelledError, LeaseLostError, ShutdownError, TimeoutError } from '../errors.js';
 import type { AnyJobDefinition } from '../job/define-job.js';
 import type { Registry } from '../job/registry.js';
@@ -30,6 +30,9 @@ interface LiveJob {
   ctx: LazyHandlerContext | null;
   /** The handler's result, stored if the chart's step says so (storeResult). */
   resultJson: string | undefined;
+  /** The step out of the leased state and its write, once made: what the write's answer concerns. */
+  exit: Decision | null;
+  exitWrite: TransitionWrite | null;
   /** Waiting for the job to leave this process (its last write answered); made only when someone waits. */
   waiters: Array<() => void> | null;
   /** Its live actor, for an inspector; null unless the dispatcher was given `inspect`. */
@@ -101,7 +104,7 @@ const abortErrors: Record<AbortReason, (id: string) => Error> = {
  * delays it answers as timers while the job is here, writes each step that
  * leaves the leased state, and frees the slot.
  */
-export class JobRunner implements AttemptSink<LiveJob> {
+export class JobRunner implements AttemptSink<LiveJob>, WriteSink<LiveJob> {
   private readonly live = new Map<string, LiveJob>();
   private freedBatch: Array<{ queue: string }> = [];
   /** Leased jobs waiting for a handler, in lease order (the one order). */
@@ -157,6 +160,8 @@ export class JobRunner implements AttemptSink<LiveJob> {
         state: LEASED,
         ctx: null,
         resultJson: undefined,
+        exit: null,
+        exitWrite: null,
         waiters: null,
         actor,
       };
@@ -344,7 +349,9 @@ export class JobRunner implements AttemptSink<LiveJob> {
    * A running job whose lease is found lost (cancelled or reaped elsewhere) is let go.
    */
   async heartbeat(leaseMs: number): Promise<void> {
-    const held = [...this.live.values()];
+    // A job whose outcome write is out needs no more time: if that write is given up on, the lease
+    // runs out and the reaper returns the job.
+    const held = [...this.live.values()].filter((live) => live.state === LEASED);
     if (held.length === 0) return;
     const kept = await this.store.extend(
       held.map((l) => ({ id: l.job.id, token: l.job.leaseToken! })),
@@ -390,10 +397,15 @@ export class JobRunner implements AttemptSink<LiveJob> {
     // as unstored until the write is answered.
     if (started) this.handlerDone();
     this.free(live.job);
-    this.writes.write(write, (applied, error) => this.written(live, step, write, applied, error));
+    live.exit = step;
+    live.exitWrite = write;
+    this.writes.write(write, this, live);
   }
 
-  private written(live: LiveJob, step: Decision, write: TransitionWrite, applied: boolean, error: unknown): void {
+  /** The write of a job's step out of the leased state was answered. */
+  written(live: LiveJob, applied: boolean, error?: unknown): void {
+    const step = live.exit!;
+    const write = live.exitWrite!;
     // On a failed write the lease runs out and the reaper returns the job; this process lets it go.
     if (error) this.hooks.error(error, `writing job ${live.job.id} ${write.from} -> ${write.to}`);
     else if (applied) {

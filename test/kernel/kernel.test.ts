@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { assign, transition } from 'xstate';
-import { type JobInput, jobMachine } from '../../machines/job.machine.js';
+import { type JobContext, type JobInput, jobMachine } from '../../machines/job.machine.js';
 import { JobKernel } from '../../src/kernel/kernel.js';
 import { chartCases } from '../support/chart-walk.js';
 
@@ -68,12 +68,12 @@ describe('the kernel', () => {
 
   it('walks a job step by step from the contexts it answered, which are frozen, as transition() does', () => {
     const kernel = new JobKernel(jobMachine);
-    const start = { id: '', name: 'n', queue: 'q', attempt: 0, maxRetries: 1, timeoutMs: 9, retryDelayMs: 0, lastError: null, deadLetter: true };
+    const start: JobContext = { id: '', name: 'n', queue: 'q', attempt: 0, maxRetries: 1, timeoutMs: 9, retryDelayMs: 0, lastError: null, deadLetter: true };
     const fail = { type: 'FAIL' as const, error: { name: 'E', message: 'm' }, retryable: true };
     // Twice over: the second walk is answered from the memo, by identity where a step starts from an answered context.
     for (let round = 0; round < 2; round++) {
       let state = 'pending';
-      let context: typeof start = { ...start };
+      let context: JobContext = { ...start };
       for (const event of [{ type: 'LEASE' }, fail, { type: 'xstate.after.backoff.job.retrying' }, { type: 'LEASE' }, { type: 'SUCCEED' }]) {
         const want = expected(state, context, event);
         const step = kernel.decide(state as never, context, event as never)!;
