@@ -246,13 +246,31 @@ export function statements(schema: string) {
     /** $1 job id, $2 waiter. */
     removeWaiter: `DELETE FROM ${waiters} WHERE job_id = $1 AND waiter = $2`,
 
-    /** $1 ids, $2 tokens, $3 lease ms. Answers the ordinals still held. */
+    /**
+     * $1 ids, $2 tokens, $3 lease ms. Answers the ordinals still held. A row
+     * another transaction is writing (most often this worker's own outcome
+     * write) is skipped, never waited for: two statements waiting on each
+     * other's rows deadlock. It counts as held if the last committed version
+     * says so; the next heartbeat extends it.
+     */
     extend: `
-      UPDATE ${jobs} j
-      SET lease_expires_at = now() + $3::float8 * interval '1 millisecond'
-      FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS l(id, token, ord)
-      WHERE j.id = l.id AND j.state = ${LEASED} AND j.lease_token = l.token
-      RETURNING l.ord`,
+      WITH l AS (SELECT * FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS l(id, token, ord)),
+      free AS (
+        SELECT j.id, l.ord FROM ${jobs} j JOIN l ON j.id = l.id
+        WHERE j.state = ${LEASED} AND j.lease_token = l.token
+        FOR UPDATE OF j SKIP LOCKED
+      ),
+      extended AS (
+        UPDATE ${jobs} j
+        SET lease_expires_at = now() + $3::float8 * interval '1 millisecond'
+        FROM free WHERE j.id = free.id
+        RETURNING j.id
+      )
+      SELECT f.ord FROM free f WHERE f.id IN (SELECT id FROM extended)
+      UNION ALL
+      SELECT l.ord FROM l
+      WHERE l.id NOT IN (SELECT id FROM free)
+        AND EXISTS (SELECT FROM ${jobs} j WHERE j.id = l.id AND j.state = ${LEASED} AND j.lease_token = l.token)`,
 
     get: `SELECT ${jobColumns('j')} FROM ${jobs} j WHERE j.id = $1`,
 

@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type PostgresStore, postgresStore } from '../../../src/index.js';
 import { deferred } from '../../support/harness.js';
@@ -12,9 +13,9 @@ describe('postgres store: leases, reaping and duties across processes', () => {
   let store: PostgresStore;
   let other: PostgresStore;
   let cleanup: () => Promise<void>;
+  let schema: string;
 
   beforeEach(async () => {
-    let schema: string;
     ({ store, schema, cleanup } = await openStore({ onError: () => undefined }));
     other = postgresStore({ connectionString: databaseUrl(), schema, onError: () => undefined });
     await other.open();
@@ -38,6 +39,35 @@ describe('postgres store: leases, reaping and duties across processes', () => {
     expect(again).toMatchObject({ id: job!.id, attempt: 2, leasedFrom: 'pending' });
     expect(await store.write([{ id: job!.id, from: 'running', to: 'completed', token: held!.leaseToken }])).toEqual([false]);
     expect(await other.write([{ id: job!.id, from: 'running', to: 'completed', token: again!.leaseToken }])).toEqual([true]);
+  });
+
+  it('extends around a row another transaction is writing: it does not wait (a deadlock waits there), it counts it held', async () => {
+    await store.insert([newJob(), newJob()]);
+    const [a, b] = (await store.lease(room(2, 5_000))).jobs;
+    const writer = new pg.Client({ connectionString: databaseUrl() });
+    await writer.connect();
+    try {
+      // Another transaction holds b's row, as a worker's outcome write does while it travels.
+      await writer.query('BEGIN');
+      await writer.query(`SELECT id FROM ${pg.escapeIdentifier(schema)}.jobs WHERE id = $1 FOR UPDATE`, [b!.id]);
+      const before = Date.now();
+      const kept = await store.extend(
+        [
+          { id: a!.id, token: a!.leaseToken! },
+          { id: b!.id, token: b!.leaseToken! },
+          { id: b!.id, token: 'stale' },
+        ],
+        60_000,
+      );
+      expect(kept).toEqual([true, true, false]);
+      expect((await store.get(a!.id))!.leaseExpiresAt!).toBeGreaterThanOrEqual(before + 60_000 - 1000);
+      expect((await store.get(b!.id))!.leaseExpiresAt!).toBeLessThan(before + 10_000);
+      await writer.query('ROLLBACK');
+      expect(await store.extend([{ id: b!.id, token: b!.leaseToken! }], 60_000)).toEqual([true]);
+      expect((await store.get(b!.id))!.leaseExpiresAt!).toBeGreaterThanOrEqual(before + 60_000 - 1000);
+    } finally {
+      await writer.end();
+    }
   });
 
   it('runs a duty in one process at a time', async () => {
