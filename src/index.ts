@@ -16,8 +16,6 @@ export type { TransitionEvent } from './engine/events.js';
 export { memoryStore, MemoryStore } from './store/memory/memory-store.js';
 export { sqliteStore, SqliteStore } from './store/sqlite/sqlite-store.js';
 export type { SqliteStoreOptions } from './store/sqlite/options.js';
-export { postgresStore, PostgresStore } from './store/postgres/postgres-store.js';
-export type { PostgresStoreOptions } from './store/postgres/options.js';
 export type * from './store/contract.js';
 export * from './errors.js';
 export type { Middleware, MiddlewareContext } from './worker/middleware.js';

@@ -4,6 +4,7 @@ import pg from 'pg';
 import { z } from 'zod';
 // The compiled engine when the bench runs compiled (bench/results/dist/src), as users run it.
 import * as engine from '../../src/index.js';
+import * as postgresEntry from '../../src/postgres.js';
 import { DATABASE_URL, QUEUE, SCHEMAS, SQLITE_DIR } from '../lib/env.js';
 import { type Adapter, type JobHandler, type OpenOptions, Unavailable } from '../lib/types.js';
 
@@ -12,7 +13,7 @@ type StoreFactory = (options: Record<string, unknown>) => engine.Store;
 
 /** Stores other than memory are looked up at run time: the bench runs before they land, and picks them up after. */
 function factory(name: string): StoreFactory {
-  const found = (engine as unknown as Record<string, unknown>)[name];
+  const found = ({ ...engine, ...postgresEntry } as unknown as Record<string, unknown>)[name];
   if (typeof found !== 'function') throw new Unavailable(`${name}() is not exported by this build of the engine`);
   return found as StoreFactory;
 }

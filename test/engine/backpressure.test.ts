@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { defineJob, memoryStore, postgresStore, sqliteStore, type Store } from '../../src/index.js';
+import { defineJob, memoryStore, sqliteStore, type Store } from '../../src/index.js';
+import { postgresStore } from '../../src/postgres.js';
 import { databaseUrl, dropSchema, freshSchema } from '../store/postgres/database.js';
 import { tempDatabase } from '../store/sqlite/temp-file.js';
 import { harness } from '../support/harness.js';

@@ -5,10 +5,10 @@ import {
   defineJob,
   type Dispatcher,
   memoryStore,
-  postgresStore,
   sqliteStore,
   type Store,
 } from '../../src/index.js';
+import { postgresStore } from '../../src/postgres.js';
 import { databaseUrl, dropSchema, freshSchema } from '../store/postgres/database.js';
 import { tempDatabase } from '../store/sqlite/temp-file.js';
 

@@ -11,12 +11,12 @@ import {
   JobNotFoundError,
   LifecycleError,
   memoryStore,
-  postgresStore,
   sqliteStore,
   type Store,
   TimeoutError,
   WaitTimeoutError,
 } from '../../src/index.js';
+import { postgresStore } from '../../src/postgres.js';
 import { checkOutput } from '../../src/job/output.js';
 import { databaseUrl, dropSchema, freshSchema } from '../store/postgres/database.js';
 import { tempDatabase } from '../store/sqlite/temp-file.js';

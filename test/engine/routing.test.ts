@@ -8,10 +8,10 @@ import {
   type DispatcherOptions,
   InvalidOptionError,
   memoryStore,
-  postgresStore,
   sqliteStore,
   type Store,
 } from '../../src/index.js';
+import { postgresStore } from '../../src/postgres.js';
 import { databaseUrl, dropSchema, freshSchema } from '../store/postgres/database.js';
 import { tempDatabase } from '../store/sqlite/temp-file.js';
 import { harness } from '../support/harness.js';

@@ -12,14 +12,13 @@ import {
   InvalidOptionError,
   type JobConfig,
   memoryStore,
-  postgresStore,
-  type PostgresStoreOptions,
   sqliteStore,
   type SqliteStoreOptions,
   type StateCounts,
   type Store,
   StoreConfigError,
 } from '../../src/index.js';
+import { postgresStore, type PostgresStoreOptions } from '../../src/postgres.js';
 import { optionKeys } from '../../src/strict-options.js';
 import { databaseUrl, dropSchema, freshSchema } from '../store/postgres/database.js';
 import { tempDatabase } from '../store/sqlite/temp-file.js';

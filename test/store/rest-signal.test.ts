@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { postgresStore, sqliteStore, type Store } from '../../src/index.js';
+import { sqliteStore, type Store } from '../../src/index.js';
+import { postgresStore } from '../../src/postgres.js';
 import { newJob } from './conformance.js';
 import { databaseUrl, dropSchema, freshSchema, sql } from './postgres/database.js';
 import { tempDatabase } from './sqlite/temp-file.js';

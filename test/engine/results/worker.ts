@@ -6,7 +6,8 @@
  *
  * argv: <location as JSON>
  */
-import { createDispatcher, postgresStore, sqliteStore } from '../../../src/index.js';
+import { createDispatcher, sqliteStore } from '../../../src/index.js';
+import { postgresStore } from '../../../src/postgres.js';
 import { invoice, type Location } from './jobs.js';
 
 const location = JSON.parse(process.argv[2]!) as Location;

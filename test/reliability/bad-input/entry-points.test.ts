@@ -10,12 +10,12 @@ import {
   type NewJob,
   NotSerializableError,
   PayloadTooLargeError,
-  postgresStore,
   sqliteStore,
   type StateCounts,
   type Store,
   StoreError,
 } from '../../../src/index.js';
+import { postgresStore } from '../../../src/postgres.js';
 import { databaseUrl, dropSchema, freshSchema } from '../../store/postgres/database.js';
 import { tempDatabase } from '../../store/sqlite/temp-file.js';
 

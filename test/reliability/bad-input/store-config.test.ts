@@ -3,7 +3,8 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createDispatcher, defineJob, postgresStore, sqliteStore, type Store, StoreConfigError, StoreError } from '../../../src/index.js';
+import { createDispatcher, defineJob, sqliteStore, type Store, StoreConfigError, StoreError } from '../../../src/index.js';
+import { postgresStore } from '../../../src/postgres.js';
 import { databaseUrl, freshSchema, sql } from '../../store/postgres/database.js';
 import { tempDatabase } from '../../store/sqlite/temp-file.js';
 

@@ -1,7 +1,8 @@
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createDispatcher, defineJob, type Dispatcher, postgresStore, type PostgresStore, StoreError } from '../../../src/index.js';
+import { createDispatcher, defineJob, type Dispatcher, StoreError } from '../../../src/index.js';
+import { postgresStore, type PostgresStore } from '../../../src/postgres.js';
 import { databaseUrl, openStore, sql } from '../../store/postgres/database.js';
 import { deferred } from '../../support/harness.js';
 import { until } from '../../support/until.js';

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { CancelledError, defineJob, type PostgresStore, postgresStore, ShutdownError, TimeoutError } from '../../../src/index.js';
+import { CancelledError, defineJob, ShutdownError, TimeoutError } from '../../../src/index.js';
+import { type PostgresStore, postgresStore } from '../../../src/postgres.js';
 import { databaseUrl, openStore } from '../../store/postgres/database.js';
 import { deferred, harness } from '../../support/harness.js';
 import { until } from '../../support/until.js';

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import type { PostgresStore } from '../../../src/index.js';
+import type { PostgresStore } from '../../../src/postgres.js';
 import { databaseUrl, openStore } from '../../store/postgres/database.js';
 import { checkStoreAgainstChart } from './store-properties.js';
 

@@ -19,7 +19,8 @@
  */
 import { openSync, writeSync } from 'node:fs';
 import { z } from 'zod';
-import { backoff, createDispatcher, defineJob, type Duration, jobMachine, postgresStore, sqliteStore } from '../../../src/index.js';
+import { backoff, createDispatcher, defineJob, type Duration, jobMachine, sqliteStore } from '../../../src/index.js';
+import { postgresStore } from '../../../src/postgres.js';
 import { watchForStrays } from '../../support/chart-edges.js';
 
 export type WorkerStore = { kind: 'postgres'; url: string; schema: string } | { kind: 'sqlite'; path: string };

@@ -1,4 +1,4 @@
-import { postgresStore } from '../../../src/index.js';
+import { postgresStore } from '../../../src/postgres.js';
 import { describeChartPaths } from '../../support/chart-paths.js';
 import { databaseUrl, dropSchema, freshSchema } from './database.js';
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
-import { type PostgresStoreOptions, postgresStore, type PostgresStore } from '../../../src/index.js';
+import { type PostgresStoreOptions, postgresStore, type PostgresStore } from '../../../src/postgres.js';
 
 /** The database the global setup found or started. */
 export const databaseUrl = (): string => inject('databaseUrl');

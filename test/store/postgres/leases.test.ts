@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type PostgresStore, postgresStore } from '../../../src/index.js';
+import { type PostgresStore, postgresStore } from '../../../src/postgres.js';
 import { deferred } from '../../support/harness.js';
 import { newJob } from '../conformance.js';
 import { holdDuty } from '../jobs.js';

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type PostgresStore, postgresStore, StoreError } from '../../../src/index.js';
+import { StoreError } from '../../../src/index.js';
+import { type PostgresStore, postgresStore } from '../../../src/postgres.js';
 import { MIGRATIONS } from '../../../src/store/postgres/migrations.js';
 import { newJob } from '../conformance.js';
 import { databaseUrl, dropSchema, freshSchema, sql } from './database.js';

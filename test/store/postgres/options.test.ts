@@ -1,7 +1,8 @@
 import { createServer } from 'node:net';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { postgresStore, type PostgresStoreOptions, StoreConfigError, StoreError } from '../../../src/index.js';
+import { StoreConfigError, StoreError } from '../../../src/index.js';
+import { postgresStore, type PostgresStoreOptions } from '../../../src/postgres.js';
 import { newJob } from '../conformance.js';
 import { databaseUrl, dropSchema, freshSchema, openStore } from './database.js';
 

@@ -1,7 +1,8 @@
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createDispatcher, defineJob, type PostgresStore, StoreConfigError, StoreError } from '../../../src/index.js';
+import { createDispatcher, defineJob, StoreConfigError, StoreError } from '../../../src/index.js';
+import { type PostgresStore } from '../../../src/postgres.js';
 import { deferred } from '../../support/harness.js';
 import { newJob } from '../conformance.js';
 import { databaseUrl, openStore } from './database.js';

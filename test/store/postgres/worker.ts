@@ -9,7 +9,8 @@
 import { openSync, writeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { createDispatcher, defineJob, type Duration, postgresStore } from '../../../src/index.js';
+import { createDispatcher, defineJob, type Duration } from '../../../src/index.js';
+import { postgresStore } from '../../../src/postgres.js';
 
 export interface WorkerSettings {
   concurrency: number;
