@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Run by vitest.package.config.ts, after these.
+    exclude: ['test/package/**', 'node_modules/**'],
     // Finds PostgreSQL for the Postgres tests, or starts a throwaway one.
     globalSetup: ['test/store/postgres/global-setup.ts'],
     // Every step the engine takes in any test is checked against the job chart's edges.
