@@ -27,23 +27,23 @@ const exponentialKeys = optionKeys<ExponentialOptions>({ base: true, max: true, 
 const linearKeys = optionKeys<LinearOptions>({ base: true, max: true });
 
 function constant(delay: Duration): BackoffStrategy {
-  const ms = toMs(delay, 'backoff.constant');
+  const ms = toMs(delay, 'backoff.constant', 'stored');
   return () => ms;
 }
 
 function linear(options: LinearOptions): BackoffStrategy {
   if (options === null || typeof options !== 'object') throw new InvalidOptionError('backoff.linear', "expects an object such as { base: '1s' }");
   refuseUnknownKeys(options, linearKeys, 'backoff.linear', 'backoff.linear');
-  const base = toMs(options.base, 'backoff.linear.base');
-  const max = options.max === undefined ? Infinity : toMs(options.max, 'backoff.linear.max');
+  const base = toMs(options.base, 'backoff.linear.base', 'stored');
+  const max = options.max === undefined ? Infinity : toMs(options.max, 'backoff.linear.max', 'stored');
   return (attempt) => Math.min(max, base * attempt);
 }
 
 function exponential(options: ExponentialOptions = {}): BackoffStrategy {
   if (options === null || typeof options !== 'object') throw new InvalidOptionError('backoff.exponential', "expects an object such as { base: '1s', max: '60s' }");
   refuseUnknownKeys(options, exponentialKeys, 'backoff.exponential', 'backoff.exponential');
-  const base = toMs(options.base ?? '1s', 'backoff.exponential.base');
-  const max = toMs(options.max ?? '60s', 'backoff.exponential.max');
+  const base = toMs(options.base ?? '1s', 'backoff.exponential.base', 'stored');
+  const max = toMs(options.max ?? '60s', 'backoff.exponential.max', 'stored');
   const factor = options.factor ?? 2;
   if (typeof factor !== 'number' || !Number.isFinite(factor) || factor < 1) {
     throw new InvalidOptionError('backoff.exponential.factor', `must be a number of at least 1, got ${String(factor)}`);

@@ -1,4 +1,5 @@
-import { InvalidInputError, PayloadTooLargeError } from '../errors.js';
+import { LATEST_TIME_MS } from '../duration.js';
+import { InvalidInputError, InvalidOptionError, PayloadTooLargeError } from '../errors.js';
 import type { AnyJobDefinition } from '../job/define-job.js';
 import type { parseEnqueueOptions, ResolvedOptions } from '../job/options.js';
 import { assertJsonSerializable } from '../job/serializable.js';
@@ -32,6 +33,7 @@ export function newJob(
     if (bytes > maxPayloadBytes) throw new PayloadTooLargeError(field, bytes, maxPayloadBytes);
   }
   const runAt = options.runAt ?? (options.delayMs ? now + options.delayMs : now);
+  if (runAt > LATEST_TIME_MS) throw new InvalidOptionError('delay', `must end by the end of the year 9999, as runAt must; ends ${runAt - LATEST_TIME_MS} ms after it`);
   return {
     name: def.name,
     queue: options.queue ?? def.options.queue ?? defaults.queue,

@@ -34,7 +34,8 @@ export const fields = {
     .min(1, { error: 'must not be empty' })
     .max(200, { error: 'must be at most 200 characters' }),
   timeout: durationField(1),
-  delay: durationField(0),
+  // Becomes the job's runAt: a time in the store, not a timer.
+  delay: durationField(0, 'stored'),
   // Every store can keep it: from 1970 to the end of year 9999.
   runAt: z
     .date({ error: 'must be a valid Date' })

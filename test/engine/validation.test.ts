@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
+  backoff,
   createDispatcher,
   defineJob,
   DispatchError,
@@ -93,6 +94,11 @@ describe('bad input is refused before anything is stored', () => {
     [{ timeout: -5 }, 'options.timeout', /negative/],
     [{ timeout: 0 }, 'options.timeout', /at least 1 ms/],
     [{ timeout: 'soon' }, 'options.timeout', /not a duration/],
+    [{ timeout: Number.NaN }, 'options.timeout', /^NaN is not a duration/],
+    // A timeout is waited out on a timer: at most 2^31 - 1 ms.
+    [{ timeout: '30d' }, 'options.timeout', /at most 2147483647 ms \(about 24.8 days, the longest a timer waits\), got "30d"/],
+    [{ delay: Number.NaN }, 'options.delay', /^NaN is not a duration/],
+    [{ delay: 8e15 }, 'options.delay', /end of the year 9999/],
     [{ runAt: new Date('not a date') }, 'options.runAt', /valid Date/],
     [{ runAt: '2030-01-01' }, 'options.runAt', /valid Date/],
     [{ runAt: new Date(), delay: 5 }, 'options.delay', /not both/],
@@ -114,6 +120,28 @@ describe('bad input is refused before anything is stored', () => {
   it('a job id that is not a string', async () => {
     await refusal(fresh().getJob(42 as never));
     await refusal(d.cancel('' as never));
+  });
+});
+
+describe('how long a duration may be: the one rule', () => {
+  it('a delay becomes a time in the store, so it may be as long as runAt may be far: 30 days is accepted, as is runAt in 30 days', async () => {
+    const dispatcher = harness().dispatcher.register(sendEmail);
+    const month = 30 * 86_400_000;
+    const byDelay = await dispatcher.enqueue(sendEmail, valid, { delay: '30d' });
+    const byRunAt = await dispatcher.enqueueAt(sendEmail, valid, new Date(Date.now() + month));
+    expect(byDelay.runAt.getTime() - byDelay.createdAt.getTime()).toBeGreaterThanOrEqual(month - 1000);
+    expect(byRunAt.runAt.getTime()).toBeGreaterThan(Date.now() + month - 1000);
+    // Past the year 9999 from now: refused, naming the field, nothing stored.
+    const error = (await dispatcher.enqueue(sendEmail, valid, { delay: 253402300799999 }).catch((e: unknown) => e)) as InvalidOptionError;
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect(error.field).toBe('delay');
+    expect((await dispatcher.counts()).pending).toBe(2);
+    await dispatcher.stop();
+  });
+
+  it('a backoff becomes a time in the store too: 30 days is a backoff, not a timeout', () => {
+    expect(backoff.constant('30d')(1, { name: 'E', message: '' })).toBe(30 * 86_400_000);
+    expect(() => defineJob({ name: 'slow', input: z.object({}), timeout: '30d', handler: async () => {} })).toThrow(/about 24.8 days/);
   });
 });
 
