@@ -1,0 +1,110 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import ts from 'typescript';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { databaseUrl, sql } from '../store/postgres/database.js';
+
+const project = resolve(import.meta.dirname, '../..');
+// Inside the project, so the examples find its node_modules (zod, pg) as a user's app finds its own.
+const out = join(project, 'test', 'docs', '.generated');
+/** tsx, as the project's own scripts run TypeScript; by URL, as the examples run in a scratch directory. */
+const tsx = pathToFileURL(join(project, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+
+const markdown = ['README.md', ...readdirSync(join(project, 'docs'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.md')).map((f) => join('docs', f))];
+
+interface Example {
+  name: string;
+  file: string;
+  code: string;
+}
+
+/** The TypeScript blocks of the docs, importing this checkout where they name the package. */
+const examples: Example[] = markdown.flatMap((doc) => {
+  const text = readFileSync(join(project, doc), 'utf8');
+  return [...text.matchAll(/```ts\n([\s\S]*?)```/g)].map((m, i) => ({
+    name: `${doc} #${i + 1}`,
+    file: join(out, `${doc.replaceAll('/', '_').replace(/\.md$/, '')}-${i + 1}.ts`),
+    code: m[1]!
+      .replaceAll("from 'dispatch-ts/postgres'", `from '${join(project, 'src', 'postgres.js')}'`)
+      .replaceAll("from 'dispatch-ts'", `from '${join(project, 'src', 'index.js')}'`),
+  }));
+});
+
+function typeErrors(files: string[]): string[] {
+  const config = ts.readConfigFile(join(project, 'tsconfig.json'), ts.sys.readFile).config;
+  const { options } = ts.parseJsonConfigFileContent(config, ts.sys, project);
+  const program = ts.createProgram(files, { ...options, noEmit: true });
+  return ts.getPreEmitDiagnostics(program).map((d) => `${d.file ? relative(project, d.file.fileName) : ''}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
+}
+
+describe('the TypeScript examples of README.md and docs/', () => {
+  const cwd = mkdtempSync(join(tmpdir(), 'examples-'));
+  // A database of their own: the examples use the default schema and make tables.
+  const database = `docs_${randomBytes(5).toString('hex')}`;
+  let url: string;
+  const printed = new Map<string, string>();
+
+  beforeAll(async () => {
+    mkdirSync(out, { recursive: true });
+    for (const example of examples) writeFileSync(example.file, `${example.code}\nexport {};\n`);
+    await sql(`CREATE DATABASE ${database}`);
+    const parsed = new URL(databaseUrl());
+    parsed.pathname = `/${database}`;
+    url = parsed.toString();
+  });
+
+  afterAll(async () => {
+    rmSync(out, { recursive: true, force: true });
+    rmSync(cwd, { recursive: true, force: true });
+    await sql(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+  });
+
+  it('are found, in README.md, the concepts and each store page', () => {
+    const docs = new Set(examples.map((e) => e.name.split(' #')[0]));
+    for (const doc of ['README.md', 'docs/concepts.md', 'docs/stores/postgres.md', 'docs/stores/sqlite.md']) expect(docs).toContain(doc);
+  });
+
+  it('type-check as written', () => {
+    expect(typeErrors(examples.map((e) => e.file))).toEqual([]);
+  });
+
+  it('run as written, each on its own', () => {
+    for (const example of examples) {
+      try {
+        printed.set(example.name, execFileSync('node', ['--import', tsx, example.file], { cwd, encoding: 'utf8', timeout: 60_000, env: { ...process.env, DATABASE_URL: url } }));
+      } catch (error) {
+        throw new Error(`${example.name} failed: ${String((error as { stderr?: string }).stderr ?? error)}`);
+      }
+    }
+  }, 120_000);
+
+  it('do what they say', async () => {
+    const readme = printed.get('README.md #1') ?? '';
+    // The first job completes with its result; the bounced one lands in the DLQ with its reason; the scheduled one is cancelled.
+    expect(readme).toMatch(/^completed \d{4}-\d\d-\d\dT/m);
+    expect(readme).toContain('we only mail example.com');
+    expect(readme).toMatch(/-CANCEL->\s*cancelled/);
+    expect(printed.get('docs/concepts.md #1')).toMatch(/"running".*"completed"/);
+    expect(printed.get('docs/concepts.md #1')).toContain('{"running":"leasing"}');
+    expect(printed.get('docs/concepts.md #2')?.trim()).toBe('12');
+    // The job enqueued inside the transaction committed with it.
+    const client = new URL(url);
+    const rows = await sqlIn(client.toString(), 'SELECT count(*)::int AS n FROM dispatch.jobs WHERE name = $1', ['send_receipt']);
+    expect(rows[0]!.n).toBe(1);
+  });
+});
+
+async function sqlIn(url: string, text: string, values: unknown[]): Promise<Array<{ n: number }>> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<{ n: number }>(text, values)).rows;
+  } finally {
+    await client.end();
+  }
+}
