@@ -1,0 +1,87 @@
+import { describe, expectTypeOf, it } from 'vitest';
+import { z } from 'zod';
+import { createDispatcher, defineJob, type Duration, type EnqueueOptions, type InputOf, type JobRecord, type OutputOf, type RecordOf } from '../../src/index.js';
+
+/**
+ * The public API's types, checked by the compiler (`npm test` runs `tsc
+ * --noEmit` over the tests): each `@ts-expect-error` fails the build if the
+ * line below it compiles. The calls sit in functions never called: they are
+ * about types, not behaviour.
+ */
+const invoice = defineJob({
+  name: 'invoice',
+  input: z.object({ customer: z.string(), lines: z.array(z.number()), note: z.string().optional() }),
+  output: z.object({ total: z.number(), currency: z.string().default('EUR') }),
+  handler: async ({ lines }) => ({ total: lines.reduce((a, b) => a + b, 0) }),
+});
+const untyped = defineJob({ name: 'untyped', input: z.object({ n: z.number() }), handler: async () => {} });
+const dispatcher = createDispatcher().register(invoice).register(untyped);
+
+describe('the public API, as the compiler sees it', () => {
+  it('types a handler and an enqueue by the definition input schema', () => {
+    expectTypeOf<InputOf<typeof invoice>>().toEqualTypeOf<{ customer: string; lines: number[]; note?: string | undefined }>();
+    expectTypeOf(dispatcher.enqueue<typeof invoice>).parameter(1).toEqualTypeOf<InputOf<typeof invoice>>();
+    defineJob({
+      name: 'typed-handler',
+      input: z.object({ when: z.string() }),
+      handler: async (input) => {
+        expectTypeOf(input).toEqualTypeOf<{ when: string }>();
+      },
+    });
+    async function refused() {
+      // @ts-expect-error: a field of the wrong type
+      await dispatcher.enqueue(invoice, { customer: 'a', lines: ['1'] });
+      // @ts-expect-error: a required field missing
+      await dispatcher.enqueue(invoice, { lines: [1] });
+      // @ts-expect-error: enqueueMany checks every input
+      await dispatcher.enqueueMany(untyped, [{ n: 1 }, { n: 'two' }]);
+    }
+    void refused;
+  });
+
+  it('refuses option values of the wrong type', () => {
+    async function refused() {
+      // @ts-expect-error: priority is a number
+      await dispatcher.enqueue(untyped, { n: 1 }, { priority: 'high' });
+      // @ts-expect-error: runAt is a Date
+      await dispatcher.enqueue(untyped, { n: 1 }, { runAt: '2030-01-01' });
+      // @ts-expect-error: maxRetries is a number
+      await dispatcher.enqueue(untyped, { n: 1 }, { maxRetries: true });
+    }
+    void refused;
+    expectTypeOf<EnqueueOptions['delay']>().toEqualTypeOf<Duration | undefined>();
+  });
+
+  it('carries the output type to the record, getJob aside, and to waitFor', async () => {
+    expectTypeOf<OutputOf<typeof invoice>>().toEqualTypeOf<{ total: number; currency: string }>();
+    expectTypeOf<RecordOf<typeof invoice>['result']>().toEqualTypeOf<{ total: number; currency: string } | null>();
+    expectTypeOf<RecordOf<typeof untyped>['result']>().toEqualTypeOf<unknown>();
+    async function awaited() {
+      const job = await dispatcher.enqueue(invoice, { customer: 'a', lines: [1, 2] });
+      const done = await dispatcher.waitFor(job);
+      expectTypeOf(done.result).toEqualTypeOf<{ total: number; currency: string } | null>();
+      expectTypeOf(done.input).toEqualTypeOf<InputOf<typeof invoice>>();
+      // getJob takes an id alone, so it cannot know the definition: its record is untyped.
+      expectTypeOf(await dispatcher.getJob(job.id)).toEqualTypeOf<JobRecord | null>();
+    }
+    void awaited;
+    // A handler must return what the output schema takes in.
+    defineJob({
+      name: 'bad-output',
+      input: z.object({}),
+      output: z.object({ total: z.number() }),
+      // @ts-expect-error: a string is not { total: number }
+      handler: async () => 'done',
+    });
+  });
+
+  it('takes milliseconds or a duration string, and refuses nonsense strings', () => {
+    const ok: Duration[] = [500, '30s', '2h', '10m', '1.5 hours', '500ms'];
+    void ok;
+    // @ts-expect-error: not a unit
+    const bananas: Duration = '10 bananas';
+    // @ts-expect-error: not a length of time at all
+    const soon: Duration = 'soon';
+    void [bananas, soon];
+  });
+});
