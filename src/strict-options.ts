@@ -31,7 +31,7 @@ export function strictOptions<S extends z.core.$ZodLooseShape>(shape: S, owner: 
   });
 }
 
-type ErrorClass = new (field: string, reason: string) => ValidationError;
+export type ErrorClass = new (field: string, reason: string) => ValidationError;
 
 /**
  * Throws for the first own key of `value` that `allowed` does not hold,

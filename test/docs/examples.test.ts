@@ -88,9 +88,11 @@ describe('the TypeScript examples of README.md and docs/', () => {
     expect(readme).toMatch(/^completed \d{4}-\d\d-\d\dT/m);
     expect(readme).toContain('we only mail example.com');
     expect(readme).toMatch(/-CANCEL->\s*cancelled/);
-    expect(printed.get('docs/concepts.md #1')).toMatch(/"running".*"completed"/);
-    expect(printed.get('docs/concepts.md #1')).toContain('{"running":"leasing"}');
-    expect(printed.get('docs/concepts.md #2')?.trim()).toBe('12');
+    const of = (marker: string) => printed.get(examples.find((e) => e.code.includes(marker))!.name) ?? '';
+    expect(of('inspect: (event)')).toMatch(/"running".*"completed"/);
+    expect(of('inspect: (event)')).toContain('{"running":"leasing"}');
+    expect(of('toDirectedGraph').split('\n')).toEqual(expect.arrayContaining(['pending -LEASE-> running', 'running -FAIL-> retrying', 'dlq -REPLAY-> pending']));
+    expect(of('const invoice').trim()).toBe('12');
     // The job enqueued inside the transaction committed with it.
     const client = new URL(url);
     const rows = await sqlIn(client.toString(), 'SELECT count(*)::int AS n FROM dispatch.jobs WHERE name = $1', ['send_receipt']);
