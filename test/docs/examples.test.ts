@@ -22,14 +22,18 @@ interface Example {
   code: string;
 }
 
+/** An example that makes tests (it imports vitest or calls a suite helper) runs under vitest, as its reader would run it. */
+const isSuite = (code: string) => code.includes("from 'vitest'") || /\b(storeSuite|chartTests)\(/.test(code);
+
 /** The TypeScript blocks of the docs, importing this checkout where they name the package. */
 const examples: Example[] = markdown.flatMap((doc) => {
   const text = readFileSync(join(project, doc), 'utf8');
   return [...text.matchAll(/```ts\n([\s\S]*?)```/g)].map((m, i) => ({
     name: `${doc} #${i + 1}`,
-    file: join(out, `${doc.replaceAll('/', '_').replace(/\.md$/, '')}-${i + 1}.ts`),
+    file: join(out, `${doc.replaceAll('/', '_').replace(/\.md$/, '')}-${i + 1}${isSuite(m[1]!) ? '.test' : ''}.ts`),
     code: m[1]!
       .replaceAll("from 'dispatch-ts/postgres'", `from '${join(project, 'src', 'postgres.js')}'`)
+      .replaceAll("from 'dispatch-ts/testing'", `from '${join(project, 'src', 'testing.js')}'`)
       .replaceAll("from 'dispatch-ts'", `from '${join(project, 'src', 'index.js')}'`),
   }));
 });
@@ -65,7 +69,7 @@ describe('the TypeScript examples of README.md and docs/', () => {
 
   it('are found, in README.md, the concepts and each store page', () => {
     const docs = new Set(examples.map((e) => e.name.split(' #')[0]));
-    for (const doc of ['README.md', 'docs/concepts.md', 'docs/stores/postgres.md', 'docs/stores/sqlite.md']) expect(docs).toContain(doc);
+    for (const doc of ['README.md', 'docs/concepts.md', 'docs/stores/postgres.md', 'docs/stores/sqlite.md', 'docs/testing.md']) expect(docs).toContain(doc);
   });
 
   it('type-check as written', () => {
@@ -74,8 +78,11 @@ describe('the TypeScript examples of README.md and docs/', () => {
 
   it('run as written, each on its own', () => {
     for (const example of examples) {
+      const command = isSuite(example.code)
+        ? [join(project, 'node_modules', 'vitest', 'vitest.mjs'), 'run', relative(project, example.file), '--root', project]
+        : ['--import', tsx, example.file];
       try {
-        printed.set(example.name, execFileSync('node', ['--import', tsx, example.file], { cwd, encoding: 'utf8', timeout: 60_000, env: { ...process.env, DATABASE_URL: url } }));
+        printed.set(example.name, execFileSync('node', command, { cwd: isSuite(example.code) ? project : cwd, encoding: 'utf8', timeout: 90_000, env: { ...process.env, DATABASE_URL: url, NO_COLOR: '1', FORCE_COLOR: '0' } }));
       } catch (error) {
         throw new Error(`${example.name} failed: ${String((error as { stderr?: string }).stderr ?? error)}`);
       }
@@ -93,6 +100,10 @@ describe('the TypeScript examples of README.md and docs/', () => {
     expect(of('inspect: (event)')).toContain('{"running":"leasing"}');
     expect(of('toDirectedGraph').split('\n')).toEqual(expect.arrayContaining(['pending -LEASE-> running', 'running -FAIL-> retrying', 'dlq -REPLAY-> pending']));
     expect(of('const invoice').trim()).toBe('12');
+    // The suites ran their tests: the store's conformance and every path of the door.
+    expect(of('storeSuite(')).toMatch(/Tests\s+40 passed/);
+    expect(of('const door')).toMatch(/Tests\s+4 passed/); // one a transition: OPEN, LOCK, CLOSE, UNLOCK
+    expect(of('chartPaths(jobMachine')).toMatch(/^\d{2} \(start\)|^\d{2} LEASE/);
     // The job enqueued inside the transaction committed with it.
     const client = new URL(url);
     const rows = await sqlIn(client.toString(), 'SELECT count(*)::int AS n FROM dispatch.jobs WHERE name = $1', ['send_receipt']);

@@ -85,7 +85,7 @@ describe('the package as users get it', () => {
   });
 
   it('packs the build and its declarations, and nothing of the tests or the bench', () => {
-    for (const path of ['dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/postgres.js', 'dist/src/postgres.d.ts', 'dist/machines/job.machine.js', 'package.json', 'README.md']) {
+    for (const path of ['dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/postgres.js', 'dist/src/postgres.d.ts', 'dist/src/testing.js', 'dist/src/testing.d.ts', 'dist/machines/job.machine.js', 'package.json', 'README.md']) {
       expect(files).toContain(path);
     }
     expect(files.filter((f) => !f.startsWith('dist/') && f !== 'package.json' && f !== 'README.md')).toEqual([]);

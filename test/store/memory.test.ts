@@ -1,8 +1,11 @@
 import { memoryStore } from '../../src/index.js';
-import { describeStoreConformance } from './conformance.js';
+import { storeSuite } from '../../src/testing/store-suite.js';
 
-describeStoreConformance('memory', async () => {
-  const store = memoryStore();
-  await store.open();
-  return { store };
-});
+storeSuite(
+  async () => {
+    const store = memoryStore();
+    await store.open();
+    return { store };
+  },
+  { name: 'memory' },
+);

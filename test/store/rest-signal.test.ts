@@ -2,7 +2,7 @@ import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sqliteStore, type Store } from '../../src/index.js';
 import { postgresStore } from '../../src/postgres.js';
-import { newJob } from './conformance.js';
+import { newJob } from '../../src/testing/store-jobs.js';
 import { databaseUrl, dropSchema, freshSchema, sql } from './postgres/database.js';
 import { tempDatabase } from './sqlite/temp-file.js';
 import { until } from '../support/until.js';

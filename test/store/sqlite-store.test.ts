@@ -18,7 +18,7 @@ import {
 } from '../../src/index.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../src/store/sqlite/migrations.js';
 import { SQL } from '../../src/store/sqlite/queries.js';
-import { newJob } from './conformance.js';
+import { newJob } from '../../src/testing/store-jobs.js';
 import { deferred } from '../support/harness.js';
 import { spawnScript } from './sqlite/processes.js';
 import { until } from '../support/until.js';

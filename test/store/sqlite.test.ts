@@ -1,10 +1,13 @@
 import { sqliteStore } from '../../src/index.js';
-import { describeStoreConformance } from './conformance.js';
+import { storeSuite } from '../../src/testing/store-suite.js';
 import { tempDatabase } from './sqlite/temp-file.js';
 
-describeStoreConformance('sqlite', async () => {
-  const temp = tempDatabase();
-  const store = sqliteStore({ path: temp.path });
-  await store.open();
-  return { store, cleanup: async () => temp.remove() };
-});
+storeSuite(
+  async () => {
+    const temp = tempDatabase();
+    const store = sqliteStore({ path: temp.path });
+    await store.open();
+    return { store, cleanup: async () => temp.remove() };
+  },
+  { name: 'sqlite' },
+);

@@ -6,7 +6,6 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { type AnyMachineSnapshot, createActor } from 'xstate';
-import { getShortestPaths } from 'xstate/graph';
 import { z } from 'zod';
 import { type JobInput, jobMachine } from '../../machines/job.machine.js';
 import {
@@ -17,28 +16,17 @@ import {
   type Store,
   type StoredJob,
 } from '../../src/index.js';
-import { AFTER_BACKOFF, AFTER_TIMEOUT, CHART_EVENTS, type ChartEvent } from './chart-events.js';
+import { AFTER_BACKOFF, AFTER_TIMEOUT, CHART_EVENTS, type ChartEvent } from '../../src/testing/job-events.js';
 import { deferred } from './harness.js';
+import { chartTests } from '../../src/testing/chart-tests.js';
 
 const TIMEOUT_MS = 150;
 const BACKOFF_MS = 100;
 const label = (e: ChartEvent) =>
   e.type === 'FAIL' ? (e.retryable ? 'FAIL' : 'FAIL(permanent)') : e.type.replace('xstate.after.', 'after ').replace(/\.job\..*/, '');
 
-/** Every transition of the chart: the shortest way to each state, then each event it accepts there. */
-function transitionPaths(input: JobInput): ChartEvent[][] {
-  const serializeState = (s: AnyMachineSnapshot) =>
-    `${String(s.value)}|${s.context.attempt}|${s.context.lastError?.name ?? ''}`;
-  const toStates = getShortestPaths(jobMachine, { events: CHART_EVENTS as never, input, serializeState } as never);
-  const paths: ChartEvent[][] = [];
-  for (const path of toStates) {
-    const prefix = path.steps.slice(1).map((s) => s.event as ChartEvent);
-    for (const event of CHART_EVENTS) {
-      if ((path.state as AnyMachineSnapshot).can(event as never)) paths.push([...prefix, event]);
-    }
-  }
-  return paths;
-}
+/** Two snapshots are one state for the walk when they agree on what the store keeps. */
+const serializeState = (s: AnyMachineSnapshot) => `${String(s.value)}|${s.context.attempt}|${s.context.lastError?.name ?? ''}`;
 
 /** The chart's `pending` is stored as pending, or as retrying once its backoff is over. */
 function matches(stored: StoredJob, model: AnyMachineSnapshot): boolean {
@@ -155,17 +143,16 @@ export function describeChartPaths(kind: string, makeStore: () => Promise<Store>
     { maxRetries: 0, deadLetter: false },
   ])(`${kind}: the engine follows every transition of the job chart (maxRetries $maxRetries, deadLetter $deadLetter)`, (config) => {
     const input: JobInput = { id: 'm', name: 'model', queue: 'default', attempt: 0, maxRetries: config.maxRetries, timeoutMs: TIMEOUT_MS, deadLetter: config.deadLetter };
-    const paths = transitionPaths(input);
+    // Every transition of the chart, through the generator the package ships (dispatch-ts/testing).
+    const paths = chartTests(jobMachine, { name: 'paths', events: CHART_EVENTS, input, serializeState, label }, async (path) => {
+      await replay(await makeStore(), path.events, config);
+    });
 
     it('covers every event the chart accepts', () => {
-      const covered = new Set(paths.map((p) => label(p.at(-1)!)));
+      const covered = new Set(paths.map((p) => label(p.events.at(-1)!)));
       const expected = ['LEASE', 'SUCCEED', 'FAIL', 'FAIL(permanent)', 'CANCEL', 'ABANDON', 'LEASE_EXPIRED', 'REPLAY', 'after timeout'];
       if (config.deadLetter) expected.push('after backoff');
       expect([...covered].sort()).toEqual(expected.sort());
-    });
-
-    it.each(paths.map((p) => [p.map(label).join(' > '), p] as const))('%s', async (_, path) => {
-      await replay(await makeStore(), path as ChartEvent[], config);
     });
   });
 }

@@ -1,7 +1,7 @@
 import type { AnyMachineSnapshot } from 'xstate';
 import { getShortestPaths } from 'xstate/graph';
 import type { JobContext, JobInput, JobMachine, JobState } from '../../machines/job.machine.js';
-import { CHART_EVENTS, type ChartEvent } from './chart-events.js';
+import { CHART_EVENTS, type ChartEvent } from '../../src/testing/job-events.js';
 
 /** A state the chart can reach, with its context, and an event it accepts there. */
 export interface ChartCase {

@@ -7,9 +7,9 @@
  */
 import { type AnyMachineSnapshot, assign, getInitialSnapshot, transition } from 'xstate';
 import { type JobContext, type JobState, jobMachine } from '../../../machines/job.machine.js';
-import { AFTER_BACKOFF, CHART_EVENTS, type ChartEvent } from '../../support/chart-events.js';
+import { AFTER_BACKOFF, CHART_EVENTS, type ChartEvent } from '../../../src/testing/job-events.js';
 
-export { AFTER_BACKOFF, AFTER_TIMEOUT, type ChartEvent } from '../../support/chart-events.js';
+export { AFTER_BACKOFF, AFTER_TIMEOUT, type ChartEvent } from '../../../src/testing/job-events.js';
 
 /** Where a job stands for the chart: its state and its context. */
 export interface ChartJob {

@@ -1,4 +1,4 @@
-import { describeStoreConformance } from '../conformance.js';
+import { storeSuite } from '../../../src/testing/store-suite.js';
 import { openStore } from './database.js';
 
-describeStoreConformance('postgres', () => openStore({ onError: () => undefined }));
+storeSuite(() => openStore({ onError: () => undefined }), { name: 'postgres' });

@@ -2,8 +2,8 @@ import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type PostgresStore, postgresStore } from '../../../src/postgres.js';
 import { deferred } from '../../support/harness.js';
-import { newJob } from '../conformance.js';
-import { holdDuty } from '../jobs.js';
+import { newJob } from '../../../src/testing/store-jobs.js';
+import { holdDuty } from '../../../src/testing/store-jobs.js';
 import { databaseUrl, openStore, sql } from './database.js';
 import { until } from '../../support/until.js';
 

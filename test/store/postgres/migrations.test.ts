@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { StoreError } from '../../../src/index.js';
 import { type PostgresStore, postgresStore } from '../../../src/postgres.js';
 import { MIGRATIONS } from '../../../src/store/postgres/migrations.js';
-import { newJob } from '../conformance.js';
+import { newJob } from '../../../src/testing/store-jobs.js';
 import { databaseUrl, dropSchema, freshSchema, sql } from './database.js';
 
 describe('postgres store: migrations', () => {

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { createDispatcher, defineJob, StoreError } from '../../../src/index.js';
 import { type PostgresStore, postgresStore } from '../../../src/postgres.js';
 import { deferred } from '../../support/harness.js';
-import { newJob } from '../conformance.js';
+import { newJob } from '../../../src/testing/store-jobs.js';
 import { databaseUrl, openStore, sql } from './database.js';
 
 /** Collects the runAt of every wake-up a store delivers, and lets a test wait for a given one. */

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StoreConfigError, StoreError } from '../../../src/index.js';
 import { postgresStore, type PostgresStoreOptions } from '../../../src/postgres.js';
-import { newJob } from '../conformance.js';
+import { newJob } from '../../../src/testing/store-jobs.js';
 import { databaseUrl, dropSchema, freshSchema, openStore } from './database.js';
 
 function refusal(options: unknown): StoreConfigError {

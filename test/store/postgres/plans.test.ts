@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { named } from '../../../src/store/postgres/statements.js';
-import { newJob } from '../conformance.js';
+import { newJob } from '../../../src/testing/store-jobs.js';
 import { databaseUrl, openStore } from './database.js';
 
 /** Sample arguments for each statement, written as SQL literals. */

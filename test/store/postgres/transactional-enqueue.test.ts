@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { createDispatcher, defineJob, StoreConfigError, StoreError } from '../../../src/index.js';
 import { type PostgresStore } from '../../../src/postgres.js';
 import { deferred } from '../../support/harness.js';
-import { newJob } from '../conformance.js';
+import { newJob } from '../../../src/testing/store-jobs.js';
 import { databaseUrl, openStore } from './database.js';
 
 describe("postgres store: enqueue inside the caller's transaction", () => {

@@ -1,4 +1,4 @@
-import type { LeaseRequest, NewJob, Store } from '../../src/store/contract.js';
+import type { LeaseRequest, NewJob, Store } from '../store/contract.js';
 
 /** A job to insert, named `job` on the `default` queue, due a second ago, unless `overrides` say otherwise. */
 export function newJob(overrides: Partial<NewJob> = {}): NewJob {

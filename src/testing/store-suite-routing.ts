@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Store } from '../../src/store/contract.js';
-import { newJob, room } from './jobs.js';
+import type { Store } from '../store/contract.js';
+import { newJob, room } from './store-jobs.js';
 
 const HOUR = 3_600_000;
 
@@ -8,7 +8,7 @@ const HOUR = 3_600_000;
  * The part of the store contract that routes jobs: a lease takes only the
  * names (and queues) asked for, keeps the one order among them, answers a
  * next runAt of those only, and is not held up by the rest. Run by
- * describeStoreConformance against every store.
+ * storeSuite against every store.
  */
 export function describeLeaseRouting(current: () => Store): void {
   describe('lease routing', () => {
