@@ -9,6 +9,7 @@ export type { EnqueueOptions, JobOptions, ResolvedOptions } from './job/options.
 export { backoff } from './backoff/backoff.js';
 export type { BackoffStrategy, Jitter, ExponentialOptions, LinearOptions } from './backoff/backoff.js';
 export type { Duration, DurationKind } from './duration.js';
+export type { Clock } from './clock.js';
 export { createDispatcher } from './engine/dispatcher.js';
 export type { Dispatcher, DispatcherOptions, QueueOptions, StopOptions, Dlq, DlqPage, DlqListOptions, DlqPurgeOptions } from './engine/dispatcher.js';
 export type { JobRecord, RecordOf } from './engine/records.js';

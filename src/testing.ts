@@ -8,3 +8,5 @@ export { storeSuite, type StoreSuiteOptions, type StoreUnderTest } from './testi
 export { holdDuty, NAMES, newJob, room } from './testing/store-jobs.js';
 export { chartPaths, chartTests, type ChartPath, type ChartPathOptions } from './testing/chart-tests.js';
 export { AFTER_BACKOFF, AFTER_TIMEOUT, CHART_EVENTS as jobChartEvents, type ChartEvent } from './testing/job-events.js';
+export { createTestDispatcher, type TestDispatcher, type TestDispatcherOptions } from './testing/test-dispatcher.js';
+export { FakeClock } from './testing/fake-clock.js';

@@ -11,6 +11,7 @@ import { inQueue, type NewJob, type StateCounts, type Store, type StoredJob } fr
 import { optionKeys, refuseUnknownKeys } from '../strict-options.js';
 import { newJob } from './new-job.js';
 import { waitFor, type WaitForOptions } from './wait-for.js';
+import type { Clock } from '../clock.js';
 
 export interface DlqPage {
   jobs: JobRecord[];
@@ -52,6 +53,7 @@ export interface ClientParts {
   emit(job: StoredJob, step: Decision): void;
   /** Aborted when the dispatcher stops, ending waits. */
   stopped: AbortSignal;
+  clock: Clock;
 }
 
 /**
@@ -73,7 +75,7 @@ export class JobClient {
   async enqueue(job: AnyJobDefinition | string, input: unknown, options?: EnqueueOptions): Promise<JobRecord> {
     const def = this.parts.registry.resolve(job);
     const parsed = parseEnqueueOptions(options);
-    const [stored] = await this.insert([this.newJob(def, input, parsed, Date.now())], parsed.client);
+    const [stored] = await this.insert([this.newJob(def, input, parsed, this.parts.clock.now())], parsed.client);
     return toRecord(stored!);
   }
 
@@ -81,7 +83,7 @@ export class JobClient {
     const def = this.parts.registry.resolve(job);
     if (!Array.isArray(inputs)) throw new InvalidOptionError('inputs', 'must be an array');
     const parsed = parseEnqueueOptions(options);
-    const now = Date.now();
+    const now = this.parts.clock.now();
     const jobs = inputs.map((input, i) => this.newJob(def, input, parsed, now, `inputs[${i}]`));
     if (jobs.length === 0) return [];
     const stored = await this.insert(jobs, parsed.client);
@@ -96,8 +98,8 @@ export class JobClient {
   }
 
   waitFor<I = unknown, O = unknown>(job: string | JobRecord<I, O>, options?: WaitForOptions): Promise<JobRecord<I, O>> {
-    const { store, ready, stopped } = this.parts;
-    return waitFor<I, O>({ store, ready, stopped }, job, options);
+    const { store, ready, stopped, clock } = this.parts;
+    return waitFor<I, O>({ store, ready, stopped, clock }, job, options);
   }
 
   async cancel(id: string): Promise<JobRecord> {
@@ -129,7 +131,7 @@ export class JobClient {
    * compare-and-set lost.
    */
   async move(job: StoredJob, event: JobEvent): Promise<StoredJob | false | null> {
-    const now = Date.now();
+    const now = this.parts.clock.now();
     const step = this.parts.kernel.decide(job.state, contextOf(job, this.parts.registry.deadLetter(job.name)), event);
     if (!step) return null;
     const write = writeFor(job.id, step, job.leaseToken, now);

@@ -1,3 +1,4 @@
+import type { Clock } from '../clock.js';
 import { type Duration, MAX_TIMER_MS, toMs } from '../duration.js';
 import { type JobRecord, toRecord } from '../engine/records.js';
 import { CorruptJobError, InvalidOptionError, JobNotFoundError, WaitTimeoutError } from '../errors.js';
@@ -14,6 +15,7 @@ export interface WaitDeps {
   ready: () => Promise<void>;
   /** Aborted when the dispatcher stops: a wait still going ends with its reason. */
   stopped: AbortSignal;
+  clock: Clock;
 }
 
 /**
@@ -45,7 +47,7 @@ export async function waitFor<I = unknown, O = unknown>(
   if (options === null || typeof options !== 'object') throw new InvalidOptionError('options', 'must be an object');
   const timeoutMs = options.timeout === undefined ? Infinity : toMs(options.timeout, 'timeout');
   if (timeoutMs <= 0) throw new InvalidOptionError('timeout', 'must be longer than 0 ms');
-  const startedAt = Date.now();
+  const startedAt = deps.clock.now();
   await deps.ready();
   const first = await deps.store.get(id);
   if (!first) throw new JobNotFoundError(id);
@@ -67,7 +69,7 @@ class Wait<I, O> {
   private reading = false;
   private readAgain = false;
   private lastState: string;
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new Set<unknown>();
   private stopWatch: (() => void) | null = null;
   private pollMs = POLL_FIRST_MS;
   private readonly onStopped = () => this.finish(() => this.reject(this.deps.stopped.reason));
@@ -90,7 +92,7 @@ class Wait<I, O> {
     }
     deps.stopped.addEventListener('abort', this.onStopped, { once: true });
     if (timeoutMs <= MAX_TIMER_MS) {
-      const left = Math.max(0, startedAt + timeoutMs - Date.now());
+      const left = Math.max(0, startedAt + timeoutMs - deps.clock.now());
       this.after(left, () => this.finish(() => this.reject(new WaitTimeoutError(id, timeoutMs, this.lastState))));
     }
     this.watch();
@@ -170,7 +172,7 @@ class Wait<I, O> {
 
   private after(ms: number, run: () => void): void {
     if (this.done) return;
-    const timer = setTimeout(() => {
+    const timer = this.deps.clock.setTimeout(() => {
       this.timers.delete(timer);
       run();
     }, ms);
@@ -180,7 +182,7 @@ class Wait<I, O> {
   private finish(settle: () => void): void {
     if (this.done) return;
     this.done = true;
-    for (const timer of this.timers) clearTimeout(timer);
+    for (const timer of this.timers) this.deps.clock.clearTimeout(timer);
     this.timers.clear();
     this.deps.stopped.removeEventListener('abort', this.onStopped);
     this.stopWatch?.();

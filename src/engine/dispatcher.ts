@@ -87,7 +87,7 @@ type Phase = 'new' | 'started' | 'stopping' | 'stopped';
  * process does with jobs), the worker (leasing and running), and the
  * maintenance services, and opens and closes the store for them.
  */
-class DispatcherImpl implements Dispatcher {
+export class DispatcherImpl implements Dispatcher {
   readonly events$: Observable<TransitionEvent>;
   readonly dlq: Dlq;
   readonly store: Store;
@@ -111,9 +111,9 @@ class DispatcherImpl implements Dispatcher {
     this.store = settings.store;
     const kernel = new JobKernel(chartWithBackoff((name) => this.registry.find(name)?.backoff ?? settings.backoff));
     // A stalled batch holds leasing back; the runner holds starts back while outcomes are unstored.
-    this.writes = new WriteBuffer(this.store, (backlog) => this.worker.backlog(backlog));
+    this.writes = new WriteBuffer(this.store, (backlog) => this.worker.backlog(backlog), settings.clock);
     const emit = (job: { id: string; name: string; queue: string }, step: Parameters<typeof transitionEvent>[1]) => {
-      if (this.events.observed) this.events.next(transitionEvent(job, step));
+      if (this.events.observed) this.events.next(transitionEvent(job, step, settings.clock.now()));
     };
     const reportError = (error: unknown, context: string) => this.reportError(error, context);
     this.worker = new Worker({
@@ -139,8 +139,9 @@ class DispatcherImpl implements Dispatcher {
       sendHeld: (id, event, token) => this.worker.send(id, event, token),
       emit,
       stopped: this.waits.signal,
+      clock: settings.clock,
     });
-    this.maintenance = new Maintenance(this.store, reportError).add(
+    this.maintenance = new Maintenance(this.store, reportError, settings.clock).add(
       reaper({
         store: this.store,
         everyMs: settings.reapMs,
@@ -159,7 +160,7 @@ class DispatcherImpl implements Dispatcher {
   register(definition: AnyJobDefinition): this {
     this.registry.register(definition);
     // Jobs of this name may be waiting already: a running worker looks at once.
-    this.worker.wake(Date.now());
+    this.worker.wake(this.settings.clock.now());
     return this;
   }
 

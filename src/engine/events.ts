@@ -16,7 +16,7 @@ export interface TransitionEvent {
 }
 
 /** The event for a stored step; an error is shown only where the job stopped short of success. */
-export function transitionEvent(job: { id: string; name: string; queue: string }, step: Decision): TransitionEvent {
+export function transitionEvent(job: { id: string; name: string; queue: string }, step: Decision, at: number): TransitionEvent {
   const { context } = step;
   const event: TransitionEvent = {
     jobId: job.id,
@@ -26,7 +26,7 @@ export function transitionEvent(job: { id: string; name: string; queue: string }
     to: step.to,
     event: step.event,
     attempt: context.attempt,
-    at: new Date(),
+    at: new Date(at),
   };
   if (context.lastError && step.to !== 'completed' && step.to !== 'running' && step.to !== 'pending') event.error = context.lastError;
   return event;

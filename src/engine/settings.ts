@@ -8,6 +8,7 @@ import { memoryStore } from '../store/memory/memory-store.js';
 import { optionKeys, refuseUnknownKeys } from '../strict-options.js';
 import type { Inspect } from '../worker/mirror.js';
 import { parseServe } from './serve.js';
+import { type Clock, systemClock } from '../clock.js';
 
 export interface DispatcherOptions extends JobOptions {
   /** Where jobs live. Default: an in-memory store (nothing survives the process). */
@@ -49,6 +50,12 @@ export interface DispatcherOptions extends JobOptions {
   inspect?: Inspect;
   /** Told of failures outside any job (a lease or write the store refused). Default: console.error. */
   onError?: (error: unknown, context: string) => void;
+  /**
+   * Where the engine reads the time and sets its timers. The system's by
+   * default; `createTestDispatcher` from `dispatch-ts/testing` gives a fake
+   * one, so tests move time instead of waiting for it.
+   */
+  clock?: Clock;
 }
 
 export interface QueueOptions {
@@ -74,6 +81,7 @@ const dispatcherKeys = optionKeys<DispatcherOptions>({
   maxPayloadBytes: true,
   onError: true,
   inspect: true,
+  clock: true,
   serve: true,
   maxRetries: true,
   timeout: true,
@@ -101,6 +109,7 @@ export interface Settings {
   maxPayloadBytes: number;
   inspect: Inspect | undefined;
   onError: (error: unknown, context: string) => void;
+  clock: Clock;
 }
 
 /** Checks `createDispatcher`'s options; throws an InvalidOptionError naming the first that is wrong. */
@@ -135,6 +144,10 @@ export function parseSettings(options: DispatcherOptions): Settings {
   if (options.inspect !== undefined && typeof options.inspect !== 'function' && (options.inspect === null || typeof options.inspect !== 'object')) {
     throw new InvalidOptionError('inspect', 'must be an inspection observer: a function of an inspection event, or an object with next()');
   }
+  const clock = options.clock ?? systemClock;
+  if (clock === null || typeof clock !== 'object' || !['now', 'setTimeout', 'clearTimeout'].every((m) => typeof (clock as unknown as Record<string, unknown>)[m] === 'function')) {
+    throw new InvalidOptionError('clock', 'must be an object with now(), setTimeout(run, ms) and clearTimeout(handle)');
+  }
   if (options.store !== undefined && !isStore(options.store)) {
     throw new StoreConfigError(
       'store',
@@ -160,6 +173,7 @@ export function parseSettings(options: DispatcherOptions): Settings {
     maxPayloadBytes,
     inspect: options.inspect,
     onError: options.onError ?? ((error, context) => console.error(`dispatch: ${context}:`, error)),
+    clock,
   };
 }
 

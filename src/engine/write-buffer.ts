@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from '../clock.js';
 import type { Store, TransitionWrite } from '../store/contract.js';
 
 const RETRY_DELAYS_MS = [100, 400, 1600];
@@ -48,6 +49,7 @@ export class WriteBuffer {
   constructor(
     private readonly store: Store,
     private readonly onBacklog: (backlog: WriteBacklog) => void = () => {},
+    private readonly clock: Clock = systemClock,
   ) {}
 
   /** Queues a write; `sink` hears with `token` once it is answered (no closure: this is every job's path). */
@@ -100,7 +102,7 @@ export class WriteBuffer {
             this.stalled = true;
             this.report();
           }
-          await new Promise((resolve) => setTimeout(resolve, RETRY_DELAYS_MS[tries]));
+          await new Promise<void>((resolve) => this.clock.setTimeout(resolve, RETRY_DELAYS_MS[tries]!));
         }
       }
       // Answered, landed or given up on: either way the worker may lease again.

@@ -1,3 +1,4 @@
+import { type Clock, systemClock, unref } from '../clock.js';
 import type { Store } from '../store/contract.js';
 
 /** A background duty of the engine (the reaper; retention and cron schedules next). */
@@ -21,6 +22,7 @@ export class Maintenance {
   constructor(
     private readonly store: Store,
     private readonly onError: (error: unknown, context: string) => void,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   add(service: MaintenanceService): this {
@@ -31,7 +33,7 @@ export class Maintenance {
   start(): void {
     for (const service of this.services.values()) {
       this.beats.push(
-        new Every(service.everyMs, () => this.runOnce(service.name).catch((error) => this.onError(error, `running ${service.name}`))),
+        new Every(service.everyMs, () => this.runOnce(service.name).catch((error) => this.onError(error, `running ${service.name}`)), this.clock),
       );
     }
   }
@@ -58,21 +60,33 @@ export class Maintenance {
   }
 }
 
-/** Runs `run` every `ms`, skipping a beat while the last run is still going. */
+/** Runs `run` every `ms` on `clock`, skipping a beat while the last run is still going. */
 export class Every {
-  private readonly timer: NodeJS.Timeout;
+  private timer: unknown = null;
   private running: Promise<unknown> | null = null;
+  private stopped = false;
 
-  constructor(ms: number, run: () => Promise<unknown>) {
-    this.timer = setInterval(() => {
-      this.running ??= run().finally(() => (this.running = null));
-    }, ms);
-    this.timer.unref();
+  constructor(
+    private readonly ms: number,
+    private readonly run: () => Promise<unknown>,
+    private readonly clock: Clock = systemClock,
+  ) {
+    this.beat();
+  }
+
+  private beat(): void {
+    this.timer = this.clock.setTimeout(() => {
+      if (this.stopped) return;
+      this.running ??= this.run().finally(() => (this.running = null));
+      this.beat();
+    }, this.ms);
+    unref(this.timer);
   }
 
   /** Stops the beat and waits for a run in progress. */
   async stop(): Promise<void> {
-    clearInterval(this.timer);
+    this.stopped = true;
+    this.clock.clearTimeout(this.timer);
     await this.running;
   }
 }

@@ -1,6 +1,7 @@
 import type { Actor } from 'xstate';
 import type { AbortReason, JobContext, JobEvent, JobMachine, JobState } from '../../machines/job.machine.js';
 import { jobRules } from '../../machines/job.rules.js';
+import type { Clock } from '../clock.js';
 import type { WriteBuffer, WriteSink } from '../engine/write-buffer.js';
 import { CancelledError, LeaseLostError, ShutdownError, TimeoutError } from '../errors.js';
 import type { AnyJobDefinition } from '../job/define-job.js';
@@ -42,7 +43,7 @@ interface LiveJob {
 /** A delay of the chart armed as a timer while this process holds the job. */
 interface ArmedTimer {
   id: string;
-  handle: NodeJS.Timeout;
+  handle: unknown;
 }
 
 export interface RunnerParts {
@@ -53,6 +54,7 @@ export interface RunnerParts {
    * unanswered): what a crash would run again. No job starts beyond it.
    */
   unstoredLimit: number;
+  clock: Clock;
   kernel: JobKernel;
   registry: Registry;
   writes: WriteBuffer;
@@ -118,6 +120,7 @@ export class JobRunner implements AttemptSink<LiveJob>, WriteSink<LiveJob> {
   private readonly attempts: AttemptParts;
   private readonly concurrency: number;
   private readonly unstoredLimit: number;
+  private readonly clock: Clock;
   private readonly kernel: JobKernel;
   private readonly registry: Registry;
   private readonly writes: WriteBuffer;
@@ -130,6 +133,7 @@ export class JobRunner implements AttemptSink<LiveJob>, WriteSink<LiveJob> {
     ({
       concurrency: this.concurrency,
       unstoredLimit: this.unstoredLimit,
+      clock: this.clock,
       kernel: this.kernel,
       registry: this.registry,
       writes: this.writes,
@@ -260,7 +264,7 @@ export class JobRunner implements AttemptSink<LiveJob>, WriteSink<LiveJob> {
     this.clearTimer(live, timer.id);
     const armed: ArmedTimer = {
       id: timer.id,
-      handle: setTimeout(() => {
+      handle: this.clock.setTimeout(() => {
         this.clearTimer(live, timer.id);
         if (live.state === LEASED && this.live.get(live.job.id) === live) this.apply(live, { type: timer.event });
       }, timer.delayMs),
@@ -272,20 +276,20 @@ export class JobRunner implements AttemptSink<LiveJob>, WriteSink<LiveJob> {
 
   private clearTimer(live: LiveJob, id: string): void {
     if (live.timer?.id === id) {
-      clearTimeout(live.timer.handle);
+      this.clock.clearTimeout(live.timer.handle);
       live.timer = live.moreTimers?.shift() ?? null;
       return;
     }
     const more = live.moreTimers;
     const at = more ? more.findIndex((t) => t.id === id) : -1;
     if (at < 0) return;
-    clearTimeout(more![at]!.handle);
+    this.clock.clearTimeout(more![at]!.handle);
     more!.splice(at, 1);
   }
 
   private clearTimers(live: LiveJob): void {
-    if (live.timer) clearTimeout(live.timer.handle);
-    for (const timer of live.moreTimers ?? []) clearTimeout(timer.handle);
+    if (live.timer) this.clock.clearTimeout(live.timer.handle);
+    for (const timer of live.moreTimers ?? []) this.clock.clearTimeout(timer.handle);
     live.timer = null;
     live.moreTimers = null;
   }
@@ -390,7 +394,7 @@ export class JobRunner implements AttemptSink<LiveJob>, WriteSink<LiveJob> {
   private leave(live: LiveJob, step: Decision, started: boolean): void {
     live.state = step.to;
     this.clearTimers(live);
-    const write = writeFor(live.job.id, step, live.job.leaseToken, Date.now());
+    const write = writeFor(live.job.id, step, live.job.leaseToken, this.clock.now());
     if (live.resultJson !== undefined && step.actions.some((a) => a.type === 'storeResult')) write.resultJson = live.resultJson;
     // The handler's part is over: its slot can be leased into and a prefetched job can start while
     // the write travels, so a lease and a batch of outcome writes share the round trip. It counts

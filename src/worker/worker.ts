@@ -49,6 +49,7 @@ export class Worker {
     this.runner = new JobRunner({
       concurrency: settings.concurrency,
       unstoredLimit: settings.concurrency + settings.prefetch,
+      clock: settings.clock,
       kernel: parts.kernel,
       registry: parts.registry,
       writes: parts.writes,
@@ -73,8 +74,10 @@ export class Worker {
     this.started = true;
     this.unsubscribe = settings.store.subscribe?.((runAt) => this.wake(runAt)) ?? null;
     // Heartbeats go on while draining: jobs finishing in the grace period keep their leases.
-    this.heartbeats = new Every(settings.heartbeatMs, () =>
-      this.runner.heartbeat(settings.leaseMs).catch((e) => this.parts.reportError(e, 'extending leases')),
+    this.heartbeats = new Every(
+      settings.heartbeatMs,
+      () => this.runner.heartbeat(settings.leaseMs).catch((e) => this.parts.reportError(e, 'extending leases')),
+      settings.clock,
     );
     this.supervisor.start();
     this.supervisor.send({ type: 'START' });
@@ -117,9 +120,9 @@ export class Worker {
     if (!this.started) return;
     const snapshot = this.supervisor.getSnapshot();
     if (snapshot.matches({ running: 'waiting' })) {
-      if (runAt < this.wakeAt) this.supervisor.send({ type: 'WAKE', inMs: runAt - Date.now() });
+      if (runAt < this.wakeAt) this.supervisor.send({ type: 'WAKE', inMs: runAt - this.parts.settings.clock.now() });
     } else if (snapshot.matches({ running: 'leasing' }) && !snapshot.context.lookAgain) {
-      this.supervisor.send({ type: 'WAKE', inMs: runAt - Date.now() });
+      this.supervisor.send({ type: 'WAKE', inMs: runAt - this.parts.settings.clock.now() });
     }
   }
 
@@ -137,7 +140,7 @@ export class Worker {
     if (names.length === 0) return { jobs: [], sleepMs: MAX_TIMER_MS };
     const result = await store.lease({ ...room, leaseMs, names, queues: serve });
     const ceiling = Math.min(store.maxSleepMs, MAX_TIMER_MS);
-    const sleepMs = result.nextRunAt === null ? ceiling : Math.max(0, Math.min(ceiling, result.nextRunAt - Date.now()));
+    const sleepMs = result.nextRunAt === null ? ceiling : Math.max(0, Math.min(ceiling, result.nextRunAt - this.parts.settings.clock.now()));
     return { jobs: result.jobs, sleepMs };
   }
 
@@ -153,13 +156,14 @@ export class Worker {
           // Jobs start and move outside the supervisor's own step: one actor's transition must
           // not run inside another's action.
           startJobs: (_, { jobs }) => queueMicrotask(() => this.runner.start(jobs as readonly LeasedJob[])),
-          armWake: ({ context }) => (this.wakeAt = Date.now() + context.sleepMs),
+          armWake: ({ context }) => (this.wakeAt = this.parts.settings.clock.now() + context.sleepMs),
           reportLeaseError: (_, { error }) => this.parts.reportError(error, 'leasing jobs'),
           abandonAll: () => queueMicrotask(() => this.runner.abandonAll()),
           stopped: () => this.resolveStopped(),
         },
       }),
-      { input: { concurrency: concurrency + prefetch, queueLimits }, ...(inspect ? { inspect, id: 'supervisor' } : {}) },
+      // Its sleeps and retries on the engine's clock, as xstate lets an actor have.
+      { input: { concurrency: concurrency + prefetch, queueLimits }, clock: this.parts.settings.clock, ...(inspect ? { inspect, id: 'supervisor' } : {}) },
     );
   }
 }

@@ -103,6 +103,7 @@ describe('the TypeScript examples of README.md and docs/', () => {
     // The suites ran their tests: the store's conformance and every path of the door.
     expect(of('storeSuite(')).toMatch(/Tests\s+40 passed/);
     expect(of('const door')).toMatch(/Tests\s+4 passed/); // one a transition: OPEN, LOCK, CLOSE, UNLOCK
+    expect(of('createTestDispatcher({ jobs')).toMatch(/Tests\s+1 passed/);
     expect(of('chartPaths(jobMachine')).toMatch(/^\d{2} \(start\)|^\d{2} LEASE/);
     // The job enqueued inside the transaction committed with it.
     const client = new URL(url);

@@ -77,6 +77,7 @@ describe('createDispatcher refuses unknown options', () => {
       maxPayloadBytes: 1000,
       onError: () => undefined,
       inspect: () => undefined,
+      clock: { now: () => Date.now(), setTimeout: (run, ms) => setTimeout(run, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) },
       serve: ['main'],
       maxRetries: 1,
       timeout: '1m',

@@ -6,6 +6,7 @@ import { rulesOf } from '../../machines/job.rules.js';
 import { defineJob, memoryStore } from '../../src/index.js';
 import { WriteBuffer } from '../../src/engine/write-buffer.js';
 import { Registry } from '../../src/job/registry.js';
+import { systemClock } from '../../src/clock.js';
 import { JobKernel } from '../../src/kernel/kernel.js';
 import { JobRunner } from '../../src/worker/job-runner.js';
 import { until } from '../support/until.js';
@@ -61,6 +62,7 @@ describe('a grown job chart', () => {
     const runner = new JobRunner({
       concurrency: 1,
       unstoredLimit: 1,
+      clock: systemClock,
       kernel: new JobKernel(grownChart()),
       registry,
       writes: new WriteBuffer(store),
