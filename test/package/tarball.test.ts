@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -90,6 +90,11 @@ describe('the package as users get it', () => {
     }
     expect(files.filter((f) => !f.startsWith('dist/') && f !== 'package.json' && f !== 'README.md')).toEqual([]);
     expect(files.filter((f) => /^dist\/(test|bench|examples)\//.test(f))).toEqual([]);
+  });
+
+  it('ships source maps that carry their sources, as src/ is not shipped', () => {
+    const map = JSON.parse(readFileSync(join(app, 'node_modules', 'dispatch-ts', 'dist', 'src', 'worker', 'job-runner.js.map'), 'utf8')) as { sourcesContent?: string[] };
+    expect(map.sourcesContent?.[0]).toContain('export class JobRunner');
   });
 
   it('runs a job from an ESM script on the embedded store, and loads pg only through dispatch-ts/postgres', () => {
