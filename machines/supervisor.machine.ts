@@ -125,6 +125,8 @@ export const supervisorMachine = setup({
   guards: {
     stopRequested: ({ context }) => context.stopRequested,
     full: ({ context }) => roomLeft(context) === 0,
+    roomOnceFreed: ({ context, event }) =>
+      event.type === 'SLOTS_FREED' && !context.writesStalled && context.concurrency - (context.inFlight - event.jobs.length) > 0,
     lookAgain: ({ context }) => context.lookAgain,
     dueNow: ({ event }) => event.type === 'WAKE' && event.inMs <= 0,
     idle: ({ context }) => context.inFlight === 0,
@@ -163,7 +165,12 @@ export const supervisorMachine = setup({
       initial: 'leasing',
       on: {
         // Room may have come back, unless writes are stalled: deciding tells.
-        SLOTS_FREED: { actions: ['freeSlots', 'lookAgain'], target: '.deciding' },
+        // Straight to a lease when the freed slots leave room (every job's path, so one step, not
+        // two); deciding tells what else to do when writes are stalled or there is still no room.
+        SLOTS_FREED: [
+          { guard: 'roomOnceFreed', actions: 'freeSlots', target: '.leasing' },
+          { actions: ['freeSlots', 'lookAgain'], target: '.deciding' },
+        ],
         STOP: { target: 'draining', actions: 'requestStop' },
       },
       states: {

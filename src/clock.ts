@@ -11,6 +11,7 @@ export interface Clock {
   clearTimeout(handle: unknown): void;
 }
 
+// Looked up at each call, not kept: a test's fake timers (vi.useFakeTimers) replace the globals later.
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout: (run, ms) => setTimeout(run, ms),

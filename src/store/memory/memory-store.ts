@@ -208,14 +208,16 @@ export class MemoryStore implements Store {
   async write(writes: readonly TransitionWrite[]): Promise<boolean[]> {
     this.assertOpen();
     // Every result is read before any write applies: a batch is all or nothing, as in the durable stores.
-    const results = writes.map((write, i) => {
-      if (write.resultJson === undefined) return undefined;
-      try {
-        return JSON.parse(write.resultJson) as unknown;
-      } catch (error) {
-        throw new StoreError(`memory store: writing job states failed: the resultJson of write ${i} of the batch is not JSON`, { cause: error });
-      }
-    });
+    const results = writes.some((write) => write.resultJson !== undefined)
+      ? writes.map((write, i) => {
+          if (write.resultJson === undefined) return undefined;
+          try {
+            return JSON.parse(write.resultJson) as unknown;
+          } catch (error) {
+            throw new StoreError(`memory store: writing job states failed: the resultJson of write ${i} of the batch is not JSON`, { cause: error });
+          }
+        })
+      : null;
     const now = this.now();
     const rested: string[] = [];
     const applied = writes.map((write, i) => {
@@ -231,10 +233,10 @@ export class MemoryStore implements Store {
       if (write.attempt !== undefined) row.attempt = write.attempt;
       if (write.runAt !== undefined) row.runAt = write.runAt;
       if (write.lastError !== undefined) row.lastError = write.lastError;
-      if (write.resultJson !== undefined) row.result = results[i];
+      if (results && write.resultJson !== undefined) row.result = results[i];
       this.enterHeap(row, now);
       if (inQueue(write.to)) this.wakes.notify(row.runAt);
-      if (isResting(write.to) && this.resting.has(write.id)) rested.push(write.id);
+      if (this.resting.has(write.id) && isResting(write.to)) rested.push(write.id);
       return true;
     });
     for (const id of rested) this.resting.notify(id);
