@@ -111,7 +111,7 @@ export class DispatcherImpl implements Dispatcher {
     this.store = settings.store;
     const kernel = new JobKernel(chartWithBackoff((name) => this.registry.find(name)?.backoff ?? settings.backoff));
     // A stalled batch holds leasing back; the runner holds starts back while outcomes are unstored.
-    this.writes = new WriteBuffer(this.store, (backlog) => this.worker.backlog(backlog), settings.clock);
+    this.writes = new WriteBuffer(this.store, (stalled) => this.worker.writesStalled(stalled), settings.clock);
     const emit = (job: { id: string; name: string; queue: string }, step: Parameters<typeof transitionEvent>[1]) => {
       if (this.events.observed) this.events.next(transitionEvent(job, step, settings.clock.now()));
     };

@@ -8,13 +8,6 @@ export interface WriteSink<T> {
   written(token: T, applied: boolean, error?: unknown): void;
 }
 
-/** The writes not yet answered by the store, as the supervisor counts them against its room. */
-export interface WriteBacklog {
-  unacknowledged: number;
-  /** A batch failed and is waiting to be tried again. */
-  stalled: boolean;
-}
-
 interface Pending {
   write: TransitionWrite;
   sink: WriteSink<unknown>;
@@ -31,40 +24,26 @@ const promiseSink: WriteSink<{ resolve: (applied: boolean) => void; reject: (err
  * store call, and keeps gathering while that call is in flight: under load a
  * round trip carries many completions.
  *
- * It tells `onBacklog` how many writes are unanswered and whether a failed
- * batch is waiting for another try: a job whose outcome is unwritten runs
- * again if this process dies, so the supervisor counts these against its
- * room and leases nothing while writes are failing. Reports are gathered
- * into one a turn; `report()` sends a change at once.
+ * It tells `onStall` when a failed batch starts waiting for another try
+ * (true) and when it has landed or been given up on (false): the supervisor
+ * leases nothing meanwhile, as jobs it ran could not be recorded.
  */
 export class WriteBuffer {
   private queued: Pending[] = [];
   private flushing = false;
   private idleWaiters: Array<() => void> = [];
-  private unanswered = 0;
   private stalled = false;
-  private reportedUnanswered = 0;
-  private reportedStalled = false;
 
   constructor(
     private readonly store: Store,
-    private readonly onBacklog: (backlog: WriteBacklog) => void = () => {},
+    private readonly onStall: (stalled: boolean) => void = () => {},
     private readonly clock: Clock = systemClock,
   ) {}
 
   /** Queues a write; `sink` hears with `token` once it is answered (no closure: this is every job's path). */
   write<T>(write: TransitionWrite, sink: WriteSink<T>, token: T): void {
     this.queued.push({ write, sink: sink as WriteSink<unknown>, token });
-    this.unanswered++;
     if (!this.flushing && this.queued.length === 1) queueMicrotask(() => this.flush());
-  }
-
-  /** Tells `onBacklog` now if the backlog changed since it last heard. */
-  report(): void {
-    if (this.unanswered === this.reportedUnanswered && this.stalled === this.reportedStalled) return;
-    this.reportedUnanswered = this.unanswered;
-    this.reportedStalled = this.stalled;
-    this.onBacklog({ unacknowledged: this.unanswered, stalled: this.stalled });
   }
 
   writeAsync(write: TransitionWrite): Promise<boolean> {
@@ -100,15 +79,16 @@ export class WriteBuffer {
           }
           if (!this.stalled) {
             this.stalled = true;
-            this.report();
+            this.onStall(true);
           }
           await new Promise<void>((resolve) => this.clock.setTimeout(resolve, RETRY_DELAYS_MS[tries]!));
         }
       }
-      // Answered, landed or given up on: either way the worker may lease again.
-      this.unanswered -= batch.length;
-      this.stalled = false;
-      this.report();
+      // Landed or given up on: either way the worker may lease again.
+      if (this.stalled) {
+        this.stalled = false;
+        this.onStall(false);
+      }
       for (let i = 0; i < batch.length; i++) {
         const { sink, token } = batch[i]!;
         if (applied) sink.written(token, applied[i] === true);

@@ -3,7 +3,7 @@ import type { JobEvent } from '../../machines/job.machine.js';
 import { type LeaseOutcome, type LeaseRoom, supervisorMachine } from '../../machines/supervisor.machine.js';
 import { MAX_TIMER_MS } from '../duration.js';
 import type { Settings } from '../engine/settings.js';
-import type { WriteBacklog, WriteBuffer } from '../engine/write-buffer.js';
+import type { WriteBuffer } from '../engine/write-buffer.js';
 import type { AnyJobDefinition } from '../job/define-job.js';
 import type { Registry } from '../job/registry.js';
 import type { Decision, JobKernel } from '../kernel/kernel.js';
@@ -105,14 +105,14 @@ export class Worker {
     return this.runner.send(id, event, token);
   }
 
-  /** The write buffer's state changed: while a batch is being tried again, the supervisor leases nothing. */
-  backlog(backlog: WriteBacklog): void {
+  /** A batch of writes is being tried again (true), or no longer is: meanwhile the supervisor leases nothing. */
+  writesStalled(stalled: boolean): void {
     // Only a started supervisor hears: one never started would keep every report in its mailbox (a
     // producer that cancels jobs), and once drained and stopped the writes no longer concern it.
     if (!this.started) return;
     const snapshot = this.supervisor.getSnapshot();
-    if (snapshot.status !== 'active' || snapshot.context.writesStalled === backlog.stalled) return;
-    this.supervisor.send({ type: 'WRITES_STALLED', stalled: backlog.stalled });
+    if (snapshot.status !== 'active' || snapshot.context.writesStalled === stalled) return;
+    this.supervisor.send({ type: 'WRITES_STALLED', stalled });
   }
 
   /** Lets an idle supervisor know a job is due at `runAt`, unless it would look by then anyway. */
