@@ -1,3 +1,5 @@
+import { isResting, type TransitionWrite } from './contract.js';
+
 /**
  * Who in this process waits for which job to come to rest: the listeners
  * `watchRest` registers, by job id. A store tells them of its own writes
@@ -27,6 +29,20 @@ export class RestWatchers {
         return { last: true };
       },
     };
+  }
+
+  /** Adds a listener, answering what removes it: a store's `watchRest` when its own writes are the only signal it needs. */
+  watch(id: string, listener: () => void): () => void {
+    const { remove } = this.add(id, listener);
+    return () => void remove();
+  }
+
+  /** Tells the listeners of the jobs a batch of writes brought to rest (`applied`: which writes held). */
+  written(writes: readonly TransitionWrite[], applied: readonly boolean[]): void {
+    if (this.byId.size === 0) return;
+    writes.forEach((write, i) => {
+      if (applied[i] && isResting(write.to)) this.notify(write.id);
+    });
   }
 
   get size(): number {

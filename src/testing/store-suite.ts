@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { NewJob, Store } from '../store/contract.js';
+import type { Store } from '../store/contract.js';
 import { describeStoreKeeping } from './store-suite-keeping.js';
 import { describeLeaseRouting } from './store-suite-routing.js';
 import { NAMES, newJob, room } from './store-jobs.js';

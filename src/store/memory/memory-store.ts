@@ -20,7 +20,7 @@ import type {
 import { enqueuedRecord } from '../enqueued-record.js';
 import { RestWatchers } from '../rest-watchers.js';
 import { WakeListeners } from '../wake-listeners.js';
-import { inQueue, isResting, jobRules, optionKeys, refuseUnknownKeys, StoreConfigError, StoreError } from '../contract.js';
+import { inQueue, jobRules, optionKeys, refuseUnknownKeys, StoreConfigError, StoreError } from '../contract.js';
 
 interface Row extends StoredJob {
   seq: number;
@@ -219,7 +219,6 @@ export class MemoryStore implements Store {
         })
       : null;
     const now = this.now();
-    const rested: string[] = [];
     const applied = writes.map((write, i) => {
       const row = this.rows.get(write.id);
       if (!row || row.state !== write.from) return false;
@@ -234,19 +233,16 @@ export class MemoryStore implements Store {
       if (write.runAt !== undefined) row.runAt = write.runAt;
       if (write.lastError !== undefined) row.lastError = write.lastError;
       if (results && write.resultJson !== undefined) row.result = results[i];
-      this.enterHeap(row, now);
-      if (inQueue(write.to)) this.wakes.notify(row.runAt);
-      if (this.resting.has(write.id) && isResting(write.to)) rested.push(write.id);
+      if (this.enterHeap(row, now)) this.wakes.notify(row.runAt);
       return true;
     });
-    for (const id of rested) this.resting.notify(id);
+    this.resting.written(writes, applied);
     return applied;
   }
 
   /** Tells `listener` when job `id` comes to rest; every write is this process's, so no other signal is needed. */
   async watchRest(id: string, listener: () => void): Promise<() => void> {
-    const { remove } = this.resting.add(id, listener);
-    return () => void remove();
+    return this.resting.watch(id, listener);
   }
 
   /** Wakes other dispatchers sharing this store, as LISTEN/NOTIFY does across processes. */
@@ -337,13 +333,14 @@ export class MemoryStore implements Store {
     if (this.closed) throw new StoreError('the memory store is closed');
   }
 
-  /** Puts a leasable row where a lease will find it: ready if due, scheduled if not. */
-  private enterHeap(row: Row, now: number): void {
-    if (!inQueue(row.state)) return;
+  /** Puts a leasable row where a lease will find it: ready if due, scheduled if not. Answers whether it was leasable. */
+  private enterHeap(row: Row, now: number): boolean {
+    if (!inQueue(row.state)) return false;
     const entry: Entry = { row, ticket: ++row.ticket, priority: row.priority, runAt: row.runAt, seq: row.seq };
     const lane = this.laneOf(row.queue, row.name);
     if (row.runAt <= now) lane.ready.push(entry);
     else lane.scheduled.push(entry);
+    return true;
   }
 
   private laneOf(queue: string, name: string): Lane {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { isResting, type TransitionWrite } from '../contract.js';
+import type { TransitionWrite } from '../contract.js';
 import { RestWatchers } from '../rest-watchers.js';
 import { isRowId } from './rows.js';
 import { REST_PAYLOAD } from './statements.js';
@@ -56,10 +56,7 @@ export class RestWaits {
 
   /** Tells the waiters of jobs this store's own write brought to rest. */
   written(writes: readonly TransitionWrite[], applied: readonly boolean[]): void {
-    if (this.watchers.size === 0) return;
-    writes.forEach((write, i) => {
-      if (applied[i] && isResting(write.to)) this.watchers.notify(write.id);
-    });
+    this.watchers.written(writes, applied);
   }
 
   /** Handles a notification on the jobs channel if it tells of a rest; answers whether it did. */

@@ -14,7 +14,7 @@ import type {
   StoredJob,
   TransitionWrite,
 } from '../contract.js';
-import { inQueue, isResting, StoreConfigError, StoreError } from '../contract.js';
+import { inQueue, StoreConfigError, StoreError } from '../contract.js';
 import { enqueuedRecord } from '../enqueued-record.js';
 import { RestWatchers } from '../rest-watchers.js';
 import { WakeListeners } from '../wake-listeners.js';
@@ -145,11 +145,7 @@ export class SqliteStore implements Store {
     writes.forEach((w, i) => {
       if (applied[i] && inQueue(w.to)) this.wakes.notify(w.runAt ?? now);
     });
-    if (this.resting.size > 0) {
-      writes.forEach((w, i) => {
-        if (applied[i] && isResting(w.to)) this.resting.notify(w.id);
-      });
-    }
+    this.resting.written(writes, applied);
     return applied;
   }
 
@@ -160,8 +156,7 @@ export class SqliteStore implements Store {
    * where the file cannot be watched.
    */
   async watchRest(id: string, listener: () => void): Promise<() => void> {
-    const { remove } = this.resting.add(id, listener);
-    return () => void remove();
+    return this.resting.watch(id, listener);
   }
 
   /** Another connection committed: which of the jobs waited on here are now at rest? */
