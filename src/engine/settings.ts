@@ -145,7 +145,7 @@ export function parseSettings(options: DispatcherOptions): Settings {
     throw new InvalidOptionError('inspect', 'must be an inspection observer: a function of an inspection event, or an object with next()');
   }
   const clock = options.clock ?? systemClock;
-  if (clock === null || typeof clock !== 'object' || !['now', 'setTimeout', 'clearTimeout'].every((m) => typeof (clock as unknown as Record<string, unknown>)[m] === 'function')) {
+  if (!hasMethods(clock, ['now', 'setTimeout', 'clearTimeout'])) {
     throw new InvalidOptionError('clock', 'must be an object with now(), setTimeout(run, ms) and clearTimeout(handle)');
   }
   if (options.store !== undefined && !isStore(options.store)) {
@@ -185,11 +185,14 @@ export function parseStop(options: StopOptions): number {
 
 /** Whether `value` has the store contract's methods: a URL or a path given in its place is caught here, not at the first enqueue. */
 function isStore(value: unknown): value is Store {
+  return hasMethods(value, ['open', 'close', 'insert', 'lease', 'write', 'extend', 'get', 'expired', 'list', 'purge', 'counts', 'withDuty']);
+}
+
+/** Whether `value` is an object with a function under each of `names`. */
+function hasMethods(value: unknown, names: readonly string[]): boolean {
   if (typeof value !== 'object' || value === null) return false;
-  const store = value as Record<string, unknown>;
-  return ['open', 'close', 'insert', 'lease', 'write', 'extend', 'get', 'expired', 'list', 'purge', 'counts', 'withDuty'].every(
-    (m) => typeof store[m] === 'function',
-  );
+  const methods = value as Record<string, unknown>;
+  return names.every((name) => typeof methods[name] === 'function');
 }
 
 function positive(value: Duration, field: string): number {
