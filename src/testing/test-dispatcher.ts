@@ -1,8 +1,8 @@
-import { JOB_STATES } from '../../machines/job.machine.js';
+import { JOB_STATES, type JobState } from '../../machines/job.machine.js';
 import { DispatcherImpl, type Dispatcher, type DispatcherOptions } from '../engine/dispatcher.js';
 import type { JobRecord, RecordOf } from '../engine/records.js';
 import { toRecord } from '../engine/records.js';
-import { isResting } from '../store/contract.js';
+import { isResting, type StoredJob } from '../store/contract.js';
 import type { AnyJobDefinition } from '../job/define-job.js';
 import { memoryStore } from '../store/memory/memory-store.js';
 import type { WaitForOptions } from '../client/wait-for.js';
@@ -78,12 +78,7 @@ class TestDispatcherImpl extends DispatcherImpl implements TestDispatcher {
   async enqueued<D extends AnyJobDefinition>(definition: D): Promise<RecordOf<D>[]> {
     const found: JobRecord[] = [];
     for (const state of JOB_STATES) {
-      for (let cursor: string | null = null; ; ) {
-        const page = await this.store.list({ state, limit: 500, cursor });
-        for (const job of page.jobs) if (job.name === definition.name) found.push(toRecord(job));
-        if (!page.nextCursor) break;
-        cursor = page.nextCursor;
-      }
+      for (const job of await this.all(state)) if (job.name === definition.name) found.push(toRecord(job));
     }
     return found.sort((a, b) => Number(a.id) - Number(b.id)) as RecordOf<D>[];
   }
@@ -104,8 +99,9 @@ class TestDispatcherImpl extends DispatcherImpl implements TestDispatcher {
 
   /** While handlers run, gives them real time (up to realWaitMs) to finish or move on; true when something moved. */
   private async handlersGotOn(done: () => Promise<boolean>): Promise<boolean> {
-    const before = JSON.stringify(await this.counts());
-    if ((await this.counts()).running === 0 || before === this.waitedAt) return false;
+    const counts = await this.counts();
+    const before = JSON.stringify(counts);
+    if (counts.running === 0 || before === this.waitedAt) return false;
     const deadline = Date.now() + this.realWaitMs;
     while (Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 1));
@@ -119,10 +115,17 @@ class TestDispatcherImpl extends DispatcherImpl implements TestDispatcher {
 
   private async earliestPending(): Promise<number> {
     let earliest = Infinity;
+    for (const job of await this.all('pending')) earliest = Math.min(earliest, job.runAt);
+    return earliest;
+  }
+
+  /** Every job in `state`, page by page. */
+  private async all(state: JobState): Promise<StoredJob[]> {
+    const jobs: StoredJob[] = [];
     for (let cursor: string | null = null; ; ) {
-      const page = await this.store.list({ state: 'pending', limit: 500, cursor });
-      for (const job of page.jobs) earliest = Math.min(earliest, job.runAt);
-      if (!page.nextCursor) return earliest;
+      const page = await this.store.list({ state, limit: 500, cursor });
+      jobs.push(...page.jobs);
+      if (!page.nextCursor) return jobs;
       cursor = page.nextCursor;
     }
   }
