@@ -212,16 +212,24 @@ async function memory(a: Adapter, p: Params): Promise<Metrics> {
   await a.open({ concurrency: inflight, retry: false, reset: true });
   const running = new Counter();
   let release!: () => void;
-  const gate = new Promise<void>((resolve) => (release = resolve));
+  let gate!: Promise<void>;
+  const close = () => (gate = new Promise<void>((resolve) => (release = resolve)));
+  close();
   await a.startWorker(async () => {
     running.hit();
     await gate;
   });
+  // A first round, not measured: the code a job runs is compiled once, and would otherwise count as held per job.
+  await a.fill(0, inflight);
+  if (!(await running.reach(inflight, p.capMs))) throw new Error(`only ${running.count} of ${inflight} jobs started within ${p.capMs} ms`);
+  release();
+  await drained(() => a.remaining(), 30_000);
+  close();
   await sleep(p.settleMs!);
   collect();
   const before = heapUsed();
-  await a.fill(0, inflight);
-  if (!(await running.reach(inflight, p.capMs))) throw new Error(`only ${running.count} of ${inflight} jobs started within ${p.capMs} ms`);
+  await a.fill(inflight, inflight);
+  if (!(await running.reach(2 * inflight, p.capMs))) throw new Error(`only ${running.count - inflight} of ${inflight} jobs started within ${p.capMs} ms`);
   collect();
   const held = heapUsed() - before;
   release();
