@@ -26,6 +26,7 @@ export class Maintenance {
   private readonly services = new Map<string, MaintenanceService>();
   private beats: Array<Every | Paced> = [];
   private readonly paced = new Map<string, Paced>();
+  private passes: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly store: Store,
@@ -60,9 +61,18 @@ export class Maintenance {
    * One pass of a service, now, under its duty. Answers what the pass did,
    * or null when another process holds the duty (it is doing the work).
    */
-  async runOnce(name: string): Promise<number | null> {
+  runOnce(name: string): Promise<number | null> {
     const service = this.services.get(name);
-    if (!service) throw new Error(`no maintenance service is called ${name}`);
+    if (!service) return Promise.reject(new Error(`no maintenance service is called ${name}`));
+    // One pass at a time per dispatcher: a pass holds its duty's connection and works on another, so
+    // passes side by side could take a pool of the store's minimum size and wait on each other.
+    const pass = this.passes.then(() => this.pass(service));
+    this.passes = pass.catch(() => undefined);
+    return pass;
+  }
+
+  private async pass(service: MaintenanceService): Promise<number | null> {
+    const { name } = service;
     let done = 0;
     const ran = await this.store.withDuty(name, async () => {
       done = await service.run();
