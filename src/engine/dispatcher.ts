@@ -4,6 +4,7 @@ import type { JobState } from '../../machines/job.machine.js';
 import type { supervisorMachine } from '../../machines/supervisor.machine.js';
 import { JobClient, type Dlq } from '../client/client.js';
 import type { WaitForOptions } from '../client/wait-for.js';
+import { type Schedule, ScheduleClient, type ScheduleOptions, type Schedules } from '../client/schedules.js';
 import { InvalidOptionError, LifecycleError } from '../errors.js';
 import type { AnyJobDefinition, InputOf } from '../job/define-job.js';
 import type { EnqueueOptions } from '../job/options.js';
@@ -11,6 +12,7 @@ import { checkOutput } from '../job/output.js';
 import { Registry } from '../job/registry.js';
 import { chartWithBackoff } from '../kernel/chart.js';
 import { JobKernel } from '../kernel/kernel.js';
+import { CronService } from '../maintenance/cron.js';
 import { reaper } from '../maintenance/reaper.js';
 import { Maintenance } from '../maintenance/service.js';
 import type { StateCounts, Store } from '../store/contract.js';
@@ -24,12 +26,15 @@ import { WriteBuffer } from './write-buffer.js';
 
 export type { DispatcherOptions, QueueOptions, StopOptions } from './settings.js';
 export type { Dlq, DlqListOptions, DlqPage, DlqPurgeOptions } from '../client/client.js';
+export type { Schedule, ScheduleOptions, Schedules } from '../client/schedules.js';
 
 /** A dispatcher: the registry, the enqueue API and, once started, the worker. */
 export interface Dispatcher {
   /** Every stored step of the chart, as it happens. */
   readonly events$: Observable<TransitionEvent>;
   readonly dlq: Dlq;
+  /** The cron schedules stored in the store: list them with their next tick, or remove one. */
+  readonly schedules: Schedules;
   readonly store: Store;
   /** The supervisor actor, for inspection: its state and context show slots and sleeps. */
   readonly supervisorActor: Actor<typeof supervisorMachine>;
@@ -78,6 +83,16 @@ export interface Dispatcher {
    * held the duty).
    */
   reap(): Promise<number>;
+  /**
+   * Creates the cron schedule `name`, or replaces it: at each tick of `cron`
+   * (read in `options.tz`, UTC by default) one job of `job` with `input` is
+   * enqueued, exactly once across every process sharing the store. Checks the
+   * expression, time zone, job, input and options before anything is stored.
+   * Works before `start()` and in a process that runs no worker; started
+   * dispatchers fire the ticks.
+   */
+  schedule<D extends AnyJobDefinition>(name: string, cron: string, job: D, input: InputOf<D>, options?: ScheduleOptions): Promise<Schedule>;
+  schedule(name: string, cron: string, job: string, input: unknown, options?: ScheduleOptions): Promise<Schedule>;
 }
 
 type Phase = 'new' | 'started' | 'stopping' | 'stopped';
@@ -90,8 +105,10 @@ type Phase = 'new' | 'started' | 'stopping' | 'stopped';
 export class DispatcherImpl implements Dispatcher {
   readonly events$: Observable<TransitionEvent>;
   readonly dlq: Dlq;
+  readonly schedules: Schedules;
   readonly store: Store;
   private readonly settings: Settings;
+  private readonly scheduling: ScheduleClient;
   private readonly events = new Subject<TransitionEvent>();
   private readonly registry = new Registry();
   private readonly middleware: Middleware[] = [];
@@ -148,7 +165,24 @@ export class DispatcherImpl implements Dispatcher {
         sendLocal: (id, event, token) => this.worker.send(id, event, token),
         apply: (job, event) => this.client.move(job, event),
       }),
+    ).add(
+      new CronService({
+        store: this.store,
+        clock: settings.clock,
+        wake: (runAt) => this.worker.wake(runAt),
+        reportError,
+      }),
     );
+    this.scheduling = new ScheduleClient({
+      store: this.store,
+      registry: this.registry,
+      defaults: settings.defaults,
+      maxPayloadBytes: settings.maxPayloadBytes,
+      ready: () => this.ready(),
+      clock: settings.clock,
+      saved: () => this.maintenance.wake('cron'),
+    });
+    this.schedules = this.scheduling;
     this.events$ = this.events.asObservable();
     this.dlq = this.client.dlq;
   }
@@ -233,6 +267,12 @@ export class DispatcherImpl implements Dispatcher {
   async reap(): Promise<number> {
     await this.ready();
     return (await this.maintenance.runOnce('reaper')) ?? 0;
+  }
+
+  schedule<D extends AnyJobDefinition>(name: string, cron: string, job: D, input: InputOf<D>, options?: ScheduleOptions): Promise<Schedule>;
+  schedule(name: string, cron: string, job: string, input: unknown, options?: ScheduleOptions): Promise<Schedule>;
+  schedule(name: string, cron: string, job: AnyJobDefinition | string, input: unknown, options?: ScheduleOptions): Promise<Schedule> {
+    return this.scheduling.schedule(name, cron, job, input, options);
   }
 
   private reportError(error: unknown, context: string): void {

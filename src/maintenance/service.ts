@@ -1,5 +1,6 @@
 import { type Clock, systemClock, unref } from '../clock.js';
 import type { Store } from '../store/contract.js';
+import { Paced } from './paced.js';
 
 /** A background duty of the engine (the reaper; retention and cron schedules next). */
 export interface MaintenanceService {
@@ -9,6 +10,12 @@ export interface MaintenanceService {
   readonly everyMs: number;
   /** One pass; answers how many jobs it moved or removed. */
   run(): Promise<number>;
+  /**
+   * When given, the service paces itself (see paced.ts): a first pass at
+   * start, and each next one this long after the last ended (`ran`: whether
+   * this process held the duty and the pass succeeded), instead of every `everyMs`.
+   */
+  nextPassMs?(ran: boolean): number;
 }
 
 /**
@@ -17,7 +24,9 @@ export interface MaintenanceService {
  */
 export class Maintenance {
   private readonly services = new Map<string, MaintenanceService>();
-  private beats: Every[] = [];
+  private beats: Array<Every | Paced> = [];
+  private readonly paced = new Map<string, Paced>();
+  private passes: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly store: Store,
@@ -32,6 +41,16 @@ export class Maintenance {
 
   start(): void {
     for (const service of this.services.values()) {
+      if (service.nextPassMs) {
+        const paced = new Paced(
+          () => this.runOnce(service.name).catch((error) => this.onError(error, `running ${service.name}`)),
+          (done) => service.nextPassMs!(typeof done === 'number'),
+          this.clock,
+        );
+        this.paced.set(service.name, paced);
+        this.beats.push(paced);
+        continue;
+      }
       this.beats.push(
         new Every(service.everyMs, () => this.runOnce(service.name).catch((error) => this.onError(error, `running ${service.name}`)), this.clock),
       );
@@ -42,9 +61,18 @@ export class Maintenance {
    * One pass of a service, now, under its duty. Answers what the pass did,
    * or null when another process holds the duty (it is doing the work).
    */
-  async runOnce(name: string): Promise<number | null> {
+  runOnce(name: string): Promise<number | null> {
     const service = this.services.get(name);
-    if (!service) throw new Error(`no maintenance service is called ${name}`);
+    if (!service) return Promise.reject(new Error(`no maintenance service is called ${name}`));
+    // One pass at a time per dispatcher: a pass holds its duty's connection and works on another, so
+    // passes side by side could take a pool of the store's minimum size and wait on each other.
+    const pass = this.passes.then(() => this.pass(service));
+    this.passes = pass.catch(() => undefined);
+    return pass;
+  }
+
+  private async pass(service: MaintenanceService): Promise<number | null> {
+    const { name } = service;
     let done = 0;
     const ran = await this.store.withDuty(name, async () => {
       done = await service.run();
@@ -52,10 +80,16 @@ export class Maintenance {
     return ran ? done : null;
   }
 
+  /** Runs a paced service's next pass now (something changed its work), if it is running. */
+  wake(name: string): void {
+    this.paced.get(name)?.poke();
+  }
+
   /** Stops every beat and waits for a pass in progress, so nothing touches a closed store. */
   async stop(): Promise<void> {
     const beats = this.beats;
     this.beats = [];
+    this.paced.clear();
     await Promise.all(beats.map((beat) => beat.stop()));
   }
 }

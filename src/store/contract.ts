@@ -1,5 +1,6 @@
 import type { JobError, JobState } from '../../machines/job.machine.js';
 import { jobRules } from '../../machines/job.rules.js';
+import type { ScheduleStore } from './schedules.js';
 
 /**
  * A job as a store keeps it. Times are epoch milliseconds; the engine turns
@@ -165,7 +166,7 @@ export type StateCounts = Record<JobState, number>;
  * the job statechart does (the one fixed rule, lease, is checked against the
  * chart by the tests).
  */
-export interface Store {
+export interface Store extends ScheduleStore {
   /** A short name for messages and benchmarks: memory, sqlite, postgres. */
   readonly kind: string;
   /**
@@ -222,6 +223,8 @@ export interface Store {
    */
   withDuty(name: string, run: () => Promise<void>): Promise<boolean>;
 }
+
+export type { CatchUp, NewSchedule, Overlap, ScheduleStore, StoredSchedule, TickFire, TickResult } from './schedules.js';
 
 /** The job chart's rules (which states a lease takes from, which holds a lease...), that stores follow. */
 export { jobRules, sqlList } from '../../machines/job.rules.js';

@@ -29,6 +29,11 @@ export function withHeldWrites(inner: Store, mode: HoldMode) {
     purge: (state, before) => inner.purge(state, before),
     counts: () => inner.counts(),
     withDuty: (name, run) => inner.withDuty(name, run),
+    saveSchedule: (schedule) => inner.saveSchedule(schedule),
+    listSchedules: () => inner.listSchedules(),
+    removeSchedule: (name) => inner.removeSchedule(name),
+    fireTick: (tick) => inner.fireTick(tick),
+    pruneTicks: (before, limit) => inner.pruneTicks(before, limit),
     ...(inner.subscribe ? { subscribe: (listener: (runAt: number) => void) => inner.subscribe!(listener) } : {}),
     async write(writes: readonly TransitionWrite[]): Promise<boolean[]> {
       while (gate) {

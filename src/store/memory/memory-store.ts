@@ -12,13 +12,18 @@ import type {
   ListOptions,
   ListPage,
   NewJob,
+  NewSchedule,
   StateCounts,
+  StoredSchedule,
+  TickFire,
+  TickResult,
   Store,
   StoredJob,
   TransitionWrite,
 } from '../contract.js';
 import { enqueuedRecord } from '../enqueued-record.js';
 import { RestWatchers } from '../rest-watchers.js';
+import { MemorySchedules } from './schedules.js';
 import { WakeListeners } from '../wake-listeners.js';
 import { inQueue, jobRules, optionKeys, refuseUnknownKeys, StoreConfigError, StoreError } from '../contract.js';
 
@@ -128,6 +133,7 @@ export class MemoryStore implements Store {
   /** The duties running now (see withDuty). */
   private readonly duties = new Set<string>();
   private readonly resting = new RestWatchers();
+  private readonly schedules = new MemorySchedules((jobs) => this.insert(jobs));
   private seq = 0;
   private closed = false;
 
@@ -327,6 +333,31 @@ export class MemoryStore implements Store {
       this.duties.delete(name);
     }
     return true;
+  }
+
+  async saveSchedule(schedule: NewSchedule): Promise<StoredSchedule> {
+    this.assertOpen();
+    return this.schedules.save(schedule);
+  }
+
+  async listSchedules(): Promise<StoredSchedule[]> {
+    this.assertOpen();
+    return this.schedules.list();
+  }
+
+  async removeSchedule(name: string): Promise<boolean> {
+    this.assertOpen();
+    return this.schedules.remove(name);
+  }
+
+  fireTick(tick: TickFire): Promise<TickResult> {
+    this.assertOpen();
+    return this.schedules.fire(tick);
+  }
+
+  async pruneTicks(before: number, limit: number): Promise<number> {
+    this.assertOpen();
+    return this.schedules.prune(before, limit);
   }
 
   private assertOpen(): void {

@@ -127,6 +127,44 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 8,
+    name: 'cron schedules',
+    sql: (s) => `
+      -- A schedule by name; the job's fields are resolved when it is saved, so any process can fire it.
+      -- Times are the engine's clock in epoch ms (bigint): updated_at is the schedule's version, compared
+      -- for equality, and changes only when the definition does.
+      CREATE TABLE ${s}.schedules (
+        name         text    PRIMARY KEY,
+        cron         text    NOT NULL,
+        tz           text    NOT NULL,
+        job_name     text    NOT NULL,
+        input        json    NOT NULL,
+        queue        text    NOT NULL,
+        priority     integer NOT NULL,
+        max_retries  integer NOT NULL,
+        timeout_ms   integer NOT NULL,
+        overlap      text    NOT NULL CHECK (overlap IN ('skip', 'allow')),
+        catch_up     text    NOT NULL CHECK (catch_up IN ('none', 'latest', 'all')),
+        last_tick_at bigint,
+        last_job_id  bigint,
+        created_at   bigint  NOT NULL,
+        updated_at   bigint  NOT NULL
+      );
+
+      -- One row per tick, inserted in the transaction that inserts the tick's job: the key makes a
+      -- tick fire once, whoever fires it. job_id is null for a tick skipped (overlap).
+      CREATE TABLE ${s}.schedule_ticks (
+        schedule text   NOT NULL,
+        tick_at  bigint NOT NULL,
+        job_id   bigint,
+        PRIMARY KEY (schedule, tick_at)
+      );
+
+      -- Pruning takes the oldest ticks first.
+      CREATE INDEX schedule_ticks_age ON ${s}.schedule_ticks (tick_at);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

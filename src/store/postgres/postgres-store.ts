@@ -11,9 +11,13 @@ import type {
   ListOptions,
   ListPage,
   NewJob,
+  NewSchedule,
   StateCounts,
   Store,
   StoredJob,
+  StoredSchedule,
+  TickFire,
+  TickResult,
   TransitionWrite,
 } from '../contract.js';
 import { StoreConfigError, StoreError } from '../contract.js';
@@ -23,6 +27,7 @@ import { Listener } from './listener.js';
 import { checkVersion, migrate } from './migrations.js';
 import { parseOptions, type PostgresStoreOptions, type ResolvedPostgresOptions } from './options.js';
 import { RestWaits } from './rest-waits.js';
+import { PostgresSchedules } from './schedules.js';
 import { isRowId, type JobRow, toStoredJob } from './rows.js';
 import { channelOf, LeaseCheck, type Named, named } from './statements.js';
 
@@ -51,6 +56,7 @@ export class PostgresStore implements Store {
   private readonly listener: Listener;
   private readonly subscribers = new Set<(runAt: number) => void>();
   private readonly rest: RestWaits;
+  private readonly schedules: PostgresSchedules;
   private pool: pg.Pool | null = null;
   private opening: Promise<void> | null = null;
   /** False at first: a worker's first lease often finds a backlog, and the question beside it would open a connection. */
@@ -83,6 +89,12 @@ export class PostgresStore implements Store {
         if (again) this.rest.relistened();
       },
       error: (error) => this.options.onError(error),
+    });
+    this.schedules = new PostgresSchedules({
+      schema: pg.escapeIdentifier(this.schema),
+      pool: () => this.db(),
+      insert: (jobs, client) => this.insert(jobs, { client }),
+      run: (what, fn) => this.run(what, fn),
     });
     this.rest = new RestWaits({
       add: (id, waiter) => this.query(this.db(), 'registering a wait', this.sql.addWaiter, [id, waiter]).then(() => undefined),
@@ -337,6 +349,26 @@ export class PostgresStore implements Store {
       // A connection that failed is destroyed, which also drops any lock it held.
       client.release(broken);
     }
+  }
+
+  saveSchedule(schedule: NewSchedule): Promise<StoredSchedule> {
+    return this.schedules.save(schedule);
+  }
+
+  listSchedules(): Promise<StoredSchedule[]> {
+    return this.schedules.list();
+  }
+
+  removeSchedule(name: string): Promise<boolean> {
+    return this.schedules.remove(name);
+  }
+
+  fireTick(tick: TickFire): Promise<TickResult> {
+    return this.schedules.fire(tick);
+  }
+
+  pruneTicks(before: number, limit: number): Promise<number> {
+    return this.schedules.prune(before, limit);
   }
 
   private db(): pg.Pool {

@@ -81,6 +81,43 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE dispatch_jobs ADD COLUMN result TEXT;
     `,
   },
+  {
+    version: 7,
+    name: 'cron schedules',
+    sql: `
+      -- A schedule by name; the job's fields are resolved when it is saved, so any process can fire it.
+      -- Times are the engine's clock in epoch ms; updated_at changes only when the definition does.
+      CREATE TABLE dispatch_schedules (
+        name         TEXT    PRIMARY KEY,
+        cron         TEXT    NOT NULL,
+        tz           TEXT    NOT NULL,
+        job_name     TEXT    NOT NULL,
+        input        TEXT    NOT NULL,
+        queue        TEXT    NOT NULL,
+        priority     INTEGER NOT NULL,
+        max_retries  INTEGER NOT NULL,
+        timeout_ms   INTEGER NOT NULL,
+        overlap      TEXT    NOT NULL CHECK (overlap IN ('skip', 'allow')),
+        catch_up     TEXT    NOT NULL CHECK (catch_up IN ('none', 'latest', 'all')),
+        last_tick_at INTEGER,
+        last_job_id  INTEGER,
+        created_at   INTEGER NOT NULL,
+        updated_at   INTEGER NOT NULL
+      ) STRICT;
+
+      -- One row per tick, written in the transaction that inserts the tick's job: the key makes a
+      -- tick fire once, whoever fires it. job_id is null for a tick skipped (overlap).
+      CREATE TABLE dispatch_schedule_ticks (
+        schedule TEXT    NOT NULL,
+        tick_at  INTEGER NOT NULL,
+        job_id   INTEGER,
+        PRIMARY KEY (schedule, tick_at)
+      ) STRICT, WITHOUT ROWID;
+
+      -- Pruning takes the oldest ticks first.
+      CREATE INDEX dispatch_schedule_ticks_age ON dispatch_schedule_ticks (tick_at);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

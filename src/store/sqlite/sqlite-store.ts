@@ -9,9 +9,13 @@ import type {
   ListOptions,
   ListPage,
   NewJob,
+  NewSchedule,
   StateCounts,
   Store,
   StoredJob,
+  StoredSchedule,
+  TickFire,
+  TickResult,
   TransitionWrite,
 } from '../contract.js';
 import { inQueue, StoreConfigError, StoreError } from '../contract.js';
@@ -24,6 +28,7 @@ import { leaseOperation } from './lease.js';
 import { migrate } from './migrations.js';
 import { checkLocation, parseOptions, type ResolvedSqliteOptions, type SqliteStoreOptions } from './options.js';
 import { SQL } from './queries.js';
+import { type ScheduleStatements, scheduleStatements } from './schedules.js';
 import { type JobRow, rowidOf, toStoredJob } from './rows.js';
 
 type JobState = StoredJob['state'];
@@ -48,6 +53,7 @@ interface Prepared {
   counts: Statement<[], { state: JobState; n: number }>;
   duties: DutyClaims;
   restingIn: Statement<[string], { id: number }>;
+  schedules: ScheduleStatements;
 }
 
 /**
@@ -251,6 +257,31 @@ export class SqliteStore implements Store {
     return true;
   }
 
+  saveSchedule(schedule: NewSchedule): Promise<StoredSchedule> {
+    return this.run('saving a schedule', (s) => s.schedules.save(schedule));
+  }
+
+  listSchedules(): Promise<StoredSchedule[]> {
+    return this.run('listing schedules', (s) => s.schedules.list());
+  }
+
+  removeSchedule(name: string): Promise<boolean> {
+    return this.run('removing a schedule', (s) => s.schedules.remove(name));
+  }
+
+  async fireTick(tick: TickFire): Promise<TickResult> {
+    const result = await this.run('firing a tick', (s) => s.schedules.fire(tick));
+    if (result.job) {
+      this.foreign?.inserted(Number(result.job.id), Number(result.job.id));
+      this.wakes.notify(result.job.runAt);
+    }
+    return result;
+  }
+
+  pruneTicks(before: number, limit: number): Promise<number> {
+    return this.run('pruning ticks', (s) => s.schedules.prune(before, limit));
+  }
+
   /** Runs one statement or transaction on the open connection; a failure underneath becomes a StoreError. */
   private async run<T>(what: string, operation: (s: Prepared) => T): Promise<T> {
     try {
@@ -285,7 +316,7 @@ function prepare(db: Db, synchronous: 'full' | 'normal'): Prepared {
   }>(SQL.write);
   const extendOne = db.prepare<[number, number, string]>(SQL.extend);
 
-  return {
+  const prepared: Omit<Prepared, 'schedules'> = {
     db,
     insert: db.transaction((jobs: readonly NewJob[]) => {
       const now = Date.now();
@@ -336,6 +367,7 @@ function prepare(db: Db, synchronous: 'full' | 'normal'): Prepared {
     duties: dutyClaims(db),
     restingIn: db.prepare(SQL.restingIn),
   };
+  return { ...prepared, schedules: scheduleStatements(db, prepared.insert) };
 }
 
 /**
