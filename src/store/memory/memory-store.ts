@@ -18,6 +18,7 @@ import type {
   TransitionWrite,
 } from '../contract.js';
 import { enqueuedRecord } from '../enqueued-record.js';
+import { MemoryKeys } from './job-keys.js';
 import { RestWatchers } from '../rest-watchers.js';
 import { WakeListeners } from '../wake-listeners.js';
 import { inQueue, jobRules, optionKeys, refuseUnknownKeys, StoreConfigError, StoreError } from '../contract.js';
@@ -26,6 +27,8 @@ interface Row extends StoredJob {
   seq: number;
   /** Bumped each time the row enters a heap; older heap entries for it are stale. */
   ticket: number;
+  /** The unique key it was enqueued with, to free the key's entry when the row is purged. */
+  keyed?: string;
 }
 
 /**
@@ -128,6 +131,7 @@ export class MemoryStore implements Store {
   /** The duties running now (see withDuty). */
   private readonly duties = new Set<string>();
   private readonly resting = new RestWatchers();
+  private readonly keys = new MemoryKeys();
   private seq = 0;
   private closed = false;
 
@@ -160,14 +164,31 @@ export class MemoryStore implements Store {
       }
     });
     const now = this.now();
+    // Keyed jobs are all decided before anything is written: an 'error' conflict throws with nothing stored.
+    const outcomes = this.keys.decide(jobs, (id) => this.rows.get(id), now);
     const out: StoredJob[] = new Array(jobs.length);
     for (let i = 0; i < jobs.length; i++) {
       const job = jobs[i]!;
+      const outcome = outcomes?.[i];
+      if (outcome && outcome.kind !== 'insert') {
+        const holder = outcome.holder as Row;
+        if (outcome.kind === 'replace') {
+          holder.input = inputs[i];
+          holder.runAt = job.runAt;
+          holder.priority = job.priority;
+          holder.updatedAt = now;
+          this.enterHeap(holder, now);
+        }
+        out[i] = copy(holder);
+        out[i]!.duplicate = outcome.kind === 'replace' ? 'replaced' : 'kept';
+        continue;
+      }
       const seq = ++this.seq;
       // The input is a copy through JSON, as a durable store would keep: later changes to the caller's object do not leak in.
       const row = enqueuedRecord(job, String(seq), inputs[i], now) as Row;
       row.seq = seq;
       row.ticket = 0;
+      if (job.unique) row.keyed = this.keys.claim(job.name, job.unique, row.id);
       this.rows.set(row.id, row);
       this.enterHeap(row, now);
       out[i] = copy(row);
@@ -299,6 +320,7 @@ export class MemoryStore implements Store {
     for (const [id, row] of this.rows) {
       if (row.state === state && row.updatedAt < before) {
         this.rows.delete(id);
+        if (row.keyed) this.keys.release(row.keyed, id);
         row.ticket++;
         removed++;
       }

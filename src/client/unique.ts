@@ -1,0 +1,25 @@
+import { type JobRecord, toRecord } from '../engine/records.js';
+import { contextOf } from '../kernel/chart.js';
+import type { StoredJob } from '../store/contract.js';
+import type { ClientParts } from './client.js';
+
+/** Why enqueueMany refuses a key: one key for every input would make one job of them all. */
+export const KEY_IN_BULK = 'is not an option of enqueueMany: one key for every input would make one job; enqueue each keyed job on its own';
+
+/**
+ * The record of an enqueue whose key was held: the holder, marked
+ * `duplicate`. A holder the store replaced took the chart's REPLACE edge,
+ * which is reported on events$ like any other step.
+ */
+export function duplicateRecord(stored: StoredJob, parts: Pick<ClientParts, 'kernel' | 'registry' | 'emit'>): JobRecord {
+  if (stored.duplicate === 'replaced') {
+    const step = parts.kernel.decide(stored.state, contextOf(stored, parts.registry.deadLetter(stored.name)), REPLACE);
+    // The store replaces only where the chart accepts REPLACE (jobRules.replaceFrom), so there is a step.
+    if (step) parts.emit(stored, step);
+  }
+  const record = toRecord(stored);
+  record.duplicate = true;
+  return record;
+}
+
+const REPLACE = Object.freeze({ type: 'REPLACE' as const });
