@@ -1,5 +1,5 @@
 import type { JobState } from '../../machines/job.machine.js';
-import { isResting, JobKeyConflictError, jobRules, type JobKey } from './contract.js';
+import { isResting, JobKeyConflictError, jobRules, type JobKey, StoreError } from './contract.js';
 
 /** The job a unique key points at, as a store finds it; null when the key is free or its job is gone. */
 export interface KeyHolder {
@@ -35,3 +35,8 @@ export function keyOutcome(name: string, unique: JobKey, holder: KeyHolder | nul
 
 /** The map key of a unique key within its job name. */
 export const keyOf = (name: string, key: string) => `${name}\u0000${key}`;
+
+/** A batch that names one key twice: refused, as which of the two should win is no store's to guess. */
+export function repeated(name: string, key: string): StoreError {
+  return new StoreError(`an insert names the unique key "${key}" of job "${name}" twice; a batch may name each key once`);
+}

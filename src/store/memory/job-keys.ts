@@ -1,6 +1,5 @@
 import type { JobKey, NewJob, StoredJob } from '../contract.js';
-import { StoreError } from '../contract.js';
-import { keyOf, keyOutcome } from '../job-keys.js';
+import { keyOf, keyOutcome, repeated } from '../job-keys.js';
 
 /** What the memory store does with one job of an insert. */
 export type MemoryOutcome = { kind: 'insert' } | { kind: 'kept' | 'replace'; holder: StoredJob };
@@ -41,8 +40,4 @@ export class MemoryKeys {
   release(k: string, id: string): void {
     if (this.held.get(k)?.id === id) this.held.delete(k);
   }
-}
-
-export function repeated(name: string, key: string): StoreError {
-  return new StoreError(`an insert names the unique key "${key}" of job "${name}" twice; a batch may name each key once`);
 }
