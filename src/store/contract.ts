@@ -42,6 +42,8 @@ export interface StoredJob {
    * already held: the holder, `kept` as it was or `replaced` (REPLACE applied).
    */
   duplicate?: 'kept' | 'replaced';
+  /** With `duplicate: 'replaced'`, when the holder was due out of another state (`retrying`): that state. */
+  replacedFrom?: JobState;
 }
 
 /** A column of a stored row that could not be read, and why. */

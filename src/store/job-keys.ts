@@ -7,6 +7,8 @@ export interface KeyHolder {
   state: JobState;
   /** When the job last changed: for a job at rest, when it came to rest. */
   updatedAt: number;
+  /** When it is due: a `retrying` holder whose backoff is over is, for the chart, `pending`. */
+  runAt: number;
   /** The keepForMs the holder claimed the key with. */
   keepForMs: number;
 }
@@ -28,9 +30,22 @@ export function keyOutcome(name: string, unique: JobKey, holder: KeyHolder | nul
   if (resting && holder.updatedAt + holder.keepForMs <= now) return 'insert';
   if (unique.onConflict === 'error') throw new JobKeyConflictError(name, unique.key, holder.id, holder.state);
   if (unique.onConflict === 'ignore') return 'kept';
-  if (replaceable.has(holder.state)) return 'replace';
+  if (replacedInto(holder, now)) return 'replace';
   // Started (running, or retrying after a failure): debounce leaves it to finish and queues anew.
   return unique.debounce && !resting ? 'insert' : 'kept';
+}
+
+/**
+ * The state a REPLACE of `holder` leaves it in, or null where the chart does
+ * not accept REPLACE: its own state where it does, or, for a job resting in a
+ * state whose delayed edge is due (retrying past its backoff), the state that
+ * edge leads to, where REPLACE is then taken (the store writes both steps at
+ * once, as a lease does).
+ */
+export function replacedInto(holder: Pick<KeyHolder, 'state' | 'runAt'>, now: number): JobState | null {
+  if (replaceable.has(holder.state)) return holder.state;
+  const through = jobRules.dueThrough.get(holder.state);
+  return through && replaceable.has(through.to) && holder.runAt <= now ? through.to : null;
 }
 
 /** The map key of a unique key within its job name. */

@@ -66,6 +66,15 @@ export function describeUniqueKeys(current: () => Store): void {
       expect(fresh!.id).not.toBe(job!.id);
     });
 
+    it('replaces a retrying holder once its backoff is over: for the chart it is pending again', async () => {
+      await store.insert([keyed('a')]);
+      const [job] = await lease();
+      await store.write([{ id: job!.id, from: 'running', to: 'retrying', token: job!.leaseToken, runAt: Date.now() - 1000 }]);
+      const [replaced] = await store.insert([keyed('a', { onConflict: 'replace' }, { input: { n: 9 }, priority: 3 })]);
+      expect(replaced).toMatchObject({ id: job!.id, state: 'pending', input: { n: 9 }, priority: 3, attempt: 1, duplicate: 'replaced', replacedFrom: 'retrying' });
+      expect(await store.get(job!.id)).toMatchObject({ state: 'pending', input: { n: 9 } });
+    });
+
     it('frees a key once its holder is at rest, unless keepFor has not passed since', async () => {
       const [short, long] = await store.insert([keyed('a'), keyed('b', { keepForMs: HOUR })]);
       const leased = await lease();

@@ -89,6 +89,20 @@ describe('unique jobs: enqueue with a key', () => {
     expect(t.clock.now()).toBe(START.getTime());
   });
 
+  it('replaces a retrying job whose backoff is over, reporting the delayed edge and REPLACE', async () => {
+    const { t, steps } = make();
+    const first = await t.enqueue(sync, { n: 1 }, { key: 'k' });
+    // A worker elsewhere ran it and it failed; its backoff has passed.
+    const [leased] = (await t.store.lease({ limit: 1, queueRoom: {}, leaseMs: HOUR, names: ['sync'] })).jobs;
+    await t.store.write([{ id: first.id, from: 'running', to: 'retrying', token: leased!.leaseToken, runAt: START.getTime() }]);
+    const replaced = await t.enqueue(sync, { n: 2 }, { key: 'k', onConflict: 'replace' });
+    expect(replaced).toMatchObject({ id: first.id, state: 'pending', input: { n: 2 }, attempt: 1, duplicate: true });
+    expect(steps.map((s) => `${s.from} -${s.event}-> ${s.to}`)).toEqual([
+      'retrying -xstate.after.backoff.job.retrying-> pending',
+      'pending -REPLACE-> pending',
+    ]);
+  });
+
   it("leaves a running job as it is with onConflict 'replace', answering it as a duplicate", async () => {
     const { t, steps } = make();
     gate = deferred();

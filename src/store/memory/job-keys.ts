@@ -23,7 +23,7 @@ export class MemoryKeys {
       seen.add(k);
       const entry = this.held.get(k);
       const row = entry ? rowOf(entry.id) : undefined;
-      const holder = entry && row ? { id: row.id, state: row.state, updatedAt: row.updatedAt, keepForMs: entry.keepForMs } : null;
+      const holder = entry && row ? { id: row.id, state: row.state, updatedAt: row.updatedAt, runAt: row.runAt, keepForMs: entry.keepForMs } : null;
       const kind = keyOutcome(job.name, job.unique, holder, now);
       return kind === 'insert' ? { kind } : { kind, holder: row! };
     });

@@ -18,6 +18,7 @@ import type {
   TransitionWrite,
 } from '../contract.js';
 import { enqueuedRecord } from '../enqueued-record.js';
+import { replacedInto } from '../job-keys.js';
 import { MemoryKeys } from './job-keys.js';
 import { RestWatchers } from '../rest-watchers.js';
 import { WakeListeners } from '../wake-listeners.js';
@@ -172,7 +173,9 @@ export class MemoryStore implements Store {
       const outcome = outcomes?.[i];
       if (outcome && outcome.kind !== 'insert') {
         const holder = outcome.holder as Row;
+        const from = holder.state;
         if (outcome.kind === 'replace') {
+          holder.state = replacedInto(holder, now)!;
           holder.input = inputs[i];
           holder.runAt = job.runAt;
           holder.priority = job.priority;
@@ -181,6 +184,7 @@ export class MemoryStore implements Store {
         }
         out[i] = copy(holder);
         out[i]!.duplicate = outcome.kind === 'replace' ? 'replaced' : 'kept';
+        if (holder.state !== from) out[i]!.replacedFrom = from;
         continue;
       }
       const seq = ++this.seq;

@@ -7,6 +7,7 @@
  * (keyOutcome), with the chart's states passed in, not written here: this
  * text is history once released, and the chart may grow.
  */
+import type { JobState } from '../../../machines/job.machine.js';
 import { jobRules, JobKeyConflictError, type NewJob, RESTING_STATES, type StoredJob } from '../contract.js';
 import { repeated, keyOf } from '../job-keys.js';
 import { type JobRow, toStoredJob } from './rows.js';
@@ -31,11 +32,11 @@ export const keysSchema = (s: string) => `
   CREATE FUNCTION ${s}.insert_keyed(
     p_names text[], p_queues text[], p_inputs text[], p_priorities int[], p_run_ats float8[], p_max_retries int[], p_timeouts int[],
     p_keys text[], p_keep_for float8[], p_on_conflict text[], p_debounce bool[],
-    p_rest text[], p_replaceable text[], p_channel text)
+    p_rest text[], p_replaceable text[], p_due_from text[], p_due_to text[], p_channel text)
   RETURNS TABLE (
     ord int, outcome text, id text, name text, queue text, state text, input text, priority int, run_at float8,
     attempt int, max_retries int, timeout_ms int, last_error text, result text, lease_token text,
-    lease_expires_at float8, created_at float8, updated_at float8)
+    lease_expires_at float8, created_at float8, updated_at float8, replaced_from text)
   LANGUAGE plpgsql AS $fn$
   #variable_conflict use_column
   DECLARE
@@ -46,10 +47,13 @@ export const keysSchema = (s: string) => `
     held_for float8;
     h_state text;
     h_updated timestamptz;
+    h_run_at timestamptz;
+    into_state text;
   BEGIN
     FOR i IN 1 .. coalesce(array_length(p_names, 1), 0) LOOP
       LOOP
         what := 'inserted';
+        into_state := NULL;
         IF p_keys[i] IS NULL THEN
           INSERT INTO ${s}.jobs (name, queue, input, priority, run_at, max_retries, timeout_ms)
           VALUES (p_names[i], p_queues[i], p_inputs[i]::json, p_priorities[i], to_timestamp(p_run_ats[i] / 1000), p_max_retries[i], p_timeouts[i])
@@ -70,9 +74,16 @@ export const keysSchema = (s: string) => `
           DELETE FROM ${s}.jobs j WHERE j.id = the_id;
           CONTINUE;
         END IF;
-        SELECT j.state, j.updated_at INTO h_state, h_updated FROM ${s}.jobs j WHERE j.id = held_by;
+        SELECT j.state, j.updated_at, j.run_at INTO h_state, h_updated, h_run_at FROM ${s}.jobs j WHERE j.id = held_by;
+        -- Where REPLACE would leave it: its own state where the chart accepts REPLACE, or the state a due
+        -- delayed edge leads to (retrying past its backoff is pending), where it is accepted.
+        into_state := CASE
+          WHEN h_state = ANY (p_replaceable) THEN h_state
+          WHEN h_state = ANY (p_due_from) AND h_run_at <= now() AND p_due_to[array_position(p_due_from, h_state)] = ANY (p_replaceable)
+            THEN p_due_to[array_position(p_due_from, h_state)]
+        END;
         IF h_state IS NULL OR (h_state = ANY (p_rest) AND h_updated + held_for * interval '1 millisecond' <= now())
-           OR (p_on_conflict[i] = 'replace' AND p_debounce[i] AND NOT h_state = ANY (p_rest) AND NOT h_state = ANY (p_replaceable)) THEN
+           OR (p_on_conflict[i] = 'replace' AND p_debounce[i] AND NOT h_state = ANY (p_rest) AND into_state IS NULL) THEN
           -- Free (its holder gone, or at rest past keepFor), or a started holder a debounce leaves to finish.
           INSERT INTO ${s}.jobs (name, queue, input, priority, run_at, max_retries, timeout_ms)
           VALUES (p_names[i], p_queues[i], p_inputs[i]::json, p_priorities[i], to_timestamp(p_run_ats[i] / 1000), p_max_retries[i], p_timeouts[i])
@@ -86,10 +97,10 @@ export const keysSchema = (s: string) => `
         END IF;
         the_id := held_by;
         what := 'kept';
-        IF p_on_conflict[i] = 'replace' AND h_state = ANY (p_replaceable) THEN
+        IF p_on_conflict[i] = 'replace' AND into_state IS NOT NULL THEN
           UPDATE ${s}.jobs j
-          SET input = p_inputs[i]::json, run_at = to_timestamp(p_run_ats[i] / 1000), priority = p_priorities[i], updated_at = now()
-          WHERE j.id = held_by AND j.state = ANY (p_replaceable);
+          SET state = into_state, input = p_inputs[i]::json, run_at = to_timestamp(p_run_ats[i] / 1000), priority = p_priorities[i], updated_at = now()
+          WHERE j.id = held_by AND j.state = h_state;
           -- Leased meanwhile: decide again on its new state.
           IF NOT FOUND THEN CONTINUE; END IF;
           what := 'replaced';
@@ -101,7 +112,8 @@ export const keysSchema = (s: string) => `
         SELECT i, what, j.id::text, j.name, j.queue, j.state, j.input::text, j.priority, round(date_part('epoch', j.run_at) * 1000),
                j.attempt, j.max_retries, j.timeout_ms, j.last_error::text, j.result::text, j.lease_token,
                round(date_part('epoch', j.lease_expires_at) * 1000), round(date_part('epoch', j.created_at) * 1000),
-               round(date_part('epoch', j.updated_at) * 1000)
+               round(date_part('epoch', j.updated_at) * 1000),
+               CASE WHEN what = 'replaced' AND into_state <> h_state THEN h_state END
         FROM ${s}.jobs j WHERE j.id = the_id;
     END LOOP;
   END
@@ -131,11 +143,12 @@ export function keyedParams(jobs: readonly NewJob[], channel: string): unknown[]
     params[9]!.push(unique?.onConflict ?? 'ignore');
     params[10]!.push(unique?.debounce ?? false);
   }
-  return [...params, RESTING_STATES, jobRules.replaceFrom, channel];
+  const due = [...jobRules.dueThrough];
+  return [...params, RESTING_STATES, jobRules.replaceFrom, due.map(([from]) => from), due.map(([, { to }]) => to), channel];
 }
 
 /** A row insert_keyed answers. */
-export type KeyedRow = JobRow & { ord: number; outcome: 'inserted' | 'kept' | 'replaced' };
+export type KeyedRow = JobRow & { ord: number; outcome: 'inserted' | 'kept' | 'replaced'; replaced_from: JobState | null };
 
 /** The jobs as insert_keyed answered them, in the batch's order. */
 export function keyedJobs(rows: KeyedRow[]): StoredJob[] {
@@ -143,6 +156,7 @@ export function keyedJobs(rows: KeyedRow[]): StoredJob[] {
   return rows.map((row) => {
     const job = toStoredJob(row);
     if (row.outcome !== 'inserted') job.duplicate = row.outcome;
+    if (row.replaced_from) job.replacedFrom = row.replaced_from;
     return job;
   });
 }
