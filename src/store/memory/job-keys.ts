@@ -1,6 +1,8 @@
 import type { JobKey, NewJob, StoredJob } from '../contract.js';
 import { keyOf, keyOutcome, repeated } from '../job-keys.js';
 
+const INSERT = Object.freeze({ kind: 'insert' as const });
+
 /** What the memory store does with one job of an insert. */
 export type MemoryOutcome = { kind: 'insert' } | { kind: 'kept' | 'replace'; holder: StoredJob };
 
@@ -15,17 +17,18 @@ export class MemoryKeys {
   /** Each job's outcome in order, or null when no job has a key (nothing to pay). Throws for an 'error' conflict. */
   decide(jobs: readonly NewJob[], rowOf: (id: string) => StoredJob | undefined, now: number): MemoryOutcome[] | null {
     if (!jobs.some((job) => job.unique)) return null;
-    const seen = new Set<string>();
+    // A batch of one, the usual keyed enqueue, cannot repeat a key.
+    const seen = jobs.length > 1 ? new Set<string>() : null;
     return jobs.map((job): MemoryOutcome => {
-      if (!job.unique) return { kind: 'insert' };
+      if (!job.unique) return INSERT;
       const k = keyOf(job.name, job.unique.key);
-      if (seen.has(k)) throw repeated(job.name, job.unique.key);
-      seen.add(k);
+      if (seen?.has(k)) throw repeated(job.name, job.unique.key);
+      seen?.add(k);
       const entry = this.held.get(k);
       const row = entry ? rowOf(entry.id) : undefined;
       const holder = entry && row ? { id: row.id, state: row.state, updatedAt: row.updatedAt, runAt: row.runAt, keepForMs: entry.keepForMs } : null;
       const kind = keyOutcome(job.name, job.unique, holder, now);
-      return kind === 'insert' ? { kind } : { kind, holder: row! };
+      return kind === 'insert' ? INSERT : { kind, holder: row! };
     });
   }
 
