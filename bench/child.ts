@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { AllocationMeter, Counter, collect, drained, heapUsed, now, percentile, profileStart, sleep, StallMeter } from './lib/measure.js';
 import { loadAdapter } from './lib/targets.js';
+import { uniqueRun } from './lib/unique-scenario.js';
 import { type Adapter, type ChildResult, type MeasureSpec, Unavailable } from './lib/types.js';
 
 type Metrics = Record<string, number>;
@@ -283,6 +284,7 @@ async function measure(spec: MeasureSpec): Promise<ChildResult> {
     else if (group === 'retry') metrics = await retry(adapter, p);
     else if (group === 'backlog') metrics = await backlog(adapter, p, spec.reset);
     else if (group === 'memory') metrics = await memory(adapter, p);
+    else if (group === 'unique') metrics = await uniqueRun(adapter, p);
     else throw new Error(`unknown scenario ${spec.scenario}`);
     return { ok: true, metrics, settings: adapter.settings };
   } catch (error) {

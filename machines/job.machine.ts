@@ -50,7 +50,12 @@ export type JobEvent =
   | { type: 'ABANDON' }
   /** The lease ran out without a heartbeat: the worker is presumed dead. */
   | { type: 'LEASE_EXPIRED' }
-  | { type: 'REPLAY' };
+  | { type: 'REPLAY' }
+  /**
+   * An enqueue with the job's unique key replaces its input, runAt and
+   * priority (the store writes them); accepted only where the job has not started.
+   */
+  | { type: 'REPLACE' };
 
 /** The tags the stores read (see job.rules.ts). */
 export type JobTag = 'leasable' | 'leased' | 'rest';
@@ -119,6 +124,8 @@ export const jobMachine = setup({
       on: {
         LEASE: { target: 'running', actions: 'countAttempt' },
         CANCEL: 'cancelled',
+        // Unique jobs (onConflict 'replace', debounce): the same job, waiting again with what the last enqueue gave.
+        REPLACE: { target: 'pending' },
       },
     },
     running: {

@@ -31,6 +31,8 @@ export interface JobRules {
   final: readonly JobState[];
   /** Every state a lease may take a job from: leasable, then dueThrough. */
   leaseFrom: readonly JobState[];
+  /** States that accept REPLACE: a unique job's input, runAt and priority may still be replaced there. */
+  replaceFrom: readonly JobState[];
 }
 
 const PROBE: JobContext = {
@@ -81,6 +83,16 @@ export function rulesOf(machine: JobMachine): JobRules {
     }
   }
 
+  // REPLACE must leave the job where it was: the store rewrites the row in place.
+  const replaceFrom: JobState[] = [];
+  for (const from of states) {
+    const snapshot = machine.resolveState({ value: from, context: PROBE });
+    if (!snapshot.can({ type: 'REPLACE' })) continue;
+    const [next] = transition(machine, snapshot, { type: 'REPLACE' });
+    if (next.value !== from) throw new ChartRulesError(`REPLACE from ${from} must stay in ${from}`);
+    replaceFrom.push(from);
+  }
+
   return {
     states,
     initial: initialTransition(machine, PROBE)[0].value as JobState,
@@ -91,6 +103,7 @@ export function rulesOf(machine: JobMachine): JobRules {
     rest: tagged('rest'),
     final: nodes.filter((node) => node.type === 'final').map((node) => node.key as JobState),
     leaseFrom: [...leasable, ...dueThrough.keys()],
+    replaceFrom,
   };
 }
 

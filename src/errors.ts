@@ -82,6 +82,25 @@ export class DuplicateJobError extends DispatchError {
   }
 }
 
+/**
+ * An enqueue with `onConflict: 'error'` found its unique key held by another
+ * job of that name (waiting, running, or at rest within its `keepFor`).
+ * Nothing of the call was stored.
+ */
+export class JobKeyConflictError extends DispatchError {
+  override name = 'JobKeyConflictError';
+  constructor(
+    readonly jobName: string,
+    readonly key: string,
+    /** The job holding the key. */
+    readonly jobId: string,
+    /** Its state when the enqueue looked. */
+    readonly state: string,
+  ) {
+    super(`a job named "${jobName}" with key "${key}" already exists (job ${jobId}, ${state})`);
+  }
+}
+
 export class JobNotFoundError extends DispatchError {
   override name = 'JobNotFoundError';
   constructor(readonly jobId: string) {

@@ -70,6 +70,10 @@ export async function bullmqAdapter(): Promise<Adapter> {
     async enqueue(i) {
       await queue!.add(QUEUE, { i }, jobOpts);
     },
+    async enqueueKeyed(i, key) {
+      // BullMQ's equal of a unique key: deduplication by id, held until the job completes or fails.
+      await queue!.add(QUEUE, { i }, { ...jobOpts, deduplication: { id: key } });
+    },
     async enqueueBulk(from, count) {
       await queue!.addBulk(bulk(from, count));
     },

@@ -96,6 +96,9 @@ export function dispatchAdapter(kind: Kind, scenario: string): Adapter {
     async enqueue(i) {
       await dispatcher!.enqueue(job, { i });
     },
+    async enqueueKeyed(i, key) {
+      await dispatcher!.enqueue(job, { i }, { key });
+    },
     async enqueueBulk(from, count) {
       await dispatcher!.enqueueMany(job, inputs(from, count));
     },

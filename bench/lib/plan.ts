@@ -140,6 +140,17 @@ export const SCENARIOS: readonly ScenarioDef[] = [
     skip: (t) => onlyFloor(t) ?? (t === 'pgboss-batch' ? 'holds the same job objects as pg-boss' : null),
   },
   {
+    id: 'unique',
+    group: 'unique',
+    title: 'enqueue and process with a distinct unique key each (keys used, never binding), against the same without keys',
+    metrics: [rate(), { key: 'keyedRatio', label: 'keyed / plain throughput', unit: 'x', better: 'higher' }],
+    params: (quick) => ({ n: quick ? 2000 : 10_000, warmup: quick ? 500 : 2000, window: 50, concurrency: 50, capMs: quick ? 20_000 : 60_000 }),
+    skip: (t) =>
+      onlyFloor(t) ??
+      (t === 'pgboss' || t === 'pgboss-batch' ? "pg-boss's singletonKey is not wired into this bench yet" : null) ??
+      (t === 'graphile' || t === 'graphile-batch' ? "Graphile Worker's jobKey is not wired into this bench yet" : null),
+  },
+  {
     id: 'floor',
     group: 'floor',
     title: 'bare XState actor lifecycle (create, start, LEASE, SUCCEED, stop)',

@@ -22,6 +22,8 @@ export interface Adapter {
   open(options: OpenOptions): Promise<void>;
   /** One job, awaited: a single enqueue call. */
   enqueue(i: number): Promise<void>;
+  /** One job with a unique key (the engine's deduplication), awaited; absent where not wired. */
+  enqueueKeyed?(i: number, key: string): Promise<void>;
   /** Jobs from..from+count-1 in one bulk call. */
   enqueueBulk(from: number, count: number): Promise<void>;
   /** The quickest way to put `count` jobs in the queue before a timed run (chunks of bulk calls). */

@@ -10,6 +10,7 @@ import type { Decision, JobKernel } from '../kernel/kernel.js';
 import { inQueue, type NewJob, type StateCounts, type Store, type StoredJob } from '../store/contract.js';
 import { optionKeys, refuseUnknownKeys } from '../strict-options.js';
 import { newJob } from './new-job.js';
+import { duplicateRecord, KEY_IN_BULK } from './unique.js';
 import { waitFor, type WaitForOptions } from './wait-for.js';
 import type { Clock } from '../clock.js';
 
@@ -76,13 +77,14 @@ export class JobClient {
     const def = this.parts.registry.resolve(job);
     const parsed = parseEnqueueOptions(options);
     const [stored] = await this.insert([this.newJob(def, input, parsed, this.parts.clock.now())], parsed.client);
-    return toRecord(stored!);
+    return stored!.duplicate ? duplicateRecord(stored!, this.parts) : toRecord(stored!);
   }
 
   async enqueueMany<D extends AnyJobDefinition>(job: D | string, inputs: ReadonlyArray<InputOf<D>>, options?: EnqueueOptions): Promise<Array<RecordOf<D>>> {
     const def = this.parts.registry.resolve(job);
     if (!Array.isArray(inputs)) throw new InvalidOptionError('inputs', 'must be an array');
     const parsed = parseEnqueueOptions(options);
+    if (parsed.unique) throw new InvalidOptionError('options.key', KEY_IN_BULK);
     const now = this.parts.clock.now();
     const jobs = inputs.map((input, i) => this.newJob(def, input, parsed, now, `inputs[${i}]`));
     if (jobs.length === 0) return [];

@@ -32,9 +32,9 @@ export function newJob(
     const bytes = Buffer.byteLength(inputJson);
     if (bytes > maxPayloadBytes) throw new PayloadTooLargeError(field, bytes, maxPayloadBytes);
   }
-  const runAt = options.runAt ?? (options.delayMs ? now + options.delayMs : now);
+  const runAt = options.runAt ?? (options.delayMs ? now + options.delayMs : options.debounceMs ? now + options.debounceMs : now);
   if (runAt > LATEST_TIME_MS) throw new InvalidOptionError('delay', `must end by the end of the year 9999, as runAt must; ends ${runAt - LATEST_TIME_MS} ms after it`);
-  return {
+  const job: NewJob = {
     name: def.name,
     queue: options.queue ?? def.options.queue ?? defaults.queue,
     input,
@@ -44,4 +44,6 @@ export function newJob(
     maxRetries: options.maxRetries ?? def.options.maxRetries ?? defaults.maxRetries,
     timeoutMs: options.timeoutMs ?? def.options.timeoutMs ?? defaults.timeoutMs,
   };
+  if (options.unique) job.unique = options.unique;
+  return job;
 }

@@ -27,6 +27,12 @@ export interface JobRecord<I = unknown, O = unknown> {
   leaseExpiresAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
+  /**
+   * Set by an enqueue with a `key` that made no new job: this is the job
+   * holding the key (its input, runAt and priority replaced, for
+   * `onConflict: 'replace'` and debounce, where it was still waiting).
+   */
+  duplicate?: true;
 }
 
 /** The record of a job of definition `D`: its input and result typed. */

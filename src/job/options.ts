@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { type Duration, durationField } from '../duration.js';
 import { InvalidOptionError } from '../errors.js';
 import { type OptionShape, strictOptions } from '../strict-options.js';
+import type { JobKey } from '../store/contract.js';
+import { refineUnique, uniqueOf, uniqueOptionShape } from './unique-options.js';
 
 /** Postgres `integer`, so every store can keep it. */
 const MAX_PRIORITY = 2 ** 31 - 1;
@@ -58,6 +60,18 @@ export interface EnqueueOptions extends JobOptions {
   delay?: Duration;
   /** A store-specific handle to enqueue through, such as a `pg` client inside the caller's transaction. */
   client?: unknown;
+  /**
+   * A unique key within the job's name: while a job of that name with this
+   * key is waiting or running, another enqueue with it makes no second job
+   * (see docs/unique-jobs.md).
+   */
+  key?: string;
+  /** With `key`, when the key is held: answer the holder (`ignore`, the default), replace a waiting holder's input, runAt and priority (`replace`), or throw a JobKeyConflictError (`error`). */
+  onConflict?: 'ignore' | 'replace' | 'error';
+  /** With `key`: the key stays held this long after its job comes to rest. Default 0. */
+  keepFor?: Duration;
+  /** With `key`: run once, this long after the last enqueue with the key, with the last input. */
+  debounce?: Duration;
 }
 
 /** Options after parsing: durations in ms, nothing left to check. */
@@ -81,13 +95,15 @@ const enqueueOptionShape = {
   runAt: fields.runAt.optional(),
   delay: fields.delay.optional(),
   client: z.unknown().optional(),
+  ...uniqueOptionShape,
 } satisfies OptionShape<EnqueueOptions>;
 
 const enqueueOptionsSchema = strictOptions(enqueueOptionShape, 'enqueue')
   .refine((o) => o.runAt === undefined || o.delay === undefined, {
     message: 'give runAt or delay, not both',
     path: ['delay'],
-  });
+  })
+  .superRefine(refineUnique);
 
 export const jobOptionsSchema = z.object(jobOptionShape);
 
@@ -107,6 +123,9 @@ export interface ParsedEnqueueOptions extends ResolvedOptions {
   runAt?: number;
   delayMs?: number;
   client?: unknown;
+  unique?: JobKey;
+  /** With `unique`: runAt is now plus this. */
+  debounceMs?: number;
 }
 
 export function parseEnqueueOptions(options: EnqueueOptions | undefined): ParsedEnqueueOptions {
@@ -123,6 +142,7 @@ export function parseEnqueueOptions(options: EnqueueOptions | undefined): Parsed
     runAt: parsed.runAt?.getTime(),
     delayMs: parsed.delay,
     client: parsed.client,
+    ...(parsed.key === undefined ? {} : uniqueOf({ ...parsed, key: parsed.key })),
   };
 }
 

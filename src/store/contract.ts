@@ -38,6 +38,13 @@ export interface StoredJob {
    * select such a row, and counts leave it out.
    */
   defect?: RowDefect;
+  /**
+   * Only on what `insert` answers for a job with a `unique` key that was
+   * already held: the holder, `kept` as it was or `replaced` (REPLACE applied).
+   */
+  duplicate?: 'kept' | 'replaced';
+  /** With `duplicate: 'replaced'`, when the holder was due out of another state (`retrying`): that state. */
+  replacedFrom?: JobState;
 }
 
 /** A column of a stored row that could not be read, and why. */
@@ -57,6 +64,32 @@ export interface NewJob {
   runAt: number;
   maxRetries: number;
   timeoutMs: number;
+  /** A unique key: while a job of this name holds it, no second one is made (see JobKey). */
+  unique?: JobKey;
+}
+
+/**
+ * A unique job's key, per job name. The store decides atomically, across
+ * processes: while the key's holder is not at rest (or rests for less than
+ * the holder's keepForMs), the new job is not inserted and the holder is
+ * answered with `duplicate` set. Otherwise the new job takes the key.
+ */
+export interface JobKey {
+  key: string;
+  /** How long the key stays held once its job is at rest (measured from its updatedAt). */
+  keepForMs: number;
+  /**
+   * `ignore`: answer the holder as it is. `replace`: apply REPLACE where the
+   * chart accepts it (jobRules.replaceFrom): the holder's input, runAt and
+   * priority become this job's; elsewhere answer it as it is. `error`: throw
+   * a JobKeyConflictError, and store nothing of the batch.
+   */
+  onConflict: 'ignore' | 'replace' | 'error';
+  /**
+   * With `replace`: a holder that has started (neither replaceable nor at
+   * rest) gives the key up, and this job is inserted to hold it (debounce).
+   */
+  debounce: boolean;
 }
 
 export interface InsertOptions {
@@ -177,7 +210,10 @@ export interface Store extends ScheduleStore {
   /** Creates tables and applies migrations. Safe to call more than once. */
   open(): Promise<void>;
   close(): Promise<void>;
-  /** Inserts all or nothing; durable before the promise resolves. */
+  /**
+   * Inserts all or nothing; durable before the promise resolves. Jobs with a
+   * `unique` key are decided in order, each seeing the ones before it.
+   */
   insert(jobs: readonly NewJob[], options?: InsertOptions): Promise<StoredJob[]>;
   /**
    * Moves due `pending` and `retrying` jobs of the names (and queues) asked
@@ -230,6 +266,6 @@ export type { CatchUp, NewSchedule, Overlap, ScheduleStore, StoredSchedule, Tick
 export { jobRules, sqlList } from '../../machines/job.rules.js';
 
 // What a backend needs besides the contract (its errors, its option fields), so it imports nothing else.
-export { CorruptJobError, StoreConfigError, StoreError } from '../errors.js';
+export { CorruptJobError, JobKeyConflictError, StoreConfigError, StoreError } from '../errors.js';
 export { durationField } from '../duration.js';
 export { type OptionKeys, type OptionShape, optionKeys, refuseUnknownKeys, strictOptions } from '../strict-options.js';

@@ -19,6 +19,7 @@ export const CHART_EVENTS: readonly ChartEvent[] = [
   { type: 'ABANDON' },
   { type: 'LEASE_EXPIRED' },
   { type: 'REPLAY' },
+  { type: 'REPLACE' },
   { type: AFTER_TIMEOUT },
   { type: AFTER_BACKOFF },
 ];

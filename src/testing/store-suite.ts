@@ -3,6 +3,7 @@ import type { Store } from '../store/contract.js';
 import { describeStoreKeeping } from './store-suite-keeping.js';
 import { describeLeaseRouting } from './store-suite-routing.js';
 import { describeSchedules } from './store-suite-schedules.js';
+import { describeUniqueKeys } from './store-suite-unique.js';
 import { NAMES, newJob, room } from './store-jobs.js';
 
 export interface StoreUnderTest {
@@ -303,5 +304,6 @@ export function storeSuite(make: () => Promise<StoreUnderTest>, options: StoreSu
 
     describeStoreKeeping(() => store);
     describeSchedules(() => store);
+    describeUniqueKeys(() => store);
   });
 }

@@ -224,8 +224,11 @@ describe.each(Object.keys(STORES))('an enqueue with an unknown option stores not
     expect(many).toMatchObject({ field: 'options.queu', reason: expect.stringMatching(/did you mean queue\?/) });
     expect(total(await d.counts())).toBe(0);
 
-    // runAt and delay exclude each other, so the one left out is present but undefined.
-    const every: EveryKey<EnqueueOptions> = { maxRetries: 1, timeout: '1s', queue: 'mail', priority: 3, runAt: undefined, delay: '1m', client: undefined };
+    // runAt, delay and debounce exclude each other, so those left out are present but undefined.
+    const every: EveryKey<EnqueueOptions> = {
+      maxRetries: 1, timeout: '1s', queue: 'mail', priority: 3, runAt: undefined, delay: '1m', client: undefined,
+      key: 'k', onConflict: 'replace', keepFor: '1m', debounce: undefined,
+    };
     expect(await d.enqueue(job, { n: 1 }, every)).toMatchObject({ maxRetries: 1, timeoutMs: 1000, queue: 'mail', priority: 3 });
     expect(total(await d.counts())).toBe(1);
   });

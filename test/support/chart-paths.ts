@@ -65,7 +65,9 @@ async function replay(store: Store, path: ChartEvent[], config: { maxRetries: nu
   // The admin never works; it holds the store open and does what an operator does.
   const admin = createDispatcher({ store }).register(job);
   let worker: Dispatcher | null = null;
-  const { id } = await admin.enqueue(job, {}, { maxRetries: config.maxRetries, timeout: TIMEOUT_MS });
+  // With a unique key, so REPLACE is an enqueue with the same key.
+  const enqueue = (onConflict: 'ignore' | 'replace') => admin.enqueue(job, {}, { maxRetries: config.maxRetries, timeout: TIMEOUT_MS, key: 'model', onConflict });
+  const { id } = await enqueue('ignore');
 
   const model = createActor(jobMachine, {
     input: { id, name: 'model', queue: 'default', attempt: 0, maxRetries: config.maxRetries, timeoutMs: TIMEOUT_MS, deadLetter: config.deadLetter },
@@ -113,6 +115,11 @@ async function replay(store: Store, path: ChartEvent[], config: { maxRetries: nu
       case 'REPLAY':
         await admin.dlq.replay(id);
         break;
+      case 'REPLACE': {
+        const replaced = await enqueue('replace');
+        expect(replaced).toMatchObject({ id, duplicate: true });
+        break;
+      }
     }
     model.send(event as never);
     const expected = model.getSnapshot();
@@ -150,7 +157,7 @@ export function describeChartPaths(kind: string, makeStore: () => Promise<Store>
 
     it('covers every event the chart accepts', () => {
       const covered = new Set(paths.map((p) => label(p.events.at(-1)!)));
-      const expected = ['LEASE', 'SUCCEED', 'FAIL', 'FAIL(permanent)', 'CANCEL', 'ABANDON', 'LEASE_EXPIRED', 'REPLAY', 'after timeout'];
+      const expected = ['LEASE', 'SUCCEED', 'FAIL', 'FAIL(permanent)', 'CANCEL', 'ABANDON', 'LEASE_EXPIRED', 'REPLAY', 'REPLACE', 'after timeout'];
       if (config.deadLetter) expected.push('after backoff');
       expect([...covered].sort()).toEqual(expected.sort());
     });

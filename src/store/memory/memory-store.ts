@@ -22,6 +22,8 @@ import type {
   TransitionWrite,
 } from '../contract.js';
 import { enqueuedRecord } from '../enqueued-record.js';
+import { replacedInto } from '../job-keys.js';
+import { MemoryKeys } from './job-keys.js';
 import { RestWatchers } from '../rest-watchers.js';
 import { MemorySchedules } from './schedules.js';
 import { WakeListeners } from '../wake-listeners.js';
@@ -31,6 +33,8 @@ interface Row extends StoredJob {
   seq: number;
   /** Bumped each time the row enters a heap; older heap entries for it are stale. */
   ticket: number;
+  /** The unique key it was enqueued with, to free the key's entry when the row is purged. */
+  keyed?: string;
 }
 
 /**
@@ -134,6 +138,7 @@ export class MemoryStore implements Store {
   private readonly duties = new Set<string>();
   private readonly resting = new RestWatchers();
   private readonly schedules = new MemorySchedules((jobs) => this.insert(jobs));
+  private readonly keys = new MemoryKeys();
   private seq = 0;
   private closed = false;
 
@@ -166,14 +171,34 @@ export class MemoryStore implements Store {
       }
     });
     const now = this.now();
+    // Keyed jobs are all decided before anything is written: an 'error' conflict throws with nothing stored.
+    const outcomes = this.keys.decide(jobs, (id) => this.rows.get(id), now);
     const out: StoredJob[] = new Array(jobs.length);
     for (let i = 0; i < jobs.length; i++) {
       const job = jobs[i]!;
+      const outcome = outcomes?.[i];
+      if (outcome && outcome.kind !== 'insert') {
+        const holder = outcome.holder as Row;
+        const from = holder.state;
+        if (outcome.kind === 'replace') {
+          holder.state = replacedInto(holder, now)!;
+          holder.input = inputs[i];
+          holder.runAt = job.runAt;
+          holder.priority = job.priority;
+          holder.updatedAt = now;
+          this.enterHeap(holder, now);
+        }
+        out[i] = copy(holder);
+        out[i]!.duplicate = outcome.kind === 'replace' ? 'replaced' : 'kept';
+        if (holder.state !== from) out[i]!.replacedFrom = from;
+        continue;
+      }
       const seq = ++this.seq;
       // The input is a copy through JSON, as a durable store would keep: later changes to the caller's object do not leak in.
       const row = enqueuedRecord(job, String(seq), inputs[i], now) as Row;
       row.seq = seq;
       row.ticket = 0;
+      if (job.unique) row.keyed = this.keys.claim(job.name, job.unique, row.id);
       this.rows.set(row.id, row);
       this.enterHeap(row, now);
       out[i] = copy(row);
@@ -305,6 +330,7 @@ export class MemoryStore implements Store {
     for (const [id, row] of this.rows) {
       if (row.state === state && row.updatedAt < before) {
         this.rows.delete(id);
+        if (row.keyed) this.keys.release(row.keyed, id);
         row.ticket++;
         removed++;
       }

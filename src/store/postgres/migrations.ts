@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { StoreError } from '../contract.js';
 import { lockKey, lockName } from './advisory-lock.js';
+import { keysSchema } from './job-keys.js';
 
 interface Migration {
   version: number;
@@ -127,6 +128,7 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  { version: 6, name: 'unique job keys', sql: keysSchema },
   {
     version: 8,
     name: 'cron schedules',

@@ -23,6 +23,7 @@ import type {
 import { StoreConfigError, StoreError } from '../contract.js';
 import { enqueuedRecord } from '../enqueued-record.js';
 import { lockName } from './advisory-lock.js';
+import { keyConflict, keyedJobs, keyedParams, type KeyedRow } from './job-keys.js';
 import { Listener } from './listener.js';
 import { checkVersion, migrate } from './migrations.js';
 import { parseOptions, type PostgresStoreOptions, type ResolvedPostgresOptions } from './options.js';
@@ -144,6 +145,7 @@ export class PostgresStore implements Store {
     const db = this.db();
     const via = options?.client === undefined ? db : queryable(options.client);
     if (jobs.length === 0) return [];
+    if (jobs.some((job) => job.unique !== undefined)) return this.insertKeyed(via, jobs);
     const params: unknown[][] = [[], [], [], [], [], [], []];
     for (const job of jobs) {
       params[0]!.push(job.name);
@@ -161,6 +163,16 @@ export class PostgresStore implements Store {
       const row = rows[i]!;
       return enqueuedRecord(job, row.id, job.input, row.created_at);
     });
+  }
+
+  /** A batch with unique keys, decided by insert_keyed in one statement (see job-keys.ts). */
+  private async insertKeyed(via: Queryable, jobs: readonly NewJob[]): Promise<StoredJob[]> {
+    const params = keyedParams(jobs, channelOf(this.schema));
+    try {
+      return keyedJobs(await this.query<KeyedRow>(via, 'inserting jobs with unique keys', this.sql.insertKeyed, params));
+    } catch (error) {
+      throw keyConflict(error, jobs) ?? error;
+    }
   }
 
   async lease(request: LeaseRequest): Promise<LeaseResult> {

@@ -240,6 +240,9 @@ export function statements(schema: string) {
       )
       SELECT ord FROM moved`,
 
+    /** Jobs with unique keys: the insert statement's arrays, then keys, keepFor, onConflict, debounce, the chart's states (see job-keys.ts). */
+    insertKeyed: `SELECT * FROM ${pg.escapeIdentifier(schema)}.insert_keyed($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+
     /** $1 job id, $2 waiter. Registers a wait, or keeps the one there. */
     addWaiter: `INSERT INTO ${waiters} (job_id, waiter) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
 

@@ -82,6 +82,22 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 5,
+    name: 'unique job keys',
+    sql: `
+      -- The job holding each unique key of a job name, and how long past rest it keeps it. A table of
+      -- its own: jobs without a key write nothing here, and a holder at rest past keep_for_ms, or
+      -- purged, is taken over in place (no time in an index). Decided inside the insert's transaction.
+      CREATE TABLE dispatch_job_keys (
+        name        TEXT    NOT NULL,
+        key         TEXT    NOT NULL,
+        job_id      INTEGER NOT NULL,
+        keep_for_ms INTEGER NOT NULL,
+        PRIMARY KEY (name, key)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
+  {
     version: 7,
     name: 'cron schedules',
     sql: `

@@ -18,12 +18,13 @@ import type {
   TickResult,
   TransitionWrite,
 } from '../contract.js';
-import { inQueue, StoreConfigError, StoreError } from '../contract.js';
+import { inQueue, JobKeyConflictError, StoreConfigError, StoreError } from '../contract.js';
 import { enqueuedRecord } from '../enqueued-record.js';
 import { RestWatchers } from '../rest-watchers.js';
 import { WakeListeners } from '../wake-listeners.js';
 import { type DutyClaims, dutyClaims } from './duties.js';
 import { ForeignEnqueues } from './foreign-enqueues.js';
+import { keyedInsert } from './job-keys.js';
 import { leaseOperation } from './lease.js';
 import { migrate } from './migrations.js';
 import { checkLocation, parseOptions, type ResolvedSqliteOptions, type SqliteStoreOptions } from './options.js';
@@ -43,6 +44,7 @@ const IN_THREAD_BUSY_MS = 10;
 interface Prepared {
   db: Db;
   insert: (jobs: readonly NewJob[]) => StoredJob[];
+  insertKeyed: (jobs: readonly NewJob[]) => StoredJob[];
   lease: (request: LeaseRequest) => LeaseResult;
   write: (writes: readonly TransitionWrite[]) => boolean[];
   extend: (leases: readonly LeaseRef[], leaseMs: number) => boolean[];
@@ -131,8 +133,10 @@ export class SqliteStore implements Store {
     }
     this.ready();
     if (jobs.length === 0) return [];
-    const stored = await this.run('inserting jobs', (s) => s.insert(jobs));
-    this.foreign?.inserted(Number(stored[0]!.id), Number(stored[stored.length - 1]!.id));
+    const keyed = jobs.some((job) => job.unique !== undefined);
+    const stored = await this.run('inserting jobs', (s) => (keyed ? s.insertKeyed(jobs) : s.insert(jobs)));
+    const fresh = keyed ? stored.filter((job) => !job.duplicate) : stored;
+    if (fresh.length > 0) this.foreign?.inserted(Number(fresh[0]!.id), Number(fresh[fresh.length - 1]!.id));
     let earliest = Infinity;
     for (const job of jobs) earliest = Math.min(earliest, job.runAt);
     this.wakes.notify(earliest);
@@ -287,7 +291,7 @@ export class SqliteStore implements Store {
     try {
       return await whileBusy(this.options.busyTimeoutMs, () => operation(this.ready()));
     } catch (error) {
-      if (error instanceof StoreError || error instanceof StoreConfigError) throw error;
+      if (error instanceof StoreError || error instanceof StoreConfigError || error instanceof JobKeyConflictError) throw error;
       throw new StoreError(`sqlite store: ${what} failed: ${reasonOf(error, this.options.busyTimeoutMs)}`, { cause: error });
     }
   }
@@ -329,6 +333,7 @@ function prepare(db: Db, synchronous: 'full' | 'normal'): Prepared {
         return enqueuedRecord(job, String(lastInsertRowid), JSON.parse(input), now);
       });
     }).immediate,
+    insertKeyed: keyedInsert(db),
     lease: leaseOperation(db, synchronous),
     write: db.transaction((writes: readonly TransitionWrite[]) => {
       const now = Date.now();

@@ -15,8 +15,9 @@
  */
 import fc from 'fast-check';
 import { expect } from 'vitest';
+import { jobRules } from '../../../machines/job.rules.js';
 import type { JobState, NewJob, Store, StoredJob, TransitionWrite } from '../../../src/index.js';
-import { AFTER_TIMEOUT, CHART_STATES, type ChartEvent, type ChartJob, chartMoves, initialJob, lease, step } from './chart-model.js';
+import { AFTER_BACKOFF, AFTER_TIMEOUT, CHART_STATES, type ChartEvent, type ChartJob, chartMoves, initialJob, lease, step } from './chart-model.js';
 
 const HOUR = 3_600_000;
 const SECOND = 1000;
@@ -43,7 +44,8 @@ export interface PropertyStore {
 }
 
 type Op =
-  | { op: 'enqueue'; jobs: Array<{ priority: number; queue: string; runAtHours: number; maxRetries: number; deadLetter: boolean }> }
+  | { op: 'enqueue'; jobs: Array<{ priority: number; queue: string; runAtHours: number; maxRetries: number; deadLetter: boolean; keyed: boolean }> }
+  | { op: 'replace'; pick: number; priority: number; runAtHours: number }
   | { op: 'lease'; limit: number; roomA: number | null; leaseHours: number }
   | { op: 'succeed' | 'abandon' | 'cancel' | 'replay'; pick: number }
   | { op: 'fail'; pick: number; retryable: boolean; delayHours: number }
@@ -66,6 +68,7 @@ export const opArbitrary: fc.Arbitrary<Op> = fc.oneof(
           runAtHours: fc.integer({ min: -1, max: 2 }),
           maxRetries: fc.integer({ min: 0, max: 2 }),
           deadLetter: fc.boolean(),
+          keyed: fc.boolean(),
         }),
         { minLength: 1, maxLength: 3 },
       ),
@@ -86,6 +89,10 @@ export const opArbitrary: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ op: fc.constant('abandon' as const), pick }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('cancel' as const), pick }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('replay' as const), pick }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ op: fc.constant('replace' as const), pick, priority: fc.integer({ min: 0, max: 2 }), runAtHours: fc.integer({ min: -1, max: 2 }) }),
+  },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('reap' as const), limit: fc.integer({ min: 1, max: 5 }) }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('jump' as const), hours: fc.integer({ min: 0, max: 3 }), seconds: fc.integer({ min: 1, max: 30 }) }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('stale' as const), pick, back: fc.nat({ max: 10 }), pastLease: fc.boolean() }) },
@@ -99,11 +106,15 @@ interface ModelJob extends ChartJob {
   runAt: number;
   token: string | null;
   leaseExpiresAt: number | null;
+  /** The unique key it was enqueued with, if any (one of its own: keys never collide on enqueue). */
+  key?: string;
   /** Every (state, lease) the job was stored with, oldest first: the views a stale writer may still hold. */
   views: Array<{ value: JobState; token: string | null }>;
 }
 
 const MOVES = chartMoves();
+/** The chart's resting states: a holder there (with no keepFor) frees its key. */
+const CHART_RESTING: readonly string[] = jobRules.rest;
 
 /** One run: a store, the model beside it, and the last state each job was seen in. */
 class Run {
@@ -111,6 +122,8 @@ class Run {
   private readonly byId = new Map<string, ModelJob>();
   private readonly seen = new Map<string, JobState>();
   private readonly tokens = new Set<string>();
+  /** Unique key -> the job holding it. */
+  private readonly holders = new Map<string, ModelJob>();
 
   constructor(
     private readonly target: PropertyTarget,
@@ -146,6 +159,8 @@ class Run {
         return this.move(op.pick, { type: 'CANCEL' });
       case 'replay':
         return this.move(op.pick, { type: 'REPLAY' });
+      case 'replace':
+        return this.replace(op.pick, op.priority, op.runAtHours * HOUR);
       case 'reap':
         return this.reap(op.limit);
       case 'jump':
@@ -160,6 +175,7 @@ class Run {
     const news: Array<NewJob & { deadLetter: boolean }> = specs.map((s, i) => {
       const input = { k: this.jobs.length + i };
       return {
+        ...(s.keyed ? { unique: { key: `key-${this.jobs.length + i}`, keepForMs: 0, onConflict: 'ignore' as const, debounce: false } } : {}),
         name: 'prop',
         queue: s.queue,
         input,
@@ -173,8 +189,12 @@ class Run {
     });
     const stored = await this.store.insert(news);
     expect(stored).toHaveLength(news.length);
-    stored.forEach((job, i) => {
-      const n = news[i]!;
+    stored.forEach((job, i) => this.enqueued(job, news[i]!));
+  }
+
+  /** A job the store inserted: the model's too. */
+  private enqueued(job: StoredJob, n: NewJob & { deadLetter: boolean }): void {
+    {
       expect(job).toMatchObject({ state: 'pending', attempt: 0, queue: n.queue, priority: n.priority, runAt: n.runAt, input: n.input, leaseToken: null });
       expect(this.byId.has(job.id), `id ${job.id} given twice`).toBe(false);
       const chart = initialJob({ id: job.id, name: n.name, queue: n.queue, attempt: 0, maxRetries: n.maxRetries, timeoutMs: n.timeoutMs, deadLetter: n.deadLetter });
@@ -190,9 +210,60 @@ class Run {
         leaseExpiresAt: null,
         views: [{ value: chart.value, token: null }],
       };
+      if (n.unique) {
+        model.key = n.unique.key;
+        this.holders.set(n.unique.key, model);
+      }
       this.jobs.push(model);
       this.byId.set(job.id, model);
-    });
+    }
+  }
+
+  /**
+   * An enqueue with a held key and onConflict 'replace': the store must do
+   * what the chart says of the holder. Where it accepts REPLACE (pending, or
+   * retrying past its backoff, through that delayed edge) the holder takes
+   * the new priority and runAt; at rest it frees the key and a new job takes
+   * it; elsewhere (running, retrying still backing off) nothing changes.
+   */
+  private async replace(pickIndex: number, priority: number, runAtMs: number): Promise<void> {
+    const keys = [...this.holders.keys()];
+    if (keys.length === 0) return;
+    const key = keys[pickIndex % keys.length]!;
+    const holder = this.holders.get(key)!;
+    const now = this.target.now();
+    const input = { k: this.jobs.length, replacing: key };
+    const job: NewJob & { deadLetter: boolean } = {
+      name: 'prop',
+      queue: holder.queue,
+      input,
+      inputJson: JSON.stringify(input),
+      priority,
+      runAt: now + runAtMs,
+      maxRetries: holder.context.maxRetries,
+      timeoutMs: 60_000,
+      deadLetter: holder.context.deadLetter,
+      unique: { key, keepForMs: 0, onConflict: 'replace', debounce: false },
+    };
+    const { result, before, after } = await this.timed(() => this.store.insert([job]));
+    const [answer] = result;
+    const expected = sameAtBoth(before, after, (at) => {
+      if (CHART_RESTING.includes(holder.value)) return { outcome: 'insert' as const };
+      const due = holder.value === 'retrying' && holder.runAt <= at ? step(holder, { type: AFTER_BACKOFF }) : holder;
+      const next = due && step(due, { type: 'REPLACE' });
+      return next ? { outcome: 'replaced' as const, next } : { outcome: 'kept' as const };
+    }, 'what a replace does');
+    if (expected.outcome === 'insert') {
+      expect(answer!.duplicate, `a replace of ${key} whose holder rests`).toBeUndefined();
+      this.enqueued(answer!, job);
+      return;
+    }
+    expect(answer, `a replace of ${key} held by ${holder.id} (${holder.value})`).toMatchObject({ id: holder.id, duplicate: expected.outcome });
+    if (expected.outcome === 'kept') return;
+    expect(answer!.state).toBe(expected.next.value);
+    expect(answer!.replacedFrom).toBe(holder.value === expected.next.value ? undefined : holder.value);
+    holder.priority = priority;
+    this.update(holder, expected.next, { token: null, runAt: job.runAt });
   }
 
   /** The jobs a lease at `now` must take, in the one order, within the limit and the queue room. */
