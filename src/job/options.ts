@@ -33,6 +33,11 @@ export const fields = {
     .string({ error: 'must be a string' })
     .min(1, { error: 'must not be empty' })
     .max(200, { error: 'must be at most 200 characters' }),
+  /** A group within a queue, for its groupConcurrency: a tenant, a user. */
+  group: z
+    .string({ error: 'must be a string' })
+    .min(1, { error: 'must not be empty' })
+    .max(200, { error: 'must be at most 200 characters' }),
   timeout: durationField(1),
   // Becomes the job's runAt: a time in the store, not a timer.
   delay: durationField(0, 'stored'),
@@ -58,6 +63,8 @@ export interface EnqueueOptions extends JobOptions {
   delay?: Duration;
   /** A store-specific handle to enqueue through, such as a `pg` client inside the caller's transaction. */
   client?: unknown;
+  /** The group within its queue (a tenant, a user): the queue's `groupConcurrency` caps each group's running jobs. */
+  group?: string;
 }
 
 /** Options after parsing: durations in ms, nothing left to check. */
@@ -81,6 +88,7 @@ const enqueueOptionShape = {
   runAt: fields.runAt.optional(),
   delay: fields.delay.optional(),
   client: z.unknown().optional(),
+  group: fields.group.optional(),
 } satisfies OptionShape<EnqueueOptions>;
 
 const enqueueOptionsSchema = strictOptions(enqueueOptionShape, 'enqueue')
@@ -107,6 +115,7 @@ export interface ParsedEnqueueOptions extends ResolvedOptions {
   runAt?: number;
   delayMs?: number;
   client?: unknown;
+  group?: string;
 }
 
 export function parseEnqueueOptions(options: EnqueueOptions | undefined): ParsedEnqueueOptions {
@@ -123,6 +132,7 @@ export function parseEnqueueOptions(options: EnqueueOptions | undefined): Parsed
     runAt: parsed.runAt?.getTime(),
     delayMs: parsed.delay,
     client: parsed.client,
+    group: parsed.group,
   };
 }
 

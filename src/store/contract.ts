@@ -1,5 +1,6 @@
 import type { JobError, JobState } from '../../machines/job.machine.js';
 import { jobRules } from '../../machines/job.rules.js';
+import type { QueueSettingsChange, QueueStateCounts, StoredQueue } from './queue-settings.js';
 
 /**
  * A job as a store keeps it. Times are epoch milliseconds; the engine turns
@@ -25,6 +26,8 @@ export interface StoredJob {
   leaseExpiresAt: number | null;
   createdAt: number;
   updatedAt: number;
+  /** The group it was enqueued in, for its queue's `groupConcurrency`; null when none. */
+  group: string | null;
   /**
    * Set when the row holds a value the store cannot read back (an input,
    * last error or result that is not JSON, or not the shape it must have):
@@ -56,6 +59,8 @@ export interface NewJob {
   runAt: number;
   maxRetries: number;
   timeoutMs: number;
+  /** The group, for its queue's `groupConcurrency`; absent or null: none. */
+  group?: string | null;
 }
 
 export interface InsertOptions {
@@ -93,7 +98,9 @@ export interface LeaseResult {
   jobs: LeasedJob[];
   /**
    * When fewer jobs came back than asked: the earliest runAt still in the
-   * future among jobs the request could take (its names and queues), or null.
+   * future among jobs the request could take (its names and queues), or null;
+   * or sooner, when a queue's rate limit held due jobs back: when its window
+   * next has room.
    */
   nextRunAt: number | null;
 }
@@ -221,7 +228,20 @@ export interface Store {
    * compare-and-set.
    */
   withDuty(name: string, run: () => Promise<void>): Promise<boolean>;
+  /**
+   * Changes a queue's settings at once for every worker (see queue-settings.ts)
+   * and answers them. A queue once configured keeps its row, defaults or not.
+   * A change that may let jobs be leased wakes the workers, as an enqueue does.
+   */
+  configureQueue(name: string, change: QueueSettingsChange): Promise<StoredQueue>;
+  /** Every queue that has settings, by name. */
+  queueSettings(): Promise<StoredQueue[]>;
+  /** Counts by state of every queue that has jobs. */
+  queueCounts(): Promise<QueueStateCounts>;
 }
+
+export type { QueueSettings, QueueSettingsChange, QueueStateCounts, RateLimit, StoredQueue } from './queue-settings.js';
+export { changedSettings, isDefault, isLimited, NO_QUEUE_SETTINGS } from './queue-settings.js';
 
 /** The job chart's rules (which states a lease takes from, which holds a lease...), that stores follow. */
 export { jobRules, sqlList } from '../../machines/job.rules.js';

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Store } from '../store/contract.js';
 import { describeStoreKeeping } from './store-suite-keeping.js';
 import { describeLeaseRouting } from './store-suite-routing.js';
+import { describeQueueSettings } from './store-suite-queues.js';
 import { NAMES, newJob, room } from './store-jobs.js';
 
 export interface StoreUnderTest {
@@ -179,6 +180,7 @@ export function storeSuite(make: () => Promise<StoreUnderTest>, options: StoreSu
     });
 
     describeLeaseRouting(() => store);
+    describeQueueSettings(() => store);
 
     it('never leases one job twice to concurrent callers', async () => {
       await store.insert(Array.from({ length: 40 }, () => newJob()));

@@ -225,8 +225,8 @@ describe.each(Object.keys(STORES))('an enqueue with an unknown option stores not
     expect(total(await d.counts())).toBe(0);
 
     // runAt and delay exclude each other, so the one left out is present but undefined.
-    const every: EveryKey<EnqueueOptions> = { maxRetries: 1, timeout: '1s', queue: 'mail', priority: 3, runAt: undefined, delay: '1m', client: undefined };
-    expect(await d.enqueue(job, { n: 1 }, every)).toMatchObject({ maxRetries: 1, timeoutMs: 1000, queue: 'mail', priority: 3 });
+    const every: EveryKey<EnqueueOptions> = { maxRetries: 1, timeout: '1s', queue: 'mail', priority: 3, runAt: undefined, delay: '1m', client: undefined, group: 'tenant-1' };
+    expect(await d.enqueue(job, { n: 1 }, every)).toMatchObject({ maxRetries: 1, timeoutMs: 1000, queue: 'mail', priority: 3, group: 'tenant-1' });
     expect(total(await d.counts())).toBe(1);
   });
 });

@@ -29,6 +29,9 @@ export function withHeldWrites(inner: Store, mode: HoldMode) {
     purge: (state, before) => inner.purge(state, before),
     counts: () => inner.counts(),
     withDuty: (name, run) => inner.withDuty(name, run),
+    configureQueue: (name, change) => inner.configureQueue(name, change),
+    queueSettings: () => inner.queueSettings(),
+    queueCounts: () => inner.queueCounts(),
     ...(inner.subscribe ? { subscribe: (listener: (runAt: number) => void) => inner.subscribe!(listener) } : {}),
     async write(writes: readonly TransitionWrite[]): Promise<boolean[]> {
       while (gate) {
