@@ -4,6 +4,7 @@ import type { JobState } from '../../machines/job.machine.js';
 import type { supervisorMachine } from '../../machines/supervisor.machine.js';
 import { JobClient, type Dlq } from '../client/client.js';
 import type { WaitForOptions } from '../client/wait-for.js';
+import { queueControl, type Queues } from '../client/queues.js';
 import { InvalidOptionError, LifecycleError } from '../errors.js';
 import type { AnyJobDefinition, InputOf } from '../job/define-job.js';
 import type { EnqueueOptions } from '../job/options.js';
@@ -24,12 +25,15 @@ import { WriteBuffer } from './write-buffer.js';
 
 export type { DispatcherOptions, QueueOptions, StopOptions } from './settings.js';
 export type { Dlq, DlqListOptions, DlqPage, DlqPurgeOptions } from '../client/client.js';
+export type { QueueConfig, QueueInfo, Queues, QueueSettingsRecord } from '../client/queues.js';
 
 /** A dispatcher: the registry, the enqueue API and, once started, the worker. */
 export interface Dispatcher {
   /** Every stored step of the chart, as it happens. */
   readonly events$: Observable<TransitionEvent>;
   readonly dlq: Dlq;
+  /** Cluster-wide queue settings: pause, resume, concurrency, rate limit, group concurrency. */
+  readonly queues: Queues;
   readonly store: Store;
   /** The supervisor actor, for inspection: its state and context show slots and sleeps. */
   readonly supervisorActor: Actor<typeof supervisorMachine>;
@@ -90,6 +94,7 @@ type Phase = 'new' | 'started' | 'stopping' | 'stopped';
 export class DispatcherImpl implements Dispatcher {
   readonly events$: Observable<TransitionEvent>;
   readonly dlq: Dlq;
+  readonly queues: Queues;
   readonly store: Store;
   private readonly settings: Settings;
   private readonly events = new Subject<TransitionEvent>();
@@ -151,6 +156,7 @@ export class DispatcherImpl implements Dispatcher {
     );
     this.events$ = this.events.asObservable();
     this.dlq = this.client.dlq;
+    this.queues = queueControl({ store: this.store, ready: () => this.ready() });
   }
 
   get supervisorActor(): Actor<typeof supervisorMachine> {
