@@ -36,7 +36,7 @@ const OPEN: QueueRoom = Object.freeze({ room: Infinity, rateLeft: Infinity, rate
 export class QueueBook {
   private readonly settings = new Map<string, StoredQueue>();
   private readonly running = new Map<string, Map<string, number>>();
-  private readonly starts = new Map<string, number[]>();
+  private readonly starts = new Map<string, StartLog>();
 
   /** Queues paused or limited now. */
   private binding = 0;
@@ -67,7 +67,7 @@ export class QueueBook {
       this.running.set(name, counts);
     }
     if (settings.rateLimit === null) this.starts.delete(name);
-    else if (!this.starts.has(name)) this.starts.set(name, []);
+    else if (!this.starts.has(name)) this.starts.set(name, { times: [], head: 0 });
     return { ...stored, rateLimit: stored.rateLimit && { ...stored.rateLimit } };
   }
 
@@ -84,13 +84,16 @@ export class QueueBook {
     const { rateLimit, groupConcurrency } = settings;
     if (rateLimit) {
       const log = this.starts.get(queue)!;
-      // Starts older than the window no longer count.
-      let old = 0;
-      while (old < log.length && log[old]! <= now - rateLimit.perMs) old++;
-      if (old > 0) log.splice(0, old);
-      rateLeft = Math.max(0, rateLimit.max - log.length);
+      // Starts older than the window no longer count; the array is cut down only now and then, as a
+      // splice per lease would move the whole window each time.
+      while (log.head < log.times.length && log.times[log.head]! <= now - rateLimit.perMs) log.head++;
+      if (log.head > 1024 && log.head * 2 > log.times.length) {
+        log.times = log.times.slice(log.head);
+        log.head = 0;
+      }
+      rateLeft = Math.max(0, rateLimit.max - (log.times.length - log.head));
       room = Math.min(room, rateLeft);
-      rateOpensAt = (log[0] ?? now) + rateLimit.perMs;
+      rateOpensAt = (log.times[log.head] ?? now) + rateLimit.perMs;
     }
     const groupRoom =
       groupConcurrency === null ? null : (group: string | null) => (group === null ? Infinity : Math.max(0, groupConcurrency - (running?.get(group) ?? 0)));
@@ -105,7 +108,7 @@ export class QueueBook {
   started(queue: string, group: string | null, now: number): void {
     const running = this.running.get(queue);
     if (running) bump(running, group, 1);
-    this.starts.get(queue)?.push(now);
+    this.starts.get(queue)?.times.push(now);
   }
 
   /** A job of a tracked queue left running. */
@@ -119,6 +122,12 @@ export class QueueBook {
     const settings = this.settings.get(queue);
     return settings !== undefined && (settings.concurrency !== null || settings.groupConcurrency !== null);
   }
+}
+
+/** A rate-limited queue's start times in order; those before `head` have left the window. */
+interface StartLog {
+  times: number[];
+  head: number;
 }
 
 function bump(counts: Map<string, number>, group: string | null, by: number): void {
