@@ -70,7 +70,13 @@ describe.each(Object.keys(targets))('queue limits across processes: %s', (name) 
     await target.cleanup();
   });
 
-  async function setUp(jobs: number, settings: QueueWorkerSettings, configure: (d: Dispatcher) => Promise<unknown>, processes = 2): Promise<string[]> {
+  async function setUp(
+    jobs: number,
+    settings: QueueWorkerSettings,
+    configure: (d: Dispatcher) => Promise<unknown>,
+    processes = 2,
+    beforeDone: (logs: string[]) => Promise<void> = async () => undefined,
+  ): Promise<string[]> {
     target = targets[name]!();
     // A process that runs no worker sets the limits and enqueues.
     client = createDispatcher({ store: target.store() }).register(work);
@@ -80,6 +86,7 @@ describe.each(Object.keys(targets))('queue limits across processes: %s', (name) 
     // Both workers run before the jobs come, so both are woken by the enqueue and take part.
     for (const log of logs) children.push(await forkReady(script, [target.kind, target.where, target.schema, log, JSON.stringify(settings)]));
     await client.enqueueMany(work, Array.from({ length: jobs }, (_, n) => ({ n })), { queue: 'q' });
+    await beforeDone(logs);
     const deadline = Date.now() + 60_000;
     while ((await client.counts()).completed < jobs) {
       if (Date.now() > deadline) throw new Error(`not all jobs completed:\n${children.map((c) => c.output()).join('\n')}`);
@@ -102,6 +109,20 @@ describe.each(Object.keys(targets))('queue limits across processes: %s', (name) 
     // Two at once means two processes at once: each runs one at most.
     expect(maxOverlap(spans)).toBe(2);
     for (const log of logs) expect(maxOverlap(spansIn([log]))).toBeLessThanOrEqual(1);
+  });
+
+  it('leases nothing of a paused queue in any process, and a resume wakes them at once', async () => {
+    let resumedAt = 0;
+    const logs = await setUp(4, { concurrency: 5, workMs: 5, pollInterval: '20s' }, (d) => d.queues.pause('q'), 2, async (logs) => {
+      await sleep(500);
+      expect((await client.counts()).pending).toBe(4);
+      expect(spansIn(logs)).toEqual([]);
+      resumedAt = Date.now();
+      await client.queues.resume('q');
+    });
+    const first = Math.min(...spansIn(logs).map((s) => s.start));
+    // Woken by the resume: their poll is 20 s away.
+    expect(first - resumedAt).toBeLessThan(3000);
   });
 
   it('never starts more than the rate limit allows in any window, across processes', async () => {

@@ -200,7 +200,7 @@ export class PostgresStore implements Store {
     let rateOpensAt = Infinity;
     for (const queue of limited) {
       if (jobs.length >= request.limit) break;
-      const taken = await this.queues.lease(request, queue, request.limit - jobs.length);
+      const taken = await this.run('leasing jobs of a limited queue', () => this.queues.lease(request, queue, request.limit - jobs.length));
       for (const job of taken.jobs) jobs.push(job);
       if (taken.rateOpensAt !== null) rateOpensAt = Math.min(rateOpensAt, taken.rateOpensAt);
     }

@@ -17,6 +17,8 @@ export interface QueueWorkerSettings {
   workMs: number;
   /** This process's own per-queue limits. */
   queues?: Record<string, { concurrency: number }>;
+  /** The store's poll, when a test must tell a wake-up from it. */
+  pollInterval?: string;
 }
 
 const [kind, where, schema, log, json] = process.argv.slice(2);
@@ -33,7 +35,9 @@ const work = defineJob({
   },
 });
 
-const store = kind === 'sqlite' ? sqliteStore({ path: where! }) : postgresStore({ connectionString: where!, schema: schema!, migrate: false });
+const poll = settings.pollInterval ? { pollInterval: settings.pollInterval } : {};
+const store =
+  kind === 'sqlite' ? sqliteStore({ path: where!, ...poll }) : postgresStore({ connectionString: where!, schema: schema!, migrate: false, ...poll });
 const dispatcher = createDispatcher({
   store,
   concurrency: settings.concurrency,
