@@ -44,7 +44,8 @@ async function checkCount(a: Adapter, expected: number): Promise<void> {
 }
 
 async function processRun(a: Adapter, p: Params): Promise<Metrics> {
-  await a.open({ concurrency: p.concurrency!, retry: false, reset: true });
+  const rateLimit = p.rateMax === undefined ? {} : { rateLimit: { max: p.rateMax, perMs: p.ratePerMs! } };
+  await a.open({ concurrency: p.concurrency!, retry: false, reset: true, ...rateLimit });
   await a.fill(0, p.n!);
   collect();
   const counter = new Counter();
@@ -278,7 +279,7 @@ async function measure(spec: MeasureSpec): Promise<ChildResult> {
     let metrics: Metrics;
     if (spec.scenario === 'enqueue-seq') metrics = await enqueueSeq(adapter, p);
     else if (spec.scenario === 'enqueue-bulk') metrics = await enqueueBulk(adapter, p);
-    else if (group === 'process') metrics = await processRun(adapter, p);
+    else if (group === 'process' || group === 'ratelimit') metrics = await processRun(adapter, p);
     else if (spec.scenario === 'latency-remote') metrics = await latencyRemote(adapter, spec);
     else if (group === 'latency') metrics = await latency(adapter, p);
     else if (group === 'retry') metrics = await retry(adapter, p);

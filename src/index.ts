@@ -13,6 +13,7 @@ export type { Clock } from './clock.js';
 export { createDispatcher } from './engine/dispatcher.js';
 export type { Dispatcher, DispatcherOptions, QueueOptions, StopOptions, Dlq, DlqPage, DlqListOptions, DlqPurgeOptions } from './engine/dispatcher.js';
 export type { Schedule, ScheduleOptions, Schedules } from './client/schedules.js';
+export type { QueueConfig, QueueInfo, Queues, QueueSettingsRecord } from './engine/dispatcher.js';
 export type { JobRecord, RecordOf } from './engine/records.js';
 export type { WaitForOptions } from './client/wait-for.js';
 export type { TransitionEvent } from './engine/events.js';

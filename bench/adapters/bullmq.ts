@@ -41,6 +41,7 @@ export async function bullmqAdapter(): Promise<Adapter> {
   let queue: InstanceType<BullMQ['Queue']> | null = null;
   let worker: InstanceType<BullMQ['Worker']> | null = null;
   let concurrency = 1;
+  let limiter: { max: number; duration: number } | undefined;
   let jobOpts: Record<string, unknown> = {};
   const settings: Record<string, unknown> = {
     version: (require('bullmq/package.json') as { version: string }).version,
@@ -59,6 +60,7 @@ export async function bullmqAdapter(): Promise<Adapter> {
     async open(options: OpenOptions) {
       if (options.reset) await wipe();
       concurrency = options.concurrency;
+      limiter = options.rateLimit && { max: options.rateLimit.max, duration: options.rateLimit.perMs };
       jobOpts = { removeOnComplete: true, removeOnFail: true };
       if (options.retry) {
         jobOpts = { ...jobOpts, attempts: 2, backoff: { type: 'fixed', delay: 0 } };
@@ -81,11 +83,12 @@ export async function bullmqAdapter(): Promise<Adapter> {
       for (let done = 0; done < count; done += CHUNK) await queue!.addBulk(bulk(from + done, Math.min(CHUNK, count - done)));
     },
     async startWorker(handler: JobHandler) {
-      settings.worker = `one Worker, concurrency ${concurrency}`;
+      settings.worker = `one Worker, concurrency ${concurrency}${limiter ? `, limiter: { max: ${limiter.max}, duration: ${limiter.duration} }` : ''}`;
       worker = new Worker(QUEUE, async (job) => handler((job.data as { i: number }).i), {
         connection,
         prefix: BULLMQ_PREFIX,
         concurrency,
+        ...(limiter && { limiter }),
         autorun: false,
       });
       worker.on('error', (error) => console.error('bullmq worker:', error));

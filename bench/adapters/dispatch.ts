@@ -92,6 +92,11 @@ export function dispatchAdapter(kind: Kind, scenario: string): Adapter {
       dispatcher.register(job);
       // Opens (and migrates) the store before anything is timed.
       await dispatcher.counts();
+      if (options.rateLimit) {
+        // Kept in the store, enforced by every lease: the queue's jobs all go through the limited path.
+        await dispatcher.queues.configure('default', { rateLimit: { max: options.rateLimit.max, per: options.rateLimit.perMs } });
+        settings.rateLimit = `queues.configure('default', { rateLimit: { max: ${options.rateLimit.max}, per: ${options.rateLimit.perMs} } })`;
+      }
     },
     async enqueue(i) {
       await dispatcher!.enqueue(job, { i });

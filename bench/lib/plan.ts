@@ -91,6 +91,18 @@ export const SCENARIOS: readonly ScenarioDef[] = [
   processScenario(10),
   processScenario(50),
   {
+    id: 'ratelimit-c50',
+    group: 'ratelimit',
+    title: 'process 20,000 queued jobs, concurrency 50, a rate limit configured but not binding (compare process-c50)',
+    metrics: [rate()],
+    // A million starts a second (the most the setting takes): far above any target's rate, so the limit is paid for but never waited on.
+    params: (quick) => ({ n: quick ? 2000 : 20_000, concurrency: 50, capMs: quick ? 2000 : 3000, rateMax: 1_000_000, ratePerMs: 1000 }),
+    skip: (t) =>
+      onlyFloor(t) ??
+      (t === 'pgboss' || t === 'pgboss-batch' ? 'pg-boss has no built-in limit on job starts per window across workers' : null) ??
+      (t === 'graphile' || t === 'graphile-batch' ? 'Graphile Worker has no built-in limit on job starts per window (a queue_name only runs its jobs one at a time)' : null),
+  },
+  {
     id: 'latency',
     group: 'latency',
     title: 'pickup latency, idle worker, enqueue call to handler start',

@@ -8,6 +8,8 @@ export interface OpenOptions {
   retry: boolean;
   /** Wipe the queue first; false keeps a backlog left by an earlier run. */
   reset: boolean;
+  /** A rate limit on the queue, enforced across workers: at most `max` starts in any `perMs`. */
+  rateLimit?: { max: number; perMs: number };
 }
 
 /**

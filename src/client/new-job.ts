@@ -43,6 +43,8 @@ export function newJob(
     runAt,
     maxRetries: options.maxRetries ?? def.options.maxRetries ?? defaults.maxRetries,
     timeoutMs: options.timeoutMs ?? def.options.timeoutMs ?? defaults.timeoutMs,
+    // Only when given: a job without a group is the common case, and NewJob leaves it out.
+    ...(options.group === undefined ? {} : { group: options.group }),
   };
   if (options.unique) job.unique = options.unique;
   return job;

@@ -5,6 +5,7 @@ import type { supervisorMachine } from '../../machines/supervisor.machine.js';
 import { JobClient, type Dlq } from '../client/client.js';
 import type { WaitForOptions } from '../client/wait-for.js';
 import { type Schedule, ScheduleClient, type ScheduleOptions, type Schedules } from '../client/schedules.js';
+import { queueControl, type Queues } from '../client/queues.js';
 import { InvalidOptionError, LifecycleError } from '../errors.js';
 import type { AnyJobDefinition, InputOf } from '../job/define-job.js';
 import type { EnqueueOptions } from '../job/options.js';
@@ -27,6 +28,7 @@ import { WriteBuffer } from './write-buffer.js';
 export type { DispatcherOptions, QueueOptions, StopOptions } from './settings.js';
 export type { Dlq, DlqListOptions, DlqPage, DlqPurgeOptions } from '../client/client.js';
 export type { Schedule, ScheduleOptions, Schedules } from '../client/schedules.js';
+export type { QueueConfig, QueueInfo, Queues, QueueSettingsRecord } from '../client/queues.js';
 
 /** A dispatcher: the registry, the enqueue API and, once started, the worker. */
 export interface Dispatcher {
@@ -35,6 +37,8 @@ export interface Dispatcher {
   readonly dlq: Dlq;
   /** The cron schedules stored in the store: list them with their next tick, or remove one. */
   readonly schedules: Schedules;
+  /** Cluster-wide queue settings: pause, resume, concurrency, rate limit, group concurrency. */
+  readonly queues: Queues;
   readonly store: Store;
   /** The supervisor actor, for inspection: its state and context show slots and sleeps. */
   readonly supervisorActor: Actor<typeof supervisorMachine>;
@@ -106,6 +110,7 @@ export class DispatcherImpl implements Dispatcher {
   readonly events$: Observable<TransitionEvent>;
   readonly dlq: Dlq;
   readonly schedules: Schedules;
+  readonly queues: Queues;
   readonly store: Store;
   private readonly settings: Settings;
   private readonly scheduling: ScheduleClient;
@@ -185,6 +190,7 @@ export class DispatcherImpl implements Dispatcher {
     this.schedules = this.scheduling;
     this.events$ = this.events.asObservable();
     this.dlq = this.client.dlq;
+    this.queues = queueControl({ store: this.store, ready: () => this.ready() });
   }
 
   get supervisorActor(): Actor<typeof supervisorMachine> {

@@ -33,6 +33,8 @@ export interface JobRecord<I = unknown, O = unknown> {
    * `onConflict: 'replace'` and debounce, where it was still waiting).
    */
   duplicate?: true;
+  /** The group it was enqueued in (`enqueue(def, input, { group })`); null when none. */
+  group: string | null;
 }
 
 /** The record of a job of definition `D`: its input and result typed. */
@@ -55,6 +57,7 @@ export function toRecord<I = unknown, O = unknown>(job: StoredJob): JobRecord<I,
     leaseExpiresAt: job.leaseExpiresAt === null ? null : new Date(job.leaseExpiresAt),
     createdAt: new Date(job.createdAt),
     updatedAt: new Date(job.updatedAt),
+    group: job.group,
   };
 }
 

@@ -35,6 +35,11 @@ export const fields = {
     .string({ error: 'must be a string' })
     .min(1, { error: 'must not be empty' })
     .max(200, { error: 'must be at most 200 characters' }),
+  /** A group within a queue, for its groupConcurrency: a tenant, a user. */
+  group: z
+    .string({ error: 'must be a string' })
+    .min(1, { error: 'must not be empty' })
+    .max(200, { error: 'must be at most 200 characters' }),
   timeout: durationField(1),
   // Becomes the job's runAt: a time in the store, not a timer.
   delay: durationField(0, 'stored'),
@@ -72,6 +77,8 @@ export interface EnqueueOptions extends JobOptions {
   keepFor?: Duration;
   /** With `key`: run once, this long after the last enqueue with the key, with the last input. */
   debounce?: Duration;
+  /** The group within its queue (a tenant, a user): the queue's `groupConcurrency` caps each group's running jobs. */
+  group?: string;
 }
 
 /** Options after parsing: durations in ms, nothing left to check. */
@@ -96,6 +103,7 @@ const enqueueOptionShape = {
   delay: fields.delay.optional(),
   client: z.unknown().optional(),
   ...uniqueOptionShape,
+  group: fields.group.optional(),
 } satisfies OptionShape<EnqueueOptions>;
 
 const enqueueOptionsSchema = strictOptions(enqueueOptionShape, 'enqueue')
@@ -126,6 +134,7 @@ export interface ParsedEnqueueOptions extends ResolvedOptions {
   unique?: JobKey;
   /** With `unique`: runAt is now plus this. */
   debounceMs?: number;
+  group?: string;
 }
 
 export function parseEnqueueOptions(options: EnqueueOptions | undefined): ParsedEnqueueOptions {
@@ -143,6 +152,7 @@ export function parseEnqueueOptions(options: EnqueueOptions | undefined): Parsed
     delayMs: parsed.delay,
     client: parsed.client,
     ...(parsed.key === undefined ? {} : uniqueOf({ ...parsed, key: parsed.key })),
+    group: parsed.group,
   };
 }
 

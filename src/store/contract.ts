@@ -1,6 +1,7 @@
 import type { JobError, JobState } from '../../machines/job.machine.js';
 import { jobRules } from '../../machines/job.rules.js';
 import type { ScheduleStore } from './schedules.js';
+import type { QueueSettingsChange, QueueStateCounts, StoredQueue } from './queue-settings.js';
 
 /**
  * A job as a store keeps it. Times are epoch milliseconds; the engine turns
@@ -26,6 +27,8 @@ export interface StoredJob {
   leaseExpiresAt: number | null;
   createdAt: number;
   updatedAt: number;
+  /** The group it was enqueued in, for its queue's `groupConcurrency`; null when none. */
+  group: string | null;
   /**
    * Set when the row holds a value the store cannot read back (an input,
    * last error or result that is not JSON, or not the shape it must have):
@@ -66,6 +69,8 @@ export interface NewJob {
   timeoutMs: number;
   /** A unique key: while a job of this name holds it, no second one is made (see JobKey). */
   unique?: JobKey;
+  /** The group, for its queue's `groupConcurrency`; absent or null: none. */
+  group?: string | null;
 }
 
 /**
@@ -127,7 +132,9 @@ export interface LeaseResult {
   jobs: LeasedJob[];
   /**
    * When fewer jobs came back than asked: the earliest runAt still in the
-   * future among jobs the request could take (its names and queues), or null.
+   * future among jobs the request could take (its names and queues), or null;
+   * or sooner, when a queue's rate limit held due jobs back: when its window
+   * next has room.
    */
   nextRunAt: number | null;
 }
@@ -258,9 +265,21 @@ export interface Store extends ScheduleStore {
    * compare-and-set.
    */
   withDuty(name: string, run: () => Promise<void>): Promise<boolean>;
+  /**
+   * Changes a queue's settings at once for every worker (see queue-settings.ts)
+   * and answers them. A queue once configured keeps its row, defaults or not.
+   * A change that may let jobs be leased wakes the workers, as an enqueue does.
+   */
+  configureQueue(name: string, change: QueueSettingsChange): Promise<StoredQueue>;
+  /** Every queue that has settings, by name. */
+  queueSettings(): Promise<StoredQueue[]>;
+  /** Counts by state of every queue that has jobs. */
+  queueCounts(): Promise<QueueStateCounts>;
 }
 
 export type { CatchUp, NewSchedule, Overlap, ScheduleStore, StoredSchedule, TickFire, TickResult } from './schedules.js';
+export type { QueueSettings, QueueSettingsChange, QueueStateCounts, RateLimit, StoredQueue } from './queue-settings.js';
+export { changedSettings, isDefault, isLimited, NO_QUEUE_SETTINGS } from './queue-settings.js';
 
 /** The job chart's rules (which states a lease takes from, which holds a lease...), that stores follow. */
 export { jobRules, sqlList } from '../../machines/job.rules.js';

@@ -19,5 +19,6 @@ export function enqueuedRecord(job: NewJob, id: string, input: unknown, createdA
     leaseExpiresAt: null,
     createdAt,
     updatedAt: createdAt,
+    group: job.group ?? null,
   };
 }

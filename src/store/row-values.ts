@@ -67,6 +67,8 @@ export interface SqlJobRow<Id extends string | number> {
   lease_expires_at: number | null;
   created_at: number;
   updated_at: number;
+  /** Absent from rows of a read that does not select it. */
+  group?: string | null;
 }
 
 export function jobFromRow(row: SqlJobRow<string | number>): StoredJob {
@@ -88,6 +90,7 @@ export function jobFromRow(row: SqlJobRow<string | number>): StoredJob {
     leaseExpiresAt: row.lease_expires_at,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    group: row.group ?? null,
   };
   readJsonColumns(job, row.input, row.last_error, row.result);
   return job;

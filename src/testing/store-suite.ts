@@ -4,6 +4,7 @@ import { describeStoreKeeping } from './store-suite-keeping.js';
 import { describeLeaseRouting } from './store-suite-routing.js';
 import { describeSchedules } from './store-suite-schedules.js';
 import { describeUniqueKeys } from './store-suite-unique.js';
+import { describeQueueSettings } from './store-suite-queues.js';
 import { NAMES, newJob, room } from './store-jobs.js';
 
 export interface StoreUnderTest {
@@ -181,6 +182,7 @@ export function storeSuite(make: () => Promise<StoreUnderTest>, options: StoreSu
     });
 
     describeLeaseRouting(() => store);
+    describeQueueSettings(() => store);
 
     it('never leases one job twice to concurrent callers', async () => {
       await store.insert(Array.from({ length: 40 }, () => newJob()));

@@ -227,9 +227,9 @@ describe.each(Object.keys(STORES))('an enqueue with an unknown option stores not
     // runAt, delay and debounce exclude each other, so those left out are present but undefined.
     const every: EveryKey<EnqueueOptions> = {
       maxRetries: 1, timeout: '1s', queue: 'mail', priority: 3, runAt: undefined, delay: '1m', client: undefined,
-      key: 'k', onConflict: 'replace', keepFor: '1m', debounce: undefined,
+      key: 'k', onConflict: 'replace', keepFor: '1m', debounce: undefined, group: 'tenant-1',
     };
-    expect(await d.enqueue(job, { n: 1 }, every)).toMatchObject({ maxRetries: 1, timeoutMs: 1000, queue: 'mail', priority: 3 });
+    expect(await d.enqueue(job, { n: 1 }, every)).toMatchObject({ maxRetries: 1, timeoutMs: 1000, queue: 'mail', priority: 3, group: 'tenant-1' });
     expect(total(await d.counts())).toBe(1);
   });
 });

@@ -19,6 +19,7 @@ const completed = (id: string, attempt: number, lastError: string | null): Store
   leaseExpiresAt: null,
   createdAt: 0,
   updatedAt: 0,
+  group: null,
 });
 
 const run = (worker: number, attempt: number, outcome: HandlerRun['outcome']): HandlerRun => ({ worker, attempt, outcome });

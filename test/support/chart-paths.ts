@@ -155,6 +155,30 @@ export function describeChartPaths(kind: string, makeStore: () => Promise<Store>
       await replay(await makeStore(), path.events, config);
     });
 
+    it('keeps a job of a paused queue pending, with no LEASE, until the queue is resumed', async () => {
+      const store = await makeStore();
+      const job = defineJob({ name: 'model', input: z.object({}), deadLetter: config.deadLetter, handler: () => undefined });
+      const admin = createDispatcher({ store }).register(job);
+      const worker = createDispatcher({ store, concurrency: 1 }).register(job);
+      const steps: string[] = [];
+      worker.events$.subscribe((e) => steps.push(`${e.from} -${e.event}-> ${e.to}`));
+      try {
+        await admin.queues.pause('default');
+        const { id } = await admin.enqueue(job, {}, { maxRetries: config.maxRetries });
+        await worker.start();
+        await new Promise((r) => setTimeout(r, 200));
+        // Pausing is no state of the chart: the job is where enqueue left it.
+        expect(await store.get(id)).toMatchObject({ state: 'pending', attempt: 0, leaseToken: null });
+        expect(steps).toEqual([]);
+        await admin.queues.resume('default');
+        expect((await worker.waitFor(id, { timeout: '3s' })).state).toBe('completed');
+        expect(steps).toEqual(['pending -LEASE-> running', 'running -SUCCEED-> completed']);
+      } finally {
+        await worker.stop({ grace: 0 });
+        await admin.stop();
+      }
+    });
+
     it('covers every event the chart accepts', () => {
       const covered = new Set(paths.map((p) => label(p.events.at(-1)!)));
       const expected = ['LEASE', 'SUCCEED', 'FAIL', 'FAIL(permanent)', 'CANCEL', 'ABANDON', 'LEASE_EXPIRED', 'REPLAY', 'REPLACE', 'after timeout'];

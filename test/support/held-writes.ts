@@ -34,6 +34,9 @@ export function withHeldWrites(inner: Store, mode: HoldMode) {
     removeSchedule: (name) => inner.removeSchedule(name),
     fireTick: (tick) => inner.fireTick(tick),
     pruneTicks: (before, limit) => inner.pruneTicks(before, limit),
+    configureQueue: (name, change) => inner.configureQueue(name, change),
+    queueSettings: () => inner.queueSettings(),
+    queueCounts: () => inner.queueCounts(),
     ...(inner.subscribe ? { subscribe: (listener: (runAt: number) => void) => inner.subscribe!(listener) } : {}),
     async write(writes: readonly TransitionWrite[]): Promise<boolean[]> {
       while (gate) {

@@ -24,6 +24,8 @@ import type {
 import { enqueuedRecord } from '../enqueued-record.js';
 import { replacedInto } from '../job-keys.js';
 import { MemoryKeys } from './job-keys.js';
+import type { QueueSettingsChange, QueueStateCounts, StoredQueue } from '../contract.js';
+import { countByQueue, QueueBook, type QueueRoom } from './queue-book.js';
 import { RestWatchers } from '../rest-watchers.js';
 import { MemorySchedules } from './schedules.js';
 import { WakeListeners } from '../wake-listeners.js';
@@ -84,6 +86,7 @@ function copy(row: Row): StoredJob {
     leaseExpiresAt: row.leaseExpiresAt,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
+    group: row.group,
   };
 }
 
@@ -104,6 +107,8 @@ const optionNames = optionKeys<MemoryStoreOptions>({ now: true });
 interface Lane {
   queue: string;
   name: string;
+  /** Jobs of one group have a lane of their own, so a queue's groupConcurrency can pass over a full group. */
+  group: string | null;
   ready: TinyQueue<Entry>;
   scheduled: TinyQueue<Entry>;
 }
@@ -126,8 +131,8 @@ export class MemoryStore implements Store {
   /** Every enqueue is local and wakes the supervisor itself. */
   readonly maxSleepMs = Infinity;
   private readonly rows = new Map<string, Row>();
-  /** Lanes by queue, then by name; never removed (there is one per pair ever enqueued). */
-  private readonly lanes = new Map<string, Map<string, Lane>>();
+  /** Lanes by queue, then by name, then by group; never removed (there is one per triple ever enqueued). */
+  private readonly lanes = new Map<string, Map<string, Map<string | null, Lane>>>();
   /** Bumped when a lane is added, so a kept LaneChoice knows it is out of date. */
   private laneGeneration = 0;
   /** Keyed by the request's names array: a dispatcher passes the same one on every lease. */
@@ -139,6 +144,7 @@ export class MemoryStore implements Store {
   private readonly resting = new RestWatchers();
   private readonly schedules = new MemorySchedules((jobs) => this.insert(jobs));
   private readonly keys = new MemoryKeys();
+  private readonly queueBook = new QueueBook();
   private seq = 0;
   private closed = false;
 
@@ -214,6 +220,7 @@ export class MemoryStore implements Store {
     const now = this.now();
     const lanes = this.lanesFor(request);
     for (const lane of lanes) this.promoteDue(lane, now);
+    if (!this.queueBook.empty) return this.leaseUnderSettings(request, lanes, now);
     const jobs: LeasedJob[] = [];
     const taken: Record<string, number> = {};
     const token = randomUUID();
@@ -250,10 +257,16 @@ export class MemoryStore implements Store {
         })
       : null;
     const now = this.now();
+    const book = this.queueBook;
     const applied = writes.map((write, i) => {
       const row = this.rows.get(write.id);
       if (!row || row.state !== write.from) return false;
       if (write.token !== undefined && row.leaseToken !== write.token) return false;
+      if (!book.empty && row.state === LEASED && write.to !== LEASED && book.tracks(row.queue)) {
+        book.stopped(row.queue, row.group);
+        // Room another dispatcher on this store may be waiting for.
+        if (book.capsRunning(row.queue)) this.wakes.notify(now);
+      }
       row.state = write.to;
       row.updatedAt = now;
       if (write.to !== LEASED) {
@@ -338,6 +351,25 @@ export class MemoryStore implements Store {
     return removed;
   }
 
+  async configureQueue(name: string, change: QueueSettingsChange): Promise<StoredQueue> {
+    this.assertOpen();
+    const now = this.now();
+    const stored = this.queueBook.configure(name, change, now, this.rows.values());
+    // A resume or a looser limit may let waiting jobs go.
+    this.wakes.notify(now);
+    return stored;
+  }
+
+  async queueSettings(): Promise<StoredQueue[]> {
+    this.assertOpen();
+    return this.queueBook.list();
+  }
+
+  async queueCounts(): Promise<QueueStateCounts> {
+    this.assertOpen();
+    return countByQueue(this.rows.values());
+  }
+
   async counts(): Promise<StateCounts> {
     this.assertOpen();
     const counts = Object.fromEntries(jobRules.states.map((state) => [state, 0])) as StateCounts;
@@ -394,22 +426,27 @@ export class MemoryStore implements Store {
   private enterHeap(row: Row, now: number): boolean {
     if (!inQueue(row.state)) return false;
     const entry: Entry = { row, ticket: ++row.ticket, priority: row.priority, runAt: row.runAt, seq: row.seq };
-    const lane = this.laneOf(row.queue, row.name);
+    const lane = this.laneOf(row.queue, row.name, row.group);
     if (row.runAt <= now) lane.ready.push(entry);
     else lane.scheduled.push(entry);
     return true;
   }
 
-  private laneOf(queue: string, name: string): Lane {
+  private laneOf(queue: string, name: string, group: string | null): Lane {
     let byName = this.lanes.get(queue);
     if (!byName) {
       byName = new Map();
       this.lanes.set(queue, byName);
     }
-    let lane = byName.get(name);
+    let byGroup = byName.get(name);
+    if (!byGroup) {
+      byGroup = new Map();
+      byName.set(name, byGroup);
+    }
+    let lane = byGroup.get(group);
     if (!lane) {
-      lane = { queue, name, ready: new TinyQueue<Entry>([], readyOrder), scheduled: new TinyQueue<Entry>([], dueOrder) };
-      byName.set(name, lane);
+      lane = { queue, name, group, ready: new TinyQueue<Entry>([], readyOrder), scheduled: new TinyQueue<Entry>([], dueOrder) };
+      byGroup.set(group, lane);
       this.laneGeneration++;
     }
     return lane;
@@ -425,8 +462,8 @@ export class MemoryStore implements Store {
       const byName = this.lanes.get(queue);
       if (!byName) continue;
       for (const name of names) {
-        const lane = byName.get(name);
-        if (lane) lanes.push(lane);
+        const byGroup = byName.get(name);
+        if (byGroup) for (const lane of byGroup.values()) lanes.push(lane);
       }
     }
     this.choices.set(names, { queues, generation: this.laneGeneration, lanes });
@@ -460,6 +497,78 @@ export class MemoryStore implements Store {
       }
     }
     return best;
+  }
+
+  /**
+   * A lease while some queue has settings: each queue's room is what its
+   * settings leave (none while paused), and in a queue with a
+   * groupConcurrency the groups take turns, the group that got fewest in
+   * this lease first, so one busy group cannot starve the rest.
+   */
+  private leaseUnderSettings(request: LeaseRequest, lanes: readonly Lane[], now: number): LeaseResult {
+    const book = this.queueBook;
+    const rooms = new Map<string, QueueRoom>();
+    const taken = new Map<string, number>();
+    const groupTaken = new Map<string, number>();
+    const groupKeyOf = (lane: Lane) => `${lane.queue}\u0000${lane.group}`;
+    let rateOpensAt: number | null = null;
+    for (const lane of lanes) if (!rooms.has(lane.queue)) rooms.set(lane.queue, book.roomOf(lane.queue, now));
+    const jobs: LeasedJob[] = [];
+    const token = randomUUID();
+    while (jobs.length < request.limit) {
+      let best: Lane | undefined;
+      let bestTop: Entry | undefined;
+      let bestTurn = 0;
+      for (const lane of lanes) {
+        const top = this.liveTop(lane);
+        if (!top) continue;
+        const room = rooms.get(lane.queue)!;
+        const taking = taken.get(lane.queue) ?? 0;
+        const asked = request.queueRoom[lane.queue];
+        if ((asked !== undefined && taking >= asked) || taking >= room.room) {
+          if (taking >= room.rateLeft) rateOpensAt = Math.min(rateOpensAt ?? Infinity, room.rateOpensAt!);
+          continue;
+        }
+        let turn = 0;
+        if (room.groupRoom) {
+          turn = groupTaken.get(groupKeyOf(lane)) ?? 0;
+          if (turn >= room.groupRoom(lane.group)) continue;
+        }
+        if (!bestTop || turn < bestTurn || (turn === bestTurn && readyOrder(top, bestTop) < 0)) {
+          best = lane;
+          bestTop = top;
+          bestTurn = turn;
+        }
+      }
+      if (!best) break;
+      const row = best.ready.pop()!.row;
+      const leasedFrom = row.state;
+      row.state = LEASED;
+      row.attempt += jobRules.attemptsPerLease;
+      row.leaseToken = token;
+      row.leaseExpiresAt = now + request.leaseMs;
+      row.updatedAt = now;
+      row.ticket++;
+      taken.set(row.queue, (taken.get(row.queue) ?? 0) + 1);
+      if (rooms.get(row.queue)!.groupRoom) groupTaken.set(groupKeyOf(best), bestTurn + 1);
+      book.started(row.queue, row.group, now);
+      const leased = copy(row) as LeasedJob;
+      leased.leasedFrom = leasedFrom;
+      jobs.push(leased);
+    }
+    if (jobs.length === request.limit) return { jobs, nextRunAt: null };
+    const later = this.nextRunAt(lanes);
+    return { jobs, nextRunAt: rateOpensAt === null ? later : Math.min(rateOpensAt, later ?? Infinity) };
+  }
+
+  /** A lane's first live due entry, stale ones dropped on the way. */
+  private liveTop(lane: Lane): Entry | undefined {
+    let top = lane.ready.peek();
+    while (top && !isLive(top)) {
+      lane.ready.pop();
+      top = lane.ready.peek();
+    }
+    return top;
   }
 
   /** The earliest future runAt among the lanes asked for. */

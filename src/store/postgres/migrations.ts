@@ -167,6 +167,42 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX schedule_ticks_age ON ${s}.schedule_ticks (tick_at);
     `,
   },
+  {
+    version: 9,
+    name: 'queue settings and job groups',
+    sql: (s) => `
+      -- A job's group within its queue, for the queue's group concurrency; null for most jobs.
+      -- Nullable without a default: adding it rewrites no row.
+      ALTER TABLE ${s}.jobs ADD COLUMN "group" text;
+
+      -- Cluster-wide settings of a queue. The lease reads this table in its own statement, so a
+      -- pause holds for every lease that starts after it commits; a queue without a row has none.
+      CREATE TABLE ${s}.queues (
+        name              text        PRIMARY KEY,
+        paused            boolean     NOT NULL DEFAULT false,
+        concurrency       integer,
+        rate_max          integer,
+        rate_per_ms       bigint,
+        group_concurrency integer,
+        -- Leases of such a queue count what runs and starts, under a lock on this row.
+        limited           boolean     GENERATED ALWAYS AS (
+                            concurrency IS NOT NULL OR rate_max IS NOT NULL OR group_concurrency IS NOT NULL) STORED,
+        updated_at        timestamptz NOT NULL DEFAULT now()
+      );
+
+      -- The start times of rate-limited queues' jobs inside their window, pruned as leases go.
+      CREATE TABLE ${s}.queue_starts (
+        queue      text        NOT NULL,
+        started_at timestamptz NOT NULL
+      );
+      CREATE INDEX queue_starts_window ON ${s}.queue_starts (queue, started_at);
+
+      -- The groups of a queue with waiting grouped jobs, each group's in the one order: only
+      -- grouped jobs have an entry, so jobs without a group cost it nothing.
+      CREATE INDEX jobs_groups ON ${s}.jobs (queue, "group", priority DESC, run_at, id)
+        WHERE ${LEASABLE} AND "group" IS NOT NULL;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

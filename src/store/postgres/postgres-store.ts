@@ -12,7 +12,10 @@ import type {
   ListPage,
   NewJob,
   NewSchedule,
+  QueueSettingsChange,
+  QueueStateCounts,
   StateCounts,
+  StoredQueue,
   Store,
   StoredJob,
   StoredSchedule,
@@ -30,7 +33,9 @@ import { parseOptions, type PostgresStoreOptions, type ResolvedPostgresOptions }
 import { RestWaits } from './rest-waits.js';
 import { PostgresSchedules } from './schedules.js';
 import { isRowId, type JobRow, toStoredJob } from './rows.js';
-import { channelOf, LeaseCheck, type Named, named } from './statements.js';
+import { channelOf, LeaseCheck, type Named, named, schemaTag } from './statements.js';
+import { QueueControl } from './queue-control.js';
+import { namedQueueStatements, QUEUES_PAYLOAD } from './queue-statements.js';
 
 /** Held by the store at once at most: the LISTEN connection, a duty's lock, and the work itself. */
 const MIN_POOL_SIZE = 3;
@@ -58,6 +63,7 @@ export class PostgresStore implements Store {
   private readonly subscribers = new Set<(runAt: number) => void>();
   private readonly rest: RestWaits;
   private readonly schedules: PostgresSchedules;
+  private readonly queues: QueueControl;
   private pool: pg.Pool | null = null;
   private opening: Promise<void> | null = null;
   /** False at first: a worker's first lease often finds a backlog, and the question beside it would open a connection. */
@@ -80,12 +86,19 @@ export class PostgresStore implements Store {
       channel: channelOf(this.schema),
       notified: (payload) => {
         if (this.rest.notified(payload)) return;
+        if (payload?.startsWith(QUEUES_PAYLOAD)) {
+          // Settings changed elsewhere (a resume, a new limit): re-read them and look at once.
+          this.queues.changed();
+          this.wake(Date.now());
+          return;
+        }
         const runAt = Number(payload);
         this.wake(Number.isFinite(runAt) ? runAt : Date.now());
       },
       // Whatever was enqueued before LISTEN took effect (a worker starting, or a connection lost
       // and back) sent its notification to nobody: look once now rather than at the next poll.
       listening: (again) => {
+        this.queues.changed();
         this.wake(Date.now());
         if (again) this.rest.relistened();
       },
@@ -96,6 +109,13 @@ export class PostgresStore implements Store {
       pool: () => this.db(),
       insert: (jobs, client) => this.insert(jobs, { client }),
       run: (what, fn) => this.run(what, fn),
+    });
+    this.queues = new QueueControl({
+      pool: () => this.db(),
+      sql: namedQueueStatements(this.schema, schemaTag(this.schema)),
+      query: (via, what, statement, values) => this.query(via, what, statement, values),
+      lease: async (client, request, queue, limit) => this.leased(await this.query(client, 'leasing jobs of a limited queue', this.sql.lease, [[], [], limit, request.leaseMs, request.names, [queue], [queue]])),
+      refreshMs: this.maxSleepMs,
     });
     this.rest = new RestWaits({
       add: (id, waiter) => this.query(this.db(), 'registering a wait', this.sql.addWaiter, [id, waiter]).then(() => undefined),
@@ -147,6 +167,8 @@ export class PostgresStore implements Store {
     if (jobs.length === 0) return [];
     if (jobs.some((job) => job.unique !== undefined)) return this.insertKeyed(via, jobs);
     const params: unknown[][] = [[], [], [], [], [], [], []];
+    // Most jobs have no group: then one null instead of an array of them.
+    const groups = jobs.some((job) => job.group != null) ? jobs.map((job) => job.group ?? null) : null;
     for (const job of jobs) {
       params[0]!.push(job.name);
       params[1]!.push(job.queue);
@@ -156,7 +178,7 @@ export class PostgresStore implements Store {
       params[5]!.push(job.maxRetries);
       params[6]!.push(job.timeoutMs);
     }
-    const rows = await this.query<{ id: string; created_at: number }>(via, 'inserting jobs', this.sql.insert, params);
+    const rows = await this.query<{ id: string; created_at: number }>(via, 'inserting jobs', this.sql.insert, [...params, groups]);
     // Ids rise in the caller's order; RETURNING promises no order, so sort them to pair them up.
     rows.sort((a, b) => a.id.length - b.id.length || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     return jobs.map((job, i): StoredJob => {
@@ -184,22 +206,59 @@ export class PostgresStore implements Store {
     // After a short lease the next is likely short too (an idle worker): ask for the next due time
     // beside it rather than after, a round trip sooner. The lease takes only due rows, so it cannot
     // change the answer, which is about rows due later.
+    const limited = await this.queues.limitedFor(request);
     const early = this.lastLeaseShort ? this.nextRunAt(db, request.names, served) : null;
     early?.catch(() => undefined);
-    const rows = await this.query<JobRow & { leased_from: JobState }>(
-      db,
-      'leasing jobs',
-      this.sql.lease,
-      [queues, rooms, request.limit, request.leaseMs, request.names, served],
+    const jobs = this.leased(
+      await this.query<JobRow & { leased_from: JobState }>(db, 'leasing jobs', this.sql.lease, [
+        queues,
+        rooms,
+        request.limit,
+        request.leaseMs,
+        request.names,
+        served,
+        null,
+      ]),
     );
-    const jobs: LeasedJob[] = rows.map((row) => {
+    // Queues with limits were passed over above; each is leased under its own lock.
+    let rateOpensAt = Infinity;
+    for (const queue of limited) {
+      if (jobs.length >= request.limit) break;
+      const taken = await this.run('leasing jobs of a limited queue', () => this.queues.lease(request, queue, request.limit - jobs.length));
+      for (const job of taken.jobs) jobs.push(job);
+      if (taken.rateOpensAt !== null) rateOpensAt = Math.min(rateOpensAt, taken.rateOpensAt);
+    }
+    this.lastLeaseShort = jobs.length < request.limit;
+    if (!this.lastLeaseShort) return { jobs, nextRunAt: null };
+    const next = await (early ?? this.nextRunAt(db, request.names, served));
+    return { jobs, nextRunAt: rateOpensAt === Infinity ? next : Math.min(rateOpensAt, next ?? Infinity) };
+  }
+
+  private leased(rows: Array<JobRow & { leased_from: JobState }>): LeasedJob[] {
+    return rows.map((row) => {
       const job = toStoredJob(row) as LeasedJob;
       job.leasedFrom = row.leased_from;
       return job;
     });
-    this.lastLeaseShort = jobs.length < request.limit;
-    if (!this.lastLeaseShort) return { jobs, nextRunAt: null };
-    return { jobs, nextRunAt: await (early ?? this.nextRunAt(db, request.names, served)) };
+  }
+
+  configureQueue(name: string, change: QueueSettingsChange): Promise<StoredQueue> {
+    this.db();
+    return this.queues.configure(name, change).then((stored) => {
+      // Workers here look at once; other processes hear the statement's notification.
+      this.wake(Date.now());
+      return stored;
+    });
+  }
+
+  queueSettings(): Promise<StoredQueue[]> {
+    this.db();
+    return this.queues.list();
+  }
+
+  queueCounts(): Promise<QueueStateCounts> {
+    this.db();
+    return this.queues.counts();
   }
 
   private async nextRunAt(db: pg.Pool, names: readonly string[], queues: readonly string[] | null): Promise<number | null> {

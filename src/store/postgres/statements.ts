@@ -44,6 +44,7 @@ export const LeaseCheck = { ignore: 0, none: 1, held: 2 } as const;
 export function statements(schema: string) {
   const jobs = `${pg.escapeIdentifier(schema)}.jobs`;
   const waiters = `${pg.escapeIdentifier(schema)}.rest_waiters`;
+  const queuesTable = `${pg.escapeIdentifier(schema)}.queues`;
   const channel = pg.escapeLiteral(channelOf(schema));
 
   /** The priorities that have waiting rows, highest first, each found by one index seek. */
@@ -85,6 +86,14 @@ export function statements(schema: string) {
   const taken = (queue: string, name: string, names: string, queues: string) =>
     `${name} = ANY (${names}::text[]) AND (${queues}::text[] IS NULL OR ${queue} = ANY (${queues}::text[]))`;
 
+  /**
+   * A queue this lease may take from by its settings: not paused, and not limited unless named
+   * in `$7` (a lease under that queue's lock). One primary key probe of a table that is most
+   * often empty, read in the lease's own snapshot.
+   */
+  const open = (queue: string) =>
+    `NOT EXISTS (SELECT FROM ${queuesTable} q WHERE q.name = ${queue} AND (q.paused OR (q.limited AND q.name <> ALL (coalesce($7::text[], '{}')))))`;
+
   /** The due rows of one lane in order, locked unless another caller holds them. */
   const dueIn = (priority: string, queue: string, name: string, limit: string) => `
             SELECT id, priority, run_at, state FROM ${jobs}
@@ -96,22 +105,24 @@ export function statements(schema: string) {
   return {
     /**
      * $1 names, $2 queues, $3 inputs (JSON text), $4 priorities, $5 runAt ms,
-     * $6 maxRetries, $7 timeoutMs. Answers only what the caller does not
+     * $6 maxRetries, $7 timeoutMs, $8 groups (null: none has one). Answers only what the caller does not
      * know (ids and the insert time): reading back whole rows cost more than
      * writing them.
      */
     insert: `
-      INSERT INTO ${jobs} (name, queue, input, priority, run_at, max_retries, timeout_ms)
-      SELECT n.name, n.queue, n.input::json, n.priority, ${fromEpochMs('n.run_at')}, n.max_retries, n.timeout_ms
-      FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::float8[], $6::int[], $7::int[])
-        WITH ORDINALITY AS n(name, queue, input, priority, run_at, max_retries, timeout_ms, ord)
+      INSERT INTO ${jobs} (name, queue, input, priority, run_at, max_retries, timeout_ms, "group")
+      SELECT n.name, n.queue, n.input::json, n.priority, ${fromEpochMs('n.run_at')}, n.max_retries, n.timeout_ms, n.grp
+      FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::float8[], $6::int[], $7::int[], $8::text[])
+        WITH ORDINALITY AS n(name, queue, input, priority, run_at, max_retries, timeout_ms, grp, ord)
       -- Identities are drawn in this order, so ids follow the caller's order.
       ORDER BY n.ord
       RETURNING id::text AS id, ${epochMs('created_at')} AS created_at`,
 
     /**
      * $1 capped queues, $2 their room, $3 limit, $4 lease ms, $5 the names
-     * taken, $6 the queues taken (null: all). One statement, walking the
+     * taken, $6 the queues taken (null: all), $7 limited queues this lease
+     * holds the lock of (null: none); paused and other limited queues are
+     * passed over (see queue-control.ts). One statement, walking the
      * partial index one lane (priority, queue, name) at a time: priorities
      * from the highest, found by skipping through the index (a loose index
      * scan), and in each the lanes that have waiting rows; a lane of a name
@@ -129,7 +140,7 @@ export function statements(schema: string) {
       relaxed AS (SELECT set_config('synchronous_commit', 'off', true)),
       room AS (
         SELECT * FROM unnest($1::text[], $2::int[]) AS r(queue, room)
-        WHERE r.room > 0 AND ($6::text[] IS NULL OR r.queue = ANY ($6::text[]))
+        WHERE r.room > 0 AND ($6::text[] IS NULL OR r.queue = ANY ($6::text[])) AND ${open('r.queue')}
       ),
       ${levels},
       uncapped AS (
@@ -137,7 +148,7 @@ export function statements(schema: string) {
           ${lanesAt('lv.priority')}
           -- A priority's lanes merged by runAt, then enqueue order.
           SELECT due.* FROM lanes l CROSS JOIN LATERAL (${dueIn('lv.priority', 'l.queue', 'l.name', '$3')}) due
-          WHERE l.queue <> ALL ($1::text[]) AND ${taken('l.queue', 'l.name', '$5', '$6')}
+          WHERE l.queue <> ALL ($1::text[]) AND ${taken('l.queue', 'l.name', '$5', '$6')} AND ${open('l.queue')}
           ORDER BY due.run_at, due.id
           LIMIT $3
         ) picked
@@ -321,12 +332,15 @@ export interface Named {
 
 type NamedStatements = { [K in keyof Statements]: Statements[K] extends string ? Named : Record<JobState, Named> };
 
+/** A short tag of the schema for statement names. */
+export const schemaTag = (schema: string) => createHash('sha1').update(schema).digest('hex').slice(0, 12);
+
 /**
  * Names every statement after its schema, so stores on different schemas
  * sharing one pool never claim one name for two texts.
  */
 export function named(schema: string): NamedStatements {
-  const tag = createHash('sha1').update(schema).digest('hex').slice(0, 12);
+  const tag = schemaTag(schema);
   const name = (key: string, text: string): Named => ({ name: `dispatch_${tag}_${key}`, text });
   const out: Record<string, Named | Record<string, Named>> = {};
   for (const [key, text] of Object.entries(statements(schema))) {

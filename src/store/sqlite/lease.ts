@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
 import { jobRules, type LeasedJob, type LeaseRequest, type LeaseResult } from '../contract.js';
 import { SQL } from './queries.js';
+import { type QueueLimit, queueLimits } from './queue-limits.js';
 import { type JobRow, toStoredJob } from './rows.js';
 
 interface Lane {
@@ -29,6 +30,7 @@ export function leaseOperation(db: Database, synchronous: 'full' | 'normal'): (r
   const dueInLane = db.prepare<[number, string, string, number, number], JobRow>(SQL.dueInLane);
   const firstLaterInLane = db.prepare<[number, string, string, number], { run_at: number }>(SQL.firstLaterInLane);
   const take = db.prepare<[string, number, number, number]>(SQL.take);
+  const limitsOf = queueLimits(db);
 
   /** The lane after this one; past the rest of its queue at once when the queue is not served. */
   const laneAfter = (lane: Lane, queueServed: boolean): Lane | undefined => {
@@ -42,7 +44,10 @@ export function leaseOperation(db: Database, synchronous: 'full' | 'normal'): (r
   const lease = db.transaction((request: LeaseRequest): LeaseResult => {
     // Read once the write lock is held: a wait for another process must not age the deadline.
     const now = Date.now();
-    const { limit, queueRoom } = request;
+    const { limit } = request;
+    // Queue settings, read under the write lock: a pause or a limit holds for every lease after its commit.
+    const limits = limitsOf.read(now);
+    const queueRoom = limits ? roomUnder(request.queueRoom, limits) : request.queueRoom;
     const names = new Set(request.names);
     const queues = request.queues ? new Set(request.queues) : null;
     const taken = new Map<string, number>();
@@ -77,6 +82,18 @@ export function leaseOperation(db: Database, synchronous: 'full' | 'normal'): (r
       }
     }
 
+    if (limits) {
+      for (const [queue, { settings, room }] of limits) {
+        if (settings.groupConcurrency === null || (queues && !queues.has(queue))) continue;
+        const want = Math.min(room, request.queueRoom[queue] ?? Infinity, limit - chosen.length);
+        for (const row of limitsOf.pickGrouped(queue, settings.groupConcurrency, want, now, JSON.stringify(request.names))) {
+          chosen.push(row);
+          taken.set(queue, (taken.get(queue) ?? 0) + 1);
+        }
+      }
+      for (const [queue, { settings }] of limits) if (settings.rateLimit) limitsOf.started(queue, taken.get(queue) ?? 0, now);
+    }
+
     const token = randomUUID();
     const deadline = now + request.leaseMs;
     const jobs = chosen.map((row): LeasedJob => {
@@ -98,12 +115,23 @@ export function leaseOperation(db: Database, synchronous: 'full' | 'normal'): (r
       const later = firstLaterInLane.get(priority, queue, name, now);
       if (later && (nextRunAt === null || later.run_at < nextRunAt)) nextRunAt = later.run_at;
     }
+    // A rate limit holding due jobs back: look again when its window has room.
+    if (limits) for (const [queue, l] of limits) if (l.rateOpensAt !== null && (taken.get(queue) ?? 0) >= l.rateLeft) nextRunAt = Math.min(nextRunAt ?? Infinity, l.rateOpensAt);
     return { jobs, nextRunAt };
   }).immediate;
 
   // Nothing it could take: not even the write lock.
   const run = synchronous === 'normal' ? lease : relaxed(db, lease);
   return (request) => (request.names.length === 0 ? { jobs: [], nextRunAt: null } : run(request));
+}
+
+/** The caller's room per queue, less what each queue's settings leave; a grouped queue is picked apart from the walk. */
+function roomUnder(asked: Readonly<Record<string, number>>, limits: ReadonlyMap<string, QueueLimit>): Record<string, number> {
+  const room = { ...asked };
+  for (const [queue, limit] of limits) {
+    room[queue] = Math.min(room[queue] ?? Infinity, limit.settings.groupConcurrency === null ? limit.room : 0);
+  }
+  return room;
 }
 
 /**

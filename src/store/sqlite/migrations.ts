@@ -134,6 +134,37 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX dispatch_schedule_ticks_age ON dispatch_schedule_ticks (tick_at);
     `,
   },
+  {
+    version: 8,
+    name: 'queue settings and job groups',
+    sql: `
+      -- A job's group within its queue, for the queue's group concurrency; null for most jobs.
+      ALTER TABLE dispatch_jobs ADD COLUMN "group" TEXT;
+
+      -- Cluster-wide settings of a queue, read by every lease: a queue without a row has none.
+      CREATE TABLE dispatch_queues (
+        name              TEXT    PRIMARY KEY,
+        paused            INTEGER NOT NULL DEFAULT 0,
+        concurrency       INTEGER,
+        rate_max          INTEGER,
+        rate_per_ms       INTEGER,
+        group_concurrency INTEGER,
+        updated_at        INTEGER NOT NULL
+      ) STRICT;
+
+      -- The start times of rate-limited queues' jobs inside their window, pruned as leases go.
+      CREATE TABLE dispatch_queue_starts (
+        queue      TEXT    NOT NULL,
+        started_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX dispatch_queue_starts_window ON dispatch_queue_starts (queue, started_at);
+
+      -- The groups of a queue with waiting grouped jobs, each group's in the one order: only
+      -- grouped jobs have an entry, so jobs without a group cost it nothing.
+      CREATE INDEX dispatch_jobs_groups ON dispatch_jobs (queue, "group", priority DESC, run_at)
+        WHERE state IN ('pending', 'retrying') AND "group" IS NOT NULL;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -10,7 +10,10 @@ import type {
   ListPage,
   NewJob,
   NewSchedule,
+  QueueSettingsChange,
+  QueueStateCounts,
   StateCounts,
+  StoredQueue,
   Store,
   StoredJob,
   StoredSchedule,
@@ -30,6 +33,7 @@ import { migrate } from './migrations.js';
 import { checkLocation, parseOptions, type ResolvedSqliteOptions, type SqliteStoreOptions } from './options.js';
 import { SQL } from './queries.js';
 import { type ScheduleStatements, scheduleStatements } from './schedules.js';
+import { queueSettingsOperations } from './queue-settings.js';
 import { type JobRow, rowidOf, toStoredJob } from './rows.js';
 
 type JobState = StoredJob['state'];
@@ -56,6 +60,7 @@ interface Prepared {
   duties: DutyClaims;
   restingIn: Statement<[string], { id: number }>;
   schedules: ScheduleStatements;
+  queues: ReturnType<typeof queueSettingsOperations>;
 }
 
 /**
@@ -75,6 +80,8 @@ export class SqliteStore implements Store {
   private readonly wakes = new WakeListeners();
   private readonly resting = new RestWatchers();
   private foreign: ForeignEnqueues | null = null;
+  /** The queue settings as last seen, to tell another process's resume from its other commits. */
+  private queuesVersion = '';
 
   constructor(options: SqliteStoreOptions) {
     this.options = parseOptions(options);
@@ -117,8 +124,12 @@ export class SqliteStore implements Store {
       this.foreign = new ForeignEnqueues(
         db,
         (runAt) => this.wakes.notify(runAt),
-        () => this.restedElsewhere(prepared),
+        () => {
+          this.restedElsewhere(prepared);
+          this.queuesChangedElsewhere(prepared);
+        },
       );
+      this.queuesVersion = prepared.queues.version();
       this.foreign.start();
       return prepared;
     } catch (error) {
@@ -167,6 +178,36 @@ export class SqliteStore implements Store {
    */
   async watchRest(id: string, listener: () => void): Promise<() => void> {
     return this.resting.watch(id, listener);
+  }
+
+  async configureQueue(name: string, change: QueueSettingsChange): Promise<StoredQueue> {
+    this.ready();
+    const stored = await this.run('configuring a queue', (s) => s.queues.configure(name, change));
+    // A resume or a looser limit may let waiting jobs go: look now, here (other processes hear the commit).
+    this.wakes.notify(Date.now());
+    return stored;
+  }
+
+  async queueSettings(): Promise<StoredQueue[]> {
+    return this.run('reading queue settings', (s) => s.queues.list());
+  }
+
+  async queueCounts(): Promise<QueueStateCounts> {
+    return this.run('counting jobs by queue', (s) => s.queues.counts());
+  }
+
+  /** Another connection committed: if it changed queue settings (a resume), workers here look at once. */
+  private queuesChangedElsewhere(prepared: Prepared): void {
+    if (this.prepared !== prepared) return;
+    let version: string;
+    try {
+      version = prepared.queues.version();
+    } catch {
+      return; // The poll finds the change.
+    }
+    if (version === this.queuesVersion) return;
+    this.queuesVersion = version;
+    this.wakes.notify(Date.now());
   }
 
   /** Another connection committed: which of the jobs waited on here are now at rest? */
@@ -304,7 +345,7 @@ export class SqliteStore implements Store {
 }
 
 function prepare(db: Db, synchronous: 'full' | 'normal'): Prepared {
-  const insertOne = db.prepare<[string, string, string, number, number, number, number, number, number]>(SQL.insert);
+  const insertOne = db.prepare<[string, string, string, number, number, number, number, number, number, string | null]>(SQL.insert);
   const writeOne = db.prepare<{
     id: number;
     from: JobState;
@@ -328,7 +369,7 @@ function prepare(db: Db, synchronous: 'full' | 'normal'): Prepared {
         // Stored as JSON and read back, so the caller gets what a later get() would give.
         const input = job.inputJson;
         const { lastInsertRowid } = insertOne.run(
-          job.name, job.queue, input, job.priority, job.runAt, job.maxRetries, job.timeoutMs, now, now,
+          job.name, job.queue, input, job.priority, job.runAt, job.maxRetries, job.timeoutMs, now, now, job.group ?? null,
         );
         return enqueuedRecord(job, String(lastInsertRowid), JSON.parse(input), now);
       });
@@ -371,6 +412,7 @@ function prepare(db: Db, synchronous: 'full' | 'normal'): Prepared {
     counts: db.prepare(SQL.counts),
     duties: dutyClaims(db),
     restingIn: db.prepare(SQL.restingIn),
+    queues: queueSettingsOperations(db),
   };
   return { ...prepared, schedules: scheduleStatements(db, prepared.insert) };
 }
