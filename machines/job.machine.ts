@@ -50,7 +50,11 @@ export type JobEvent =
   | { type: 'ABANDON' }
   /** The lease ran out without a heartbeat: the worker is presumed dead. */
   | { type: 'LEASE_EXPIRED' }
-  | { type: 'REPLAY' };
+  | { type: 'REPLAY' }
+  /** The handler reports how far it got; the job stays running. */
+  | { type: 'PROGRESS'; progress: unknown }
+  /** A user moves a waiting job: a new runAt and priority, carried by the event for the store to write. */
+  | { type: 'RESCHEDULE'; runAt: number; priority: number };
 
 /** The tags the stores read (see job.rules.ts). */
 export type JobTag = 'leasable' | 'leased' | 'rest';
@@ -70,6 +74,10 @@ export const jobMachine = setup({
     runHandler: () => {},
     /** Supplied by the engine: keep the handler's checked return value with the job. */
     storeResult: () => {},
+    /** Supplied by the engine: keep the handler's latest progress with the running job. */
+    storeProgress: () => {},
+    /** Supplied by the engine: write the event's runAt and priority with the job. */
+    storeSchedule: () => {},
     /** Supplied by the engine: abort the running handler's signal. */
     abortHandler: (_, _params: { reason: AbortReason }) => {},
     countAttempt: assign({ attempt: ({ context }) => context.attempt + 1 }),
@@ -119,6 +127,7 @@ export const jobMachine = setup({
       on: {
         LEASE: { target: 'running', actions: 'countAttempt' },
         CANCEL: 'cancelled',
+        RESCHEDULE: { target: 'pending', actions: 'storeSchedule' },
       },
     },
     running: {
@@ -139,6 +148,8 @@ export const jobMachine = setup({
       },
       on: {
         SUCCEED: { target: 'completed', actions: 'storeResult' },
+        // Targetless: the job stays running, its timeout not re-armed.
+        PROGRESS: { actions: 'storeProgress' },
         FAIL: [
           {
             guard: and(['retryable', 'retriesLeft']),
@@ -171,7 +182,10 @@ export const jobMachine = setup({
     retrying: {
       // Due when the backoff is over; a lease applies this edge and LEASE in one write.
       after: { backoff: 'pending' },
-      on: { CANCEL: 'cancelled' },
+      on: {
+        CANCEL: 'cancelled',
+        RESCHEDULE: { target: 'pending', actions: 'storeSchedule' },
+      },
     },
     completed: { type: 'final', tags: ['rest'] },
     failed: {
