@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Store } from '../store/contract.js';
 import { describeStoreKeeping } from './store-suite-keeping.js';
 import { describeLeaseRouting } from './store-suite-routing.js';
+import { describeJobAdmin } from './store-suite-jobs.js';
 import { NAMES, newJob, room } from './store-jobs.js';
 
 export interface StoreUnderTest {
@@ -301,5 +302,6 @@ export function storeSuite(make: () => Promise<StoreUnderTest>, options: StoreSu
     });
 
     describeStoreKeeping(() => store);
+    describeJobAdmin(() => store);
   });
 }

@@ -141,7 +141,8 @@ describe('sqlite store file and schema', () => {
     expect(await second.get(job!.id)).toMatchObject({ input: { kept: true } });
     const rows = rawConnection().prepare('SELECT version, name FROM dispatch_migrations ORDER BY version').all();
     expect(rows).toEqual(MIGRATIONS.map(({ version, name }) => ({ version, name })));
-    expect(SCHEMA_VERSION).toBe(MIGRATIONS.length);
+    // Versions rise; a gap is fine (versions are handed out to changes made side by side).
+    expect(SCHEMA_VERSION).toBe(Math.max(...MIGRATIONS.map((m) => m.version)));
   });
 
   it('brings a file made by the first version up to date, keeping its jobs and leasing them by name', async () => {

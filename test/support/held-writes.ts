@@ -27,7 +27,10 @@ export function withHeldWrites(inner: Store, mode: HoldMode) {
     expired: (limit) => inner.expired(limit),
     list: (options) => inner.list(options),
     purge: (state, before) => inner.purge(state, before),
-    counts: () => inner.counts(),
+    counts: (filter) => inner.counts(filter),
+    progress: (writes) => inner.progress(writes),
+    reschedule: (write) => inner.reschedule(write),
+    expire: (batch) => inner.expire(batch),
     withDuty: (name, run) => inner.withDuty(name, run),
     ...(inner.subscribe ? { subscribe: (listener: (runAt: number) => void) => inner.subscribe!(listener) } : {}),
     async write(writes: readonly TransitionWrite[]): Promise<boolean[]> {

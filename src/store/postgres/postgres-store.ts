@@ -1,8 +1,12 @@
 // Over 400 lines on purpose: the contract's methods against one pool, each a few lines around a
 // statement; the statements, rows, listener, migrations and advisory locks live beside it.
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { JobState } from '../../../machines/job.machine.js';
 import type {
+  CountFilter,
+  ExpireBatch,
+  ExpireResult,
   InsertOptions,
   LeasedJob,
   LeaseRef,
@@ -11,11 +15,14 @@ import type {
   ListOptions,
   ListPage,
   NewJob,
+  ProgressWrite,
+  RescheduleWrite,
   StateCounts,
   Store,
   StoredJob,
   TransitionWrite,
 } from '../contract.js';
+import { adminStatements } from './job-admin.js';
 import { StoreConfigError, StoreError } from '../contract.js';
 import { enqueuedRecord } from '../enqueued-record.js';
 import { lockName } from './advisory-lock.js';
@@ -25,6 +32,7 @@ import { parseOptions, type PostgresStoreOptions, type ResolvedPostgresOptions }
 import { RestWaits } from './rest-waits.js';
 import { isRowId, type JobRow, toStoredJob } from './rows.js';
 import { channelOf, LeaseCheck, type Named, named } from './statements.js';
+import { LISTED_STATES } from './job-admin.js';
 
 /** Held by the store at once at most: the LISTEN connection, a duty's lock, and the work itself. */
 const MIN_POOL_SIZE = 3;
@@ -48,6 +56,7 @@ export class PostgresStore implements Store {
   readonly schema: string;
   private readonly options: ResolvedPostgresOptions;
   private readonly sql: ReturnType<typeof named>;
+  private readonly admin: ReturnType<typeof namedAdmin>;
   private readonly listener: Listener;
   private readonly subscribers = new Set<(runAt: number) => void>();
   private readonly rest: RestWaits;
@@ -68,6 +77,7 @@ export class PostgresStore implements Store {
     this.schema = this.options.schema;
     this.maxSleepMs = this.options.pollIntervalMs;
     this.sql = named(this.schema);
+    this.admin = namedAdmin(this.schema);
     this.listener = new Listener({
       connect: () => this.db().connect(),
       channel: channelOf(this.schema),
@@ -254,9 +264,13 @@ export class PostgresStore implements Store {
     const db = this.db();
     const cursor = options.cursor ?? '0';
     if (cursor !== '0' && !isRowId(cursor)) throw new StoreConfigError('cursor', 'is not a cursor this store gave');
-    const statement = forState(this.sql.list, options.state);
+    const filtered = options.queue !== undefined || options.name !== undefined;
+    const byQueue = options.queue !== undefined && LISTED_STATES.includes(options.state);
+    const statement = forState(byQueue ? this.admin.listQueue : filtered ? this.admin.list : this.sql.list, options.state);
     if (!statement) return { jobs: [], nextCursor: null };
-    const rows = await this.query<JobRow>(db, 'listing jobs', statement, [cursor, options.limit + 1]);
+    const values: unknown[] = [cursor, options.limit + 1];
+    if (filtered) values.push(options.queue ?? null, options.name ?? null);
+    const rows = await this.query<JobRow>(db, 'listing jobs', statement, values);
     const jobs = rows.slice(0, options.limit).map(toStoredJob);
     return { jobs, nextCursor: rows.length > options.limit ? jobs[jobs.length - 1]!.id : null };
   }
@@ -269,8 +283,48 @@ export class PostgresStore implements Store {
     return result.rowCount ?? 0;
   }
 
-  async counts(): Promise<StateCounts> {
-    const rows = await this.query<{ state: JobState; n: number }>(this.db(), 'counting jobs', this.sql.counts, []);
+  async progress(writes: readonly ProgressWrite[]): Promise<boolean[]> {
+    const db = this.db();
+    const valid = writes.filter((w) => isRowId(w.id));
+    if (valid.length === 0) return writes.map(() => false);
+    const rows = await this.query<{ ord: string }>(db, 'writing progress', this.admin.progress, [
+      valid.map((w) => w.id),
+      valid.map((w) => w.token),
+      valid.map((w) => w.progressJson),
+    ]);
+    const applied = new Set(rows.map((r) => valid[Number(r.ord) - 1]));
+    return writes.map((w) => applied.has(w));
+  }
+
+  async reschedule(write: RescheduleWrite): Promise<boolean> {
+    const db = this.db();
+    if (!isRowId(write.id)) return false;
+    const check = write.token === undefined ? LeaseCheck.ignore : write.token === null ? LeaseCheck.none : LeaseCheck.held;
+    const rows = await this.query(db, 'rescheduling a job', this.admin.reschedule, [
+      write.id, write.from, write.to, check, write.token ?? null, write.attempt ?? null, write.runAt, write.priority,
+    ]);
+    const applied = rows.length === 1;
+    // This process's workers hear at once; others through the statement's NOTIFY.
+    if (applied) this.wake(write.runAt);
+    return applied;
+  }
+
+  async expire(batch: ExpireBatch): Promise<ExpireResult> {
+    const db = this.db();
+    const statement = forState(this.admin.expire, batch.state);
+    if (!statement) return { deleted: 0, cursor: null };
+    if (batch.cursor !== null && !isRowId(batch.cursor) && batch.cursor !== '0') throw new StoreConfigError('cursor', 'is not a cursor this store gave');
+    const [row] = await this.query<{ deleted: number; cursor: string | null }>(db, 'deleting old jobs', statement, [
+      batch.cursor, batch.limit, batch.before,
+    ]);
+    return { deleted: row?.deleted ?? 0, cursor: row?.cursor ?? null };
+  }
+
+  async counts(filter: CountFilter = {}): Promise<StateCounts> {
+    const rows =
+      filter.queue === undefined
+        ? await this.query<{ state: JobState; n: number }>(this.db(), 'counting jobs', this.sql.counts, [])
+        : await this.query<{ state: JobState; n: number }>(this.db(), 'counting jobs', this.admin.countsQueue, [filter.queue]);
     const counts: StateCounts = { pending: 0, running: 0, retrying: 0, completed: 0, failed: 0, dlq: 0, cancelled: 0 };
     // A state outside the chart (a row edited behind the store's back) is no job: left out.
     for (const { state, n } of rows) if (state in counts) counts[state] = n;
@@ -440,6 +494,23 @@ function rounds(ids: readonly string[]): number[][] {
     (out[k] ??= []).push(i);
   });
   return out;
+}
+
+/** The admin statements, named as named() names the others. */
+function namedAdmin(schema: string) {
+  const tag = createHash('sha1').update(schema).digest('hex').slice(0, 12);
+  const name = (key: string, text: string): Named => ({ name: `dispatch_${tag}_${key}`, text });
+  const all = adminStatements(schema);
+  const perState = (key: string, texts: Record<JobState, string>) =>
+    Object.fromEntries(Object.entries(texts).map(([state, t]) => [state, name(`${key}_${state}`, t)])) as Record<JobState, Named>;
+  return {
+    progress: name('progress', all.progress),
+    reschedule: name('reschedule', all.reschedule),
+    countsQueue: name('counts_queue', all.countsQueue),
+    list: perState('list_filtered', all.list),
+    listQueue: perState('list_queue', all.listQueue),
+    expire: perState('expire', all.expire),
+  };
 }
 
 /** A store on PostgreSQL: `postgresStore({ connectionString })` or `postgresStore({ pool })`. */

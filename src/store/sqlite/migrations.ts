@@ -81,6 +81,18 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE dispatch_jobs ADD COLUMN result TEXT;
     `,
   },
+  {
+    version: 6,
+    name: 'progress and listing by queue',
+    sql: `
+      -- The handler's latest progress report as JSON text, written while the job runs.
+      ALTER TABLE dispatch_jobs ADD COLUMN progress TEXT;
+      -- Listing and counting a queue's waiting, failed, dead and cancelled jobs. Running and
+      -- completed rows are left out: every job passes through them.
+      CREATE INDEX dispatch_jobs_listed ON dispatch_jobs (state, queue)
+        WHERE state IN ('pending', 'retrying', 'failed', 'dlq', 'cancelled');
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

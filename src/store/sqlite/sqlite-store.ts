@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database, { type Database as Db, type Statement } from 'better-sqlite3';
 import type {
+  CountFilter,
+  ExpireBatch,
+  ExpireResult,
   InsertOptions,
   LeaseRef,
   LeaseRequest,
@@ -9,11 +12,14 @@ import type {
   ListOptions,
   ListPage,
   NewJob,
+  ProgressWrite,
+  RescheduleWrite,
   StateCounts,
   Store,
   StoredJob,
   TransitionWrite,
 } from '../contract.js';
+import { type JobAdmin, prepareAdmin } from './job-admin.js';
 import { inQueue, StoreConfigError, StoreError } from '../contract.js';
 import { enqueuedRecord } from '../enqueued-record.js';
 import { RestWatchers } from '../rest-watchers.js';
@@ -48,6 +54,7 @@ interface Prepared {
   counts: Statement<[], { state: JobState; n: number }>;
   duties: DutyClaims;
   restingIn: Statement<[string], { id: number }>;
+  admin: JobAdmin;
 }
 
 /**
@@ -208,7 +215,10 @@ export class SqliteStore implements Store {
       after = rowid;
     }
     // One row more than the page tells whether another page follows.
-    const rows = await this.run('listing jobs', (s) => s.list.all(options.state, after, options.limit + 1));
+    const filtered = options.queue !== undefined || options.name !== undefined;
+    const rows = await this.run('listing jobs', (s) =>
+      filtered ? s.admin.list(options, after) : s.list.all(options.state, after, options.limit + 1),
+    );
     const more = rows.length > options.limit;
     if (more) rows.length = options.limit;
     return { jobs: rows.map(toStoredJob), nextCursor: more ? String(rows[rows.length - 1]!.id) : null };
@@ -218,7 +228,27 @@ export class SqliteStore implements Store {
     return this.run('purging jobs', (s) => s.purge.run(state, before).changes);
   }
 
-  async counts(): Promise<StateCounts> {
+  async progress(writes: readonly ProgressWrite[]): Promise<boolean[]> {
+    this.ready();
+    if (writes.length === 0) return [];
+    return this.run('writing progress', (s) => s.admin.progress(writes));
+  }
+
+  async reschedule(write: RescheduleWrite): Promise<boolean> {
+    const applied = await this.run('rescheduling a job', (s) => s.admin.reschedule(write));
+    if (applied && inQueue(write.to)) this.wakes.notify(write.runAt);
+    return applied;
+  }
+
+  expire(batch: ExpireBatch): Promise<ExpireResult> {
+    return this.run('deleting old jobs', (s) => s.admin.expire(batch));
+  }
+
+  async counts(filter: CountFilter = {}): Promise<StateCounts> {
+    if (filter.queue !== undefined) {
+      const queue = filter.queue;
+      return this.run('counting jobs', (s) => s.admin.counts({ queue }));
+    }
     const counts: StateCounts = { pending: 0, running: 0, retrying: 0, completed: 0, failed: 0, dlq: 0, cancelled: 0 };
     // A state outside the chart (a row edited behind the store's back) is no job: left out.
     for (const { state, n } of await this.run('counting jobs', (s) => s.counts.all())) if (state in counts) counts[state] = n;
@@ -335,6 +365,7 @@ function prepare(db: Db, synchronous: 'full' | 'normal'): Prepared {
     counts: db.prepare(SQL.counts),
     duties: dutyClaims(db),
     restingIn: db.prepare(SQL.restingIn),
+    admin: prepareAdmin(db),
   };
 }
 
