@@ -12,6 +12,8 @@ export type { Duration, DurationKind } from './duration.js';
 export type { Clock } from './clock.js';
 export { createDispatcher } from './engine/dispatcher.js';
 export type { Dispatcher, DispatcherOptions, QueueOptions, StopOptions, Dlq, DlqPage, DlqListOptions, DlqPurgeOptions } from './engine/dispatcher.js';
+export type { Jobs, JobListOptions, JobPage, JobCountOptions, RescheduleOptions, ReplayAllOptions } from './client/jobs.js';
+export { MAX_PROGRESS_BYTES } from './worker/progress.js';
 export type { JobRecord, RecordOf } from './engine/records.js';
 export type { WaitForOptions } from './client/wait-for.js';
 export type { TransitionEvent } from './engine/events.js';

@@ -4,6 +4,7 @@ import type { JobState } from '../../machines/job.machine.js';
 import type { supervisorMachine } from '../../machines/supervisor.machine.js';
 import { JobClient, type Dlq } from '../client/client.js';
 import type { WaitForOptions } from '../client/wait-for.js';
+import type { Jobs, RescheduleOptions } from '../client/jobs.js';
 import { InvalidOptionError, LifecycleError } from '../errors.js';
 import type { AnyJobDefinition, InputOf } from '../job/define-job.js';
 import type { EnqueueOptions } from '../job/options.js';
@@ -24,12 +25,15 @@ import { WriteBuffer } from './write-buffer.js';
 
 export type { DispatcherOptions, QueueOptions, StopOptions } from './settings.js';
 export type { Dlq, DlqListOptions, DlqPage, DlqPurgeOptions } from '../client/client.js';
+export type { JobCountOptions, JobListOptions, JobPage, Jobs, ReplayAllOptions, RescheduleOptions } from '../client/jobs.js';
 
 /** A dispatcher: the registry, the enqueue API and, once started, the worker. */
 export interface Dispatcher {
   /** Every stored step of the chart, as it happens. */
   readonly events$: Observable<TransitionEvent>;
   readonly dlq: Dlq;
+  /** Finding jobs: `jobs.list({ state, queue, name, limit, cursor })`, `jobs.counts({ queue })`. */
+  readonly jobs: Jobs;
   readonly store: Store;
   /** The supervisor actor, for inspection: its state and context show slots and sleeps. */
   readonly supervisorActor: Actor<typeof supervisorMachine>;
@@ -71,6 +75,12 @@ export interface Dispatcher {
   cancel(id: string): Promise<JobRecord>;
   counts(): Promise<StateCounts>;
   /**
+   * Moves a job that waits (pending, or retrying in its backoff) to a new
+   * `runAt` and/or `priority`; wakes workers, as it may now be due sooner. A
+   * running job, or one at rest, is refused with an InvalidTransitionError.
+   */
+  reschedule(id: string, options: RescheduleOptions): Promise<JobRecord>;
+  /**
    * Runs one pass of the reaper now, under its leader duty, as a started
    * dispatcher does on its `reapInterval`: jobs whose worker stopped
    * heartbeating (it died) go back to the queue, or to the DLQ when they have
@@ -90,6 +100,7 @@ type Phase = 'new' | 'started' | 'stopping' | 'stopped';
 export class DispatcherImpl implements Dispatcher {
   readonly events$: Observable<TransitionEvent>;
   readonly dlq: Dlq;
+  readonly jobs: Jobs;
   readonly store: Store;
   private readonly settings: Settings;
   private readonly events = new Subject<TransitionEvent>();
@@ -112,8 +123,8 @@ export class DispatcherImpl implements Dispatcher {
     const kernel = new JobKernel(chartWithBackoff((name) => this.registry.find(name)?.backoff ?? settings.backoff));
     // A stalled batch holds leasing back; the runner holds starts back while outcomes are unstored.
     this.writes = new WriteBuffer(this.store, (stalled) => this.worker.writesStalled(stalled), settings.clock);
-    const emit = (job: { id: string; name: string; queue: string }, step: Parameters<typeof transitionEvent>[1]) => {
-      if (this.events.observed) this.events.next(transitionEvent(job, step, settings.clock.now()));
+    const emit = (job: { id: string; name: string; queue: string }, step: Parameters<typeof transitionEvent>[1], progress?: unknown) => {
+      if (this.events.observed) this.events.next(transitionEvent(job, step, settings.clock.now(), progress));
     };
     const reportError = (error: unknown, context: string) => this.reportError(error, context);
     this.worker = new Worker({
@@ -151,6 +162,7 @@ export class DispatcherImpl implements Dispatcher {
     );
     this.events$ = this.events.asObservable();
     this.dlq = this.client.dlq;
+    this.jobs = this.client.jobs;
   }
 
   get supervisorActor(): Actor<typeof supervisorMachine> {
@@ -228,6 +240,10 @@ export class DispatcherImpl implements Dispatcher {
 
   counts(): Promise<StateCounts> {
     return this.client.counts();
+  }
+
+  reschedule(id: string, options: RescheduleOptions): Promise<JobRecord> {
+    return this.client.reschedule(id, options);
   }
 
   async reap(): Promise<number> {
