@@ -14,6 +14,8 @@ export { createDispatcher } from './engine/dispatcher.js';
 export type { Dispatcher, DispatcherOptions, QueueOptions, StopOptions, Dlq, DlqPage, DlqListOptions, DlqPurgeOptions } from './engine/dispatcher.js';
 export type { Jobs, JobListOptions, JobPage, JobCountOptions, RescheduleOptions, ReplayAllOptions } from './client/jobs.js';
 export { MAX_PROGRESS_BYTES } from './worker/progress.js';
+export { RETENTION_DEFAULTS } from './maintenance/retention.js';
+export type { RetentionOptions } from './maintenance/retention.js';
 export type { JobRecord, RecordOf } from './engine/records.js';
 export type { WaitForOptions } from './client/wait-for.js';
 export type { TransitionEvent } from './engine/events.js';

@@ -13,6 +13,7 @@ import { Registry } from '../job/registry.js';
 import { chartWithBackoff } from '../kernel/chart.js';
 import { JobKernel } from '../kernel/kernel.js';
 import { reaper } from '../maintenance/reaper.js';
+import { retention } from '../maintenance/retention.js';
 import { Maintenance } from '../maintenance/service.js';
 import type { StateCounts, Store } from '../store/contract.js';
 import type { Middleware } from '../worker/middleware.js';
@@ -24,6 +25,7 @@ import { holdStore, releaseStore } from './shared-store.js';
 import { WriteBuffer } from './write-buffer.js';
 
 export type { DispatcherOptions, QueueOptions, StopOptions } from './settings.js';
+export type { RetentionOptions } from '../maintenance/retention.js';
 export type { Dlq, DlqListOptions, DlqPage, DlqPurgeOptions } from '../client/client.js';
 export type { JobCountOptions, JobListOptions, JobPage, Jobs, ReplayAllOptions, RescheduleOptions } from '../client/jobs.js';
 
@@ -88,6 +90,13 @@ export interface Dispatcher {
    * held the duty).
    */
   reap(): Promise<number>;
+  /**
+   * Runs one pass of retention now, under its leader duty, as a started
+   * dispatcher does on `retention.interval`: finished jobs older than their
+   * state's retention are deleted in bounded batches. Answers how many
+   * (0 when another process held the duty, or retention is off).
+   */
+  retain(): Promise<number>;
 }
 
 type Phase = 'new' | 'started' | 'stopping' | 'stopped';
@@ -160,6 +169,7 @@ export class DispatcherImpl implements Dispatcher {
         apply: (job, event) => this.client.move(job, event),
       }),
     );
+    if (settings.retention) this.maintenance.add(retention({ store: this.store, clock: settings.clock, settings: settings.retention }));
     this.events$ = this.events.asObservable();
     this.dlq = this.client.dlq;
     this.jobs = this.client.jobs;
@@ -244,6 +254,12 @@ export class DispatcherImpl implements Dispatcher {
 
   reschedule(id: string, options: RescheduleOptions): Promise<JobRecord> {
     return this.client.reschedule(id, options);
+  }
+
+  async retain(): Promise<number> {
+    await this.ready();
+    if (!this.settings.retention) return 0;
+    return (await this.maintenance.runOnce('retention')) ?? 0;
   }
 
   async reap(): Promise<number> {
