@@ -22,9 +22,9 @@ describe('sqlite store: progress, reschedule, filtered lists, counts and retenti
       const expected: Array<[keyof typeof ADMIN_SQL, string]> = [
         ['progress', 'USING INTEGER PRIMARY KEY (rowid=?)'],
         ['reschedule', 'USING INTEGER PRIMARY KEY (rowid=?)'],
-        ['listQueue', 'USING INDEX dispatch_jobs_listed (state=? AND queue=? AND rowid>?)'],
-        ['listQueueUnlisted', 'USING INDEX dispatch_jobs_state (state=? AND rowid>?)'],
-        ['countsQueueListed', 'USING COVERING INDEX dispatch_jobs_listed (state=? AND queue=?)'],
+        // No index by queue (it cost enqueues a quarter of their rate): the state's rows, in order.
+        ['listQueue', 'USING INDEX dispatch_jobs_state (state=? AND rowid>?)'],
+        ['countsQueue', 'USING INDEX dispatch_jobs_state (state=?)'],
         // The state index ends in the rowid, so one range of ids in one state is one seek.
         ['expiredInRange', 'USING INDEX dispatch_jobs_state (state=? AND rowid>? AND rowid<?)'],
         ['nextAfter', 'USING INTEGER PRIMARY KEY (rowid>?)'],

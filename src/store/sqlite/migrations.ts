@@ -83,14 +83,11 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 6,
-    name: 'progress and listing by queue',
+    name: 'progress',
     sql: `
-      -- The handler's latest progress report as JSON text, written while the job runs.
+      -- The handler's latest progress report as JSON text, written while the job runs. No index
+      -- by queue: one on the waiting states cost a bulk enqueue a quarter of its rate.
       ALTER TABLE dispatch_jobs ADD COLUMN progress TEXT;
-      -- Listing and counting a queue's waiting, failed, dead and cancelled jobs. Running and
-      -- completed rows are left out: every job passes through them.
-      CREATE INDEX dispatch_jobs_listed ON dispatch_jobs (state, queue)
-        WHERE state IN ('pending', 'retrying', 'failed', 'dlq', 'cancelled');
     `,
   },
 ];
