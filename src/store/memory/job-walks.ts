@@ -29,7 +29,7 @@ export function listRows<R extends SeqRow>(rows: ReadonlyMap<string, R>, options
 }
 
 /**
- * One batch of retention: the next `limit` ids from the cursor, by id (the
+ * One batch of retention: the next `limit` jobs from the cursor, by id (the
  * memory store's primary key), deleting those in the state and old enough.
  * Ids follow creation, and a job changes no earlier than it was created, so
  * the walk ends at the first job created at or after `before`.
@@ -41,11 +41,13 @@ export function expireRows<R extends SeqRow>(
   remove: (row: R) => void,
 ): ExpireResult {
   let seq = cursorOf(batch.cursor) + 1;
-  const end = seq + batch.limit;
+  let looked = 0;
   let deleted = 0;
-  for (; seq < end && seq <= lastSeq; seq++) {
+  // Ids of jobs deleted before are skipped without counting: a lookup each, no row to read.
+  for (; looked < batch.limit && seq <= lastSeq; seq++) {
     const row = rows.get(String(seq));
     if (!row) continue;
+    looked++;
     if (row.createdAt >= batch.before) return { deleted, cursor: null };
     if (row.state === batch.state && row.updatedAt < batch.before) {
       remove(row);

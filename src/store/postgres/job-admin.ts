@@ -1,8 +1,9 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { JobState } from '../../../machines/job.machine.js';
 import { jobRules } from '../contract.js';
 import { epochMs, fromEpochMs, jobColumns } from './rows.js';
-import { channelOf } from './statements.js';
+import { channelOf, type Named } from './statements.js';
 
 /** The states jobs_listed and jobs_listed_queue hold (see migrations 2 and 7). */
 export const LISTED_STATES: readonly JobState[] = ['pending', 'retrying', 'failed', 'dlq', 'cancelled'];
@@ -130,5 +131,22 @@ export function adminStatements(schema: string) {
              CASE WHEN EXISTS (SELECT FROM candidates WHERE created_at >= ${cutoff}) THEN NULL
                   ELSE (SELECT id::text FROM next WHERE created_at < ${cutoff}) END AS cursor`;
     }),
+  };
+}
+
+/** The admin statements, each named after its schema as named() names the others. */
+export function namedAdmin(schema: string) {
+  const tag = createHash('sha1').update(schema).digest('hex').slice(0, 12);
+  const name = (key: string, text: string): Named => ({ name: `dispatch_${tag}_${key}`, text });
+  const all = adminStatements(schema);
+  const perState = (key: string, texts: Record<JobState, string>) =>
+    Object.fromEntries(Object.entries(texts).map(([state, t]) => [state, name(`${key}_${state}`, t)])) as Record<JobState, Named>;
+  return {
+    progress: name('progress', all.progress),
+    reschedule: name('reschedule', all.reschedule),
+    countsQueue: name('counts_queue', all.countsQueue),
+    list: perState('list_filtered', all.list),
+    listQueue: perState('list_queue', all.listQueue),
+    expire: perState('expire', all.expire),
   };
 }

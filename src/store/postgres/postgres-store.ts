@@ -1,6 +1,5 @@
 // Over 400 lines on purpose: the contract's methods against one pool, each a few lines around a
 // statement; the statements, rows, listener, migrations and advisory locks live beside it.
-import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { JobState } from '../../../machines/job.machine.js';
 import type {
@@ -22,7 +21,6 @@ import type {
   StoredJob,
   TransitionWrite,
 } from '../contract.js';
-import { adminStatements } from './job-admin.js';
 import { StoreConfigError, StoreError } from '../contract.js';
 import { enqueuedRecord } from '../enqueued-record.js';
 import { lockName } from './advisory-lock.js';
@@ -32,7 +30,7 @@ import { parseOptions, type PostgresStoreOptions, type ResolvedPostgresOptions }
 import { RestWaits } from './rest-waits.js';
 import { isRowId, type JobRow, toStoredJob } from './rows.js';
 import { channelOf, LeaseCheck, type Named, named } from './statements.js';
-import { LISTED_STATES } from './job-admin.js';
+import { LISTED_STATES, namedAdmin } from './job-admin.js';
 
 /** Held by the store at once at most: the LISTEN connection, a duty's lock, and the work itself. */
 const MIN_POOL_SIZE = 3;
@@ -494,23 +492,6 @@ function rounds(ids: readonly string[]): number[][] {
     (out[k] ??= []).push(i);
   });
   return out;
-}
-
-/** The admin statements, named as named() names the others. */
-function namedAdmin(schema: string) {
-  const tag = createHash('sha1').update(schema).digest('hex').slice(0, 12);
-  const name = (key: string, text: string): Named => ({ name: `dispatch_${tag}_${key}`, text });
-  const all = adminStatements(schema);
-  const perState = (key: string, texts: Record<JobState, string>) =>
-    Object.fromEntries(Object.entries(texts).map(([state, t]) => [state, name(`${key}_${state}`, t)])) as Record<JobState, Named>;
-  return {
-    progress: name('progress', all.progress),
-    reschedule: name('reschedule', all.reschedule),
-    countsQueue: name('counts_queue', all.countsQueue),
-    list: perState('list_filtered', all.list),
-    listQueue: perState('list_queue', all.listQueue),
-    expire: perState('expire', all.expire),
-  };
 }
 
 /** A store on PostgreSQL: `postgresStore({ connectionString })` or `postgresStore({ pool })`. */
