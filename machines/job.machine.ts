@@ -55,7 +55,11 @@ export type JobEvent =
    * An enqueue with the job's unique key replaces its input, runAt and
    * priority (the store writes them); accepted only where the job has not started.
    */
-  | { type: 'REPLACE' };
+  | { type: 'REPLACE' }
+  /** The handler reports how far it got; the job stays running. */
+  | { type: 'PROGRESS'; progress: unknown }
+  /** A user moves a waiting job: a new runAt and priority, carried by the event for the store to write. */
+  | { type: 'RESCHEDULE'; runAt: number; priority: number };
 
 /** The tags the stores read (see job.rules.ts). */
 export type JobTag = 'leasable' | 'leased' | 'rest';
@@ -75,6 +79,10 @@ export const jobMachine = setup({
     runHandler: () => {},
     /** Supplied by the engine: keep the handler's checked return value with the job. */
     storeResult: () => {},
+    /** Supplied by the engine: keep the handler's latest progress with the running job. */
+    storeProgress: () => {},
+    /** Supplied by the engine: write the event's runAt and priority with the job. */
+    storeSchedule: () => {},
     /** Supplied by the engine: abort the running handler's signal. */
     abortHandler: (_, _params: { reason: AbortReason }) => {},
     countAttempt: assign({ attempt: ({ context }) => context.attempt + 1 }),
@@ -126,6 +134,7 @@ export const jobMachine = setup({
         CANCEL: 'cancelled',
         // Unique jobs (onConflict 'replace', debounce): the same job, waiting again with what the last enqueue gave.
         REPLACE: { target: 'pending' },
+        RESCHEDULE: { target: 'pending', actions: 'storeSchedule' },
       },
     },
     running: {
@@ -146,6 +155,8 @@ export const jobMachine = setup({
       },
       on: {
         SUCCEED: { target: 'completed', actions: 'storeResult' },
+        // Targetless: the job stays running, its timeout not re-armed.
+        PROGRESS: { actions: 'storeProgress' },
         FAIL: [
           {
             guard: and(['retryable', 'retriesLeft']),
@@ -178,7 +189,10 @@ export const jobMachine = setup({
     retrying: {
       // Due when the backoff is over; a lease applies this edge and LEASE in one write.
       after: { backoff: 'pending' },
-      on: { CANCEL: 'cancelled' },
+      on: {
+        CANCEL: 'cancelled',
+        RESCHEDULE: { target: 'pending', actions: 'storeSchedule' },
+      },
     },
     completed: { type: 'final', tags: ['rest'] },
     failed: {

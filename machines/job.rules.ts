@@ -1,6 +1,6 @@
 import { initialTransition, transition } from 'xstate';
 import { getStateNodes, toDirectedGraph } from 'xstate/graph';
-import { JOB_STATES, type JobContext, type JobMachine, type JobState, jobMachine } from './job.machine.js';
+import { JOB_STATES, type JobContext, type JobEvent, type JobMachine, type JobState, jobMachine } from './job.machine.js';
 
 /**
  * What the stores need to know of the job chart, read from the chart itself:
@@ -33,6 +33,10 @@ export interface JobRules {
   leaseFrom: readonly JobState[];
   /** States that accept REPLACE: a unique job's input, runAt and priority may still be replaced there. */
   replaceFrom: readonly JobState[];
+  /** Where PROGRESS is taken: the leased state, as only a lease holder reports progress. */
+  progressIn: JobState;
+  /** The states RESCHEDULE moves a job from: those it waits in, not running. */
+  rescheduleFrom: readonly JobState[];
 }
 
 const PROBE: JobContext = {
@@ -92,6 +96,12 @@ export function rulesOf(machine: JobMachine): JobRules {
     if (next.value !== from) throw new ChartRulesError(`REPLACE from ${from} must stay in ${from}`);
     replaceFrom.push(from);
   }
+  const accepting = (event: JobEvent) =>
+    states.filter((state) => machine.resolveState({ value: state, context: PROBE }).can(event));
+  const progressIn = accepting({ type: 'PROGRESS', progress: 0 });
+  if (progressIn.length !== 1 || progressIn[0] !== leased) throw new ChartRulesError(`PROGRESS must be taken in ${leased} alone`);
+  const rescheduleFrom = accepting({ type: 'RESCHEDULE', runAt: 0, priority: 0 });
+  if (rescheduleFrom.includes(leased)) throw new ChartRulesError(`RESCHEDULE must not move a ${leased} job: its worker holds it`);
 
   return {
     states,
@@ -104,6 +114,8 @@ export function rulesOf(machine: JobMachine): JobRules {
     final: nodes.filter((node) => node.type === 'final').map((node) => node.key as JobState),
     leaseFrom: [...leasable, ...dueThrough.keys()],
     replaceFrom,
+    progressIn: leased,
+    rescheduleFrom,
   };
 }
 

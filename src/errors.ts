@@ -56,8 +56,9 @@ export class PayloadTooLargeError extends ValidationError {
     field: string,
     readonly bytes: number,
     readonly limit: number,
+    limitName = "the dispatcher's maxPayloadBytes",
   ) {
-    super(field, `is ${bytes} bytes as JSON, over the limit of ${limit} (the dispatcher's maxPayloadBytes)`);
+    super(field, `is ${bytes} bytes as JSON, over the limit of ${limit} (${limitName})`);
   }
 }
 

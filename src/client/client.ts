@@ -9,8 +9,11 @@ import { contextOf, writeFor } from '../kernel/chart.js';
 import type { Decision, JobKernel } from '../kernel/kernel.js';
 import { inQueue, type NewJob, type StateCounts, type Store, type StoredJob } from '../store/contract.js';
 import { optionKeys, refuseUnknownKeys } from '../strict-options.js';
+import { countJobs, type Jobs, listJobs, type ReplayAllOptions, replayAll, reschedule, type RescheduleOptions } from './jobs.js';
 import { newJob } from './new-job.js';
 import { duplicateRecord, KEY_IN_BULK } from './unique.js';
+
+const REPLAY: JobEvent = Object.freeze({ type: 'REPLAY' });
 import { waitFor, type WaitForOptions } from './wait-for.js';
 import type { Clock } from '../clock.js';
 
@@ -31,6 +34,8 @@ export interface DlqPurgeOptions {
 export interface Dlq {
   list(options?: DlqListOptions): Promise<DlqPage>;
   replay(id: string): Promise<JobRecord>;
+  /** Replays every dead-lettered job (of a name, of a queue) in bounded batches; answers how many this call replayed. */
+  replayAll(options?: ReplayAllOptions): Promise<number>;
   purge(options: DlqPurgeOptions): Promise<number>;
 }
 
@@ -64,13 +69,23 @@ export interface ClientParts {
  */
 export class JobClient {
   readonly dlq: Dlq;
+  readonly jobs: Jobs;
 
   constructor(private readonly parts: ClientParts) {
     this.dlq = {
       list: (o) => this.listDlq(o),
       replay: (id) => this.replay(id),
+      replayAll: (o) => replayAll(parts, (job) => this.move(job, REPLAY), o),
       purge: (o) => this.purgeDlq(o),
     };
+    this.jobs = {
+      list: (o) => listJobs(parts, o),
+      counts: (o) => countJobs(parts, o),
+    };
+  }
+
+  reschedule(id: string, options: RescheduleOptions): Promise<JobRecord> {
+    return reschedule(this.parts, id, options);
   }
 
   async enqueue(job: AnyJobDefinition | string, input: unknown, options?: EnqueueOptions): Promise<JobRecord> {

@@ -6,6 +6,7 @@ import { JobClient, type Dlq } from '../client/client.js';
 import type { WaitForOptions } from '../client/wait-for.js';
 import { type Schedule, ScheduleClient, type ScheduleOptions, type Schedules } from '../client/schedules.js';
 import { queueControl, type Queues } from '../client/queues.js';
+import type { Jobs, RescheduleOptions } from '../client/jobs.js';
 import { InvalidOptionError, LifecycleError } from '../errors.js';
 import type { AnyJobDefinition, InputOf } from '../job/define-job.js';
 import type { EnqueueOptions } from '../job/options.js';
@@ -15,6 +16,7 @@ import { chartWithBackoff } from '../kernel/chart.js';
 import { JobKernel } from '../kernel/kernel.js';
 import { CronService } from '../maintenance/cron.js';
 import { reaper } from '../maintenance/reaper.js';
+import { retention } from '../maintenance/retention.js';
 import { Maintenance } from '../maintenance/service.js';
 import type { StateCounts, Store } from '../store/contract.js';
 import type { Middleware } from '../worker/middleware.js';
@@ -26,9 +28,11 @@ import { holdStore, releaseStore } from './shared-store.js';
 import { WriteBuffer } from './write-buffer.js';
 
 export type { DispatcherOptions, QueueOptions, StopOptions } from './settings.js';
+export type { RetentionOptions } from '../maintenance/retention.js';
 export type { Dlq, DlqListOptions, DlqPage, DlqPurgeOptions } from '../client/client.js';
 export type { Schedule, ScheduleOptions, Schedules } from '../client/schedules.js';
 export type { QueueConfig, QueueInfo, Queues, QueueSettingsRecord } from '../client/queues.js';
+export type { JobCountOptions, JobListOptions, JobPage, Jobs, ReplayAllOptions, RescheduleOptions } from '../client/jobs.js';
 
 /** A dispatcher: the registry, the enqueue API and, once started, the worker. */
 export interface Dispatcher {
@@ -39,6 +43,8 @@ export interface Dispatcher {
   readonly schedules: Schedules;
   /** Cluster-wide queue settings: pause, resume, concurrency, rate limit, group concurrency. */
   readonly queues: Queues;
+  /** Finding jobs: `jobs.list({ state, queue, name, limit, cursor })`, `jobs.counts({ queue })`. */
+  readonly jobs: Jobs;
   readonly store: Store;
   /** The supervisor actor, for inspection: its state and context show slots and sleeps. */
   readonly supervisorActor: Actor<typeof supervisorMachine>;
@@ -80,6 +86,12 @@ export interface Dispatcher {
   cancel(id: string): Promise<JobRecord>;
   counts(): Promise<StateCounts>;
   /**
+   * Moves a job that waits (pending, or retrying in its backoff) to a new
+   * `runAt` and/or `priority`; wakes workers, as it may now be due sooner. A
+   * running job, or one at rest, is refused with an InvalidTransitionError.
+   */
+  reschedule(id: string, options: RescheduleOptions): Promise<JobRecord>;
+  /**
    * Runs one pass of the reaper now, under its leader duty, as a started
    * dispatcher does on its `reapInterval`: jobs whose worker stopped
    * heartbeating (it died) go back to the queue, or to the DLQ when they have
@@ -97,6 +109,13 @@ export interface Dispatcher {
    */
   schedule<D extends AnyJobDefinition>(name: string, cron: string, job: D, input: InputOf<D>, options?: ScheduleOptions): Promise<Schedule>;
   schedule(name: string, cron: string, job: string, input: unknown, options?: ScheduleOptions): Promise<Schedule>;
+  /**
+   * Runs one pass of retention now, under its leader duty, as a started
+   * dispatcher does on `retention.interval`: finished jobs older than their
+   * state's retention are deleted in bounded batches. Answers how many
+   * (0 when another process held the duty, or retention is off).
+   */
+  retain(): Promise<number>;
 }
 
 type Phase = 'new' | 'started' | 'stopping' | 'stopped';
@@ -111,6 +130,7 @@ export class DispatcherImpl implements Dispatcher {
   readonly dlq: Dlq;
   readonly schedules: Schedules;
   readonly queues: Queues;
+  readonly jobs: Jobs;
   readonly store: Store;
   private readonly settings: Settings;
   private readonly scheduling: ScheduleClient;
@@ -134,8 +154,8 @@ export class DispatcherImpl implements Dispatcher {
     const kernel = new JobKernel(chartWithBackoff((name) => this.registry.find(name)?.backoff ?? settings.backoff));
     // A stalled batch holds leasing back; the runner holds starts back while outcomes are unstored.
     this.writes = new WriteBuffer(this.store, (stalled) => this.worker.writesStalled(stalled), settings.clock);
-    const emit = (job: { id: string; name: string; queue: string }, step: Parameters<typeof transitionEvent>[1]) => {
-      if (this.events.observed) this.events.next(transitionEvent(job, step, settings.clock.now()));
+    const emit = (job: { id: string; name: string; queue: string }, step: Parameters<typeof transitionEvent>[1], progress?: unknown) => {
+      if (this.events.observed) this.events.next(transitionEvent(job, step, settings.clock.now(), progress));
     };
     const reportError = (error: unknown, context: string) => this.reportError(error, context);
     this.worker = new Worker({
@@ -191,6 +211,8 @@ export class DispatcherImpl implements Dispatcher {
     this.events$ = this.events.asObservable();
     this.dlq = this.client.dlq;
     this.queues = queueControl({ store: this.store, ready: () => this.ready() });
+    if (settings.retention) this.maintenance.add(retention({ store: this.store, clock: settings.clock, settings: settings.retention }));
+    this.jobs = this.client.jobs;
   }
 
   get supervisorActor(): Actor<typeof supervisorMachine> {
@@ -268,6 +290,16 @@ export class DispatcherImpl implements Dispatcher {
 
   counts(): Promise<StateCounts> {
     return this.client.counts();
+  }
+
+  reschedule(id: string, options: RescheduleOptions): Promise<JobRecord> {
+    return this.client.reschedule(id, options);
+  }
+
+  async retain(): Promise<number> {
+    await this.ready();
+    if (!this.settings.retention) return 0;
+    return (await this.maintenance.runOnce('retention')) ?? 0;
   }
 
   async reap(): Promise<number> {

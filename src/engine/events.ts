@@ -12,11 +12,13 @@ export interface TransitionEvent {
   event: string;
   attempt: number;
   error?: JobError;
+  /** On a PROGRESS step (running to running): the value the handler reported, as stored. */
+  progress?: unknown;
   at: Date;
 }
 
 /** The event for a stored step; an error is shown only where the job stopped short of success. */
-export function transitionEvent(job: { id: string; name: string; queue: string }, step: Decision, at: number): TransitionEvent {
+export function transitionEvent(job: { id: string; name: string; queue: string }, step: Decision, at: number, progress?: unknown): TransitionEvent {
   const { context } = step;
   const event: TransitionEvent = {
     jobId: job.id,
@@ -28,6 +30,7 @@ export function transitionEvent(job: { id: string; name: string; queue: string }
     attempt: context.attempt,
     at: new Date(at),
   };
+  if (progress !== undefined) event.progress = progress;
   if (context.lastError && step.to !== 'completed' && step.to !== 'running' && step.to !== 'pending') event.error = context.lastError;
   return event;
 }

@@ -23,6 +23,8 @@ export interface JobRecord<I = unknown, O = unknown> {
   lastError: JobError | null;
   /** What the handler returned, as its definition's `output` schema parsed it; null until it completes, and for a job that returned nothing. */
   result: O | null;
+  /** The handler's latest `ctx.progress` report, as stored; null until it reports. Kept after the job moves on. */
+  progress: unknown;
   /** While running: when the lease runs out unless a heartbeat extends it. */
   leaseExpiresAt: Date | null;
   createdAt: Date;
@@ -54,6 +56,7 @@ export function toRecord<I = unknown, O = unknown>(job: StoredJob): JobRecord<I,
     timeoutMs: job.timeoutMs,
     lastError: job.lastError,
     result: job.result as O | null,
+    progress: job.progress,
     leaseExpiresAt: job.leaseExpiresAt === null ? null : new Date(job.leaseExpiresAt),
     createdAt: new Date(job.createdAt),
     updatedAt: new Date(job.updatedAt),

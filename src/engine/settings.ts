@@ -8,6 +8,7 @@ import { memoryStore } from '../store/memory/memory-store.js';
 import { optionKeys, refuseUnknownKeys } from '../strict-options.js';
 import type { Inspect } from '../worker/mirror.js';
 import { parseServe } from './serve.js';
+import { parseRetention, type ResolvedRetention, type RetentionOptions } from '../maintenance/retention.js';
 import { type Clock, systemClock } from '../clock.js';
 
 export interface DispatcherOptions extends JobOptions {
@@ -48,6 +49,12 @@ export interface DispatcherOptions extends JobOptions {
    * from lease to rest. Without it, jobs have no actors and cost nothing more.
    */
   inspect?: Inspect;
+  /**
+   * How long finished jobs are kept: completed and cancelled 3 days, failed
+   * and dead-lettered 30 days by default; `false` keeps everything. See
+   * docs/retention.md.
+   */
+  retention?: RetentionOptions | false;
   /** Told of failures outside any job (a lease or write the store refused). Default: console.error. */
   onError?: (error: unknown, context: string) => void;
   /**
@@ -83,6 +90,7 @@ const dispatcherKeys = optionKeys<DispatcherOptions>({
   inspect: true,
   clock: true,
   serve: true,
+  retention: true,
   maxRetries: true,
   timeout: true,
   queue: true,
@@ -107,6 +115,8 @@ export interface Settings {
   heartbeatMs: number;
   reapMs: number;
   maxPayloadBytes: number;
+  /** Null: retention is off. */
+  retention: ResolvedRetention | null;
   inspect: Inspect | undefined;
   onError: (error: unknown, context: string) => void;
   clock: Clock;
@@ -171,6 +181,7 @@ export function parseSettings(options: DispatcherOptions): Settings {
     heartbeatMs,
     reapMs,
     maxPayloadBytes,
+    retention: parseRetention(options.retention),
     inspect: options.inspect,
     onError: options.onError ?? ((error, context) => console.error(`dispatch: ${context}:`, error)),
     clock,

@@ -22,6 +22,13 @@ export interface HandlerContext {
   /** 1 on the first attempt. */
   attempt: number;
   job: JobInfo;
+  /**
+   * Reports how far the job got (a number or small JSON, at most 4 KiB):
+   * stored with the running job, read back by `getJob`, sent on `events$`.
+   * Reports coalesce, the latest winning; resolves once this value or a
+   * later one is stored, or dropped because the job is no longer running here.
+   */
+  progress(value: unknown): Promise<void>;
 }
 
 /** A handler: `R` is what it must return (or resolve with); anything, for a job that declares no output. */

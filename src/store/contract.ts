@@ -23,6 +23,8 @@ export interface StoredJob {
   lastError: JobError | null;
   /** The handler's result as JSON gives it back; null until a completion stores one. */
   result: unknown;
+  /** The handler's latest progress report (`ctx.progress`) as JSON gives it back; null until one is stored. */
+  progress: unknown;
   leaseToken: string | null;
   leaseExpiresAt: number | null;
   createdAt: number;
@@ -186,6 +188,10 @@ export interface LeaseRef {
 
 export interface ListOptions {
   state: JobState;
+  /** Only jobs of this queue. */
+  queue?: string;
+  /** Only jobs of this name. */
+  name?: string;
   limit: number;
   /** Opaque, from the previous page's `nextCursor`. */
   cursor?: string | null;
@@ -199,6 +205,41 @@ export interface ListPage {
 
 /** Counts by state, for dashboards and tests. */
 export type StateCounts = Record<JobState, number>;
+
+export interface CountFilter {
+  /** Only jobs of this queue. */
+  queue?: string;
+}
+
+/** A running job's progress, written only while it still holds lease `token`. */
+export interface ProgressWrite {
+  id: string;
+  token: string;
+  /** The progress as JSON, made once by the engine. */
+  progressJson: string;
+}
+
+/** The chart's RESCHEDULE as a compare-and-set: also sets the job's runAt and priority. */
+export interface RescheduleWrite extends TransitionWrite {
+  runAt: number;
+  priority: number;
+}
+
+/** One bounded batch of retention: jobs in `state` last changed before `before`. */
+export interface ExpireBatch {
+  state: JobState;
+  before: number;
+  /** At most this many jobs looked at (and so deleted) in this batch. */
+  limit: number;
+  /** From the previous batch's answer; null to start. */
+  cursor: string | null;
+}
+
+export interface ExpireResult {
+  deleted: number;
+  /** Where the next batch goes on; null once no job left could be old enough. */
+  cursor: string | null;
+}
 
 /**
  * The store contract. Every backend passes the same conformance suite.
@@ -239,7 +280,17 @@ export interface Store extends ScheduleStore {
   list(options: ListOptions): Promise<ListPage>;
   /** Deletes jobs in `state` last changed before `before`; answers how many. */
   purge(state: JobState, before: number): Promise<number>;
-  counts(): Promise<StateCounts>;
+  counts(filter?: CountFilter): Promise<StateCounts>;
+  /** Stores each running job's progress while it holds the lease named; answers, in order, which did. */
+  progress(writes: readonly ProgressWrite[]): Promise<boolean[]>;
+  /** Applies a RESCHEDULE if its compare-and-set holds; wakes workers as a write back to the queue does. */
+  reschedule(write: RescheduleWrite): Promise<boolean>;
+  /**
+   * Deletes, in one bounded batch, jobs in `state` last changed before
+   * `before`, with whatever the store keeps for them (waits...). Walks jobs
+   * in enqueue order, so a batch costs about `limit` rows whatever the table holds.
+   */
+  expire(batch: ExpireBatch): Promise<ExpireResult>;
   /**
    * Calls `listener` when another process enqueues a job (with its runAt), so
    * an idle supervisor wakes at once. Stores without cross-process wake-ups

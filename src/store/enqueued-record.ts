@@ -15,6 +15,7 @@ export function enqueuedRecord(job: NewJob, id: string, input: unknown, createdA
     timeoutMs: job.timeoutMs,
     lastError: null,
     result: null,
+    progress: null,
     leaseToken: null,
     leaseExpiresAt: null,
     createdAt,

@@ -63,6 +63,8 @@ export interface SqlJobRow<Id extends string | number> {
   last_error: string | null;
   /** The handler's result as JSON text; null when none was stored. */
   result: string | null;
+  /** The latest progress as JSON text; null when none was stored. */
+  progress: string | null;
   lease_token: string | null;
   lease_expires_at: number | null;
   created_at: number;
@@ -86,6 +88,7 @@ export function jobFromRow(row: SqlJobRow<string | number>): StoredJob {
     timeoutMs: row.timeout_ms,
     lastError: null,
     result: null,
+    progress: null,
     leaseToken: row.lease_token,
     leaseExpiresAt: row.lease_expires_at,
     createdAt: row.created_at,
@@ -93,5 +96,12 @@ export function jobFromRow(row: SqlJobRow<string | number>): StoredJob {
     group: row.group ?? null,
   };
   readJsonColumns(job, row.input, row.last_error, row.result);
+  if (row.progress !== null) {
+    try {
+      job.progress = JSON.parse(row.progress);
+    } catch {
+      // Progress is a report, not the job's data: unreadable, it reads as none rather than failing the job.
+    }
+  }
   return job;
 }

@@ -5,6 +5,7 @@ import { describeLeaseRouting } from './store-suite-routing.js';
 import { describeSchedules } from './store-suite-schedules.js';
 import { describeUniqueKeys } from './store-suite-unique.js';
 import { describeQueueSettings } from './store-suite-queues.js';
+import { describeJobAdmin } from './store-suite-jobs.js';
 import { NAMES, newJob, room } from './store-jobs.js';
 
 export interface StoreUnderTest {
@@ -307,5 +308,6 @@ export function storeSuite(make: () => Promise<StoreUnderTest>, options: StoreSu
     describeStoreKeeping(() => store);
     describeSchedules(() => store);
     describeUniqueKeys(() => store);
+    describeJobAdmin(() => store);
   });
 }

@@ -6,6 +6,7 @@ import type { Registry } from '../job/registry.js';
 import type { LeasedJob } from '../store/contract.js';
 import { LazyHandlerContext } from './handler-context.js';
 import { type Middleware, runThrough } from './middleware.js';
+import type { ProgressReporter } from './progress.js';
 
 /** What one attempt came to: the chart's event for it, and the result to keep when it succeeded. */
 export interface Outcome {
@@ -18,6 +19,8 @@ export interface AttemptParts {
   middleware: readonly Middleware[];
   /** The handler's value, checked, as JSON to keep; undefined for none. Throws to fail the attempt. */
   output(def: AnyJobDefinition, value: unknown): string | undefined;
+  /** Where `ctx.progress` reports go, named by the attempt's token. */
+  progress?: ProgressReporter;
 }
 
 const SUCCEED: JobEvent = Object.freeze({ type: 'SUCCEED' });
@@ -58,7 +61,7 @@ export function runAttempt<T>(job: LeasedJob, parts: AttemptParts, sink: Attempt
     sink.attemptDone(token, { event: failure(error, false) });
     return;
   }
-  const ctx = new LazyHandlerContext(job, parsed.data);
+  const ctx = new LazyHandlerContext(job, parsed.data, parts.progress ?? null, token);
   sink.attemptStarted(token, ctx);
   let result: unknown;
   try {

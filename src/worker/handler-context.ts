@@ -1,6 +1,7 @@
 import type { HandlerContext, JobInfo } from '../job/define-job.js';
 import type { MiddlewareContext } from './middleware.js';
 import type { StoredJob } from '../store/contract.js';
+import type { ProgressReporter } from './progress.js';
 
 /**
  * What a handler receives as `ctx`. The AbortSignal and the job info are
@@ -17,7 +18,14 @@ export class LazyHandlerContext implements HandlerContext, MiddlewareContext {
     private readonly stored: StoredJob,
     /** The parsed input, for middleware. */
     readonly input: unknown = stored.input,
+    private readonly reporter: ProgressReporter | null = null,
+    /** Names this attempt to the reporter. */
+    private readonly token: unknown = null,
   ) {}
+
+  progress(value: unknown): Promise<void> {
+    return this.reporter ? this.reporter.report(this.token, value) : Promise.resolve();
+  }
 
   get attempt(): number {
     return this.stored.attempt;

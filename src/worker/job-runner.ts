@@ -12,6 +12,7 @@ import { inQueue, type LeasedJob, type Store, type TransitionWrite } from '../st
 import { type AttemptParts, type AttemptSink, type Outcome, runAttempt } from './attempt.js';
 import type { LazyHandlerContext } from './handler-context.js';
 import type { Middleware } from './middleware.js';
+import { ProgressWrites } from './progress.js';
 import type { ActorMirror } from './mirror.js';
 
 interface LiveJob {
@@ -71,8 +72,8 @@ export interface RunnerHooks {
    * their slots while their outcome writes travel.
    */
   freed(jobs: ReadonlyArray<{ queue: string }>): void;
-  /** A step of the chart that is stored, for `events$`; only called when someone listens. */
-  emit(job: LeasedJob, step: Decision): void;
+  /** A step of the chart that is stored, for `events$` (with the progress a PROGRESS step stored); only called when someone listens. */
+  emit(job: LeasedJob, step: Decision, progress?: unknown): void;
   listening(): boolean;
   /** A job went back to the queue, due at `runAt`. */
   requeued(runAt: number): void;
@@ -141,7 +142,17 @@ export class JobRunner implements AttemptSink<LiveJob>, WriteSink<LiveJob> {
       mirror: this.mirror,
       hooks: this.hooks,
     } = parts);
-    this.attempts = { registry: this.registry, middleware, output: this.hooks.output };
+    const progress = new ProgressWrites<LiveJob>({
+      store: this.store,
+      // Only while this process holds the job running under the lease it started with.
+      decide: (live, event) =>
+        live.state === LEASED && this.live.get(live.job.id) === live ? this.decide(live.state, live.context, event, live.actor) : null,
+      job: (live) => live.job,
+      emit: (job, step, value) => this.hooks.emit(job, step, value),
+      listening: () => this.hooks.listening(),
+      error: (error, context) => this.hooks.error(error, context),
+    });
+    this.attempts = { registry: this.registry, middleware, output: this.hooks.output, progress };
   }
 
   /** Takes leased jobs: each starts at once while handlers are free, the rest wait in the buffer. */
@@ -251,6 +262,8 @@ export class JobRunner implements AttemptSink<LiveJob>, WriteSink<LiveJob> {
           break;
         case 'storeResult':
           break; // Read from the step when the write is made.
+        case 'storeProgress':
+          break; // Written by the progress writes, which decided this step.
         default:
           if (!this.unknownActions.has(action.type)) {
             this.unknownActions.add(action.type);

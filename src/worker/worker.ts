@@ -22,7 +22,7 @@ export interface WorkerParts {
   /** The handler's checked result as JSON (see checkOutput). */
   output(def: AnyJobDefinition, value: unknown): string | undefined;
   /** A stored step, for `events$`; only called when someone listens. */
-  emit(job: StoredJob, step: Decision): void;
+  emit(job: StoredJob, step: Decision, progress?: unknown): void;
   listening(): boolean;
   reportError(error: unknown, context: string): void;
 }

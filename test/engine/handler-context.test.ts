@@ -4,7 +4,7 @@ import { TimeoutError } from '../../src/index.js';
 
 const stored = {
   id: '7', name: 'n', queue: 'q', state: 'running' as const, input: {}, priority: 3, runAt: 1000, attempt: 2, maxRetries: 4,
-  timeoutMs: 10, lastError: null, result: null, leaseToken: 't', leaseExpiresAt: 2000, createdAt: 500, updatedAt: 1000,
+  timeoutMs: 10, lastError: null, result: null, progress: null, leaseToken: 't', leaseExpiresAt: 2000, createdAt: 500, updatedAt: 1000,
   group: null,
 };
 

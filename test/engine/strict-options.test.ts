@@ -79,6 +79,7 @@ describe('createDispatcher refuses unknown options', () => {
       inspect: () => undefined,
       clock: { now: () => Date.now(), setTimeout: (run, ms) => setTimeout(run, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) },
       serve: ['main'],
+      retention: { completed: '1d', cancelled: false, failed: '2d', dlq: '60d', interval: '5m', batchSize: 500, pause: '10ms' },
       maxRetries: 1,
       timeout: '1m',
       queue: 'main',

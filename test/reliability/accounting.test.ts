@@ -15,6 +15,7 @@ const completed = (id: string, attempt: number, lastError: string | null): Store
   timeoutMs: 1000,
   lastError: lastError ? { name: lastError, message: '' } : null,
   result: null,
+  progress: null,
   leaseToken: null,
   leaseExpiresAt: null,
   createdAt: 0,

@@ -4,6 +4,9 @@ import { randomUUID } from 'node:crypto';
 import TinyQueue from 'tinyqueue';
 import type { JobState } from '../../../machines/job.machine.js';
 import type {
+  CountFilter,
+  ExpireBatch,
+  ExpireResult,
   InsertOptions,
   LeasedJob,
   LeaseRef,
@@ -13,6 +16,8 @@ import type {
   ListPage,
   NewJob,
   NewSchedule,
+  ProgressWrite,
+  RescheduleWrite,
   StateCounts,
   StoredSchedule,
   TickFire,
@@ -21,6 +26,7 @@ import type {
   StoredJob,
   TransitionWrite,
 } from '../contract.js';
+import { expireRows, listRows } from './job-walks.js';
 import { enqueuedRecord } from '../enqueued-record.js';
 import { replacedInto } from '../job-keys.js';
 import { MemoryKeys } from './job-keys.js';
@@ -82,6 +88,7 @@ function copy(row: Row): StoredJob {
     timeoutMs: row.timeoutMs,
     lastError: row.lastError,
     result: row.result,
+    progress: row.progress,
     leaseToken: row.leaseToken,
     leaseExpiresAt: row.leaseExpiresAt,
     createdAt: row.createdAt,
@@ -324,17 +331,7 @@ export class MemoryStore implements Store {
 
   async list(options: ListOptions): Promise<ListPage> {
     this.assertOpen();
-    const after = options.cursor ? Number(options.cursor) : 0;
-    const jobs: StoredJob[] = [];
-    let last: Row | undefined;
-    // Map iteration follows insertion, which is enqueue order.
-    for (const row of this.rows.values()) {
-      if (row.seq <= after || row.state !== options.state) continue;
-      if (jobs.length === options.limit) return { jobs, nextCursor: String(last!.seq) };
-      jobs.push(copy(row));
-      last = row;
-    }
-    return { jobs, nextCursor: null };
+    return listRows(this.rows, options, copy);
   }
 
   async purge(state: JobState, before: number): Promise<number> {
@@ -370,11 +367,53 @@ export class MemoryStore implements Store {
     return countByQueue(this.rows.values());
   }
 
-  async counts(): Promise<StateCounts> {
+  async counts(filter: CountFilter = {}): Promise<StateCounts> {
     this.assertOpen();
     const counts = Object.fromEntries(jobRules.states.map((state) => [state, 0])) as StateCounts;
-    for (const row of this.rows.values()) counts[row.state]++;
+    for (const row of this.rows.values()) if (filter.queue === undefined || row.queue === filter.queue) counts[row.state]++;
     return counts;
+  }
+
+  async progress(writes: readonly ProgressWrite[]): Promise<boolean[]> {
+    this.assertOpen();
+    const values = writes.map((write, i) => {
+      try {
+        return JSON.parse(write.progressJson) as unknown;
+      } catch (error) {
+        throw new StoreError(`memory store: writing progress failed: the progressJson of write ${i} of the batch is not JSON`, { cause: error });
+      }
+    });
+    return writes.map((write, i) => {
+      const row = this.rows.get(write.id);
+      if (!row || row.state !== jobRules.progressIn || row.leaseToken !== write.token) return false;
+      row.progress = values[i];
+      return true;
+    });
+  }
+
+  async reschedule(write: RescheduleWrite): Promise<boolean> {
+    this.assertOpen();
+    const row = this.rows.get(write.id);
+    if (!row || row.state !== write.from) return false;
+    if (write.token !== undefined && row.leaseToken !== write.token) return false;
+    const now = this.now();
+    row.state = write.to;
+    row.runAt = write.runAt;
+    row.priority = write.priority;
+    row.updatedAt = now;
+    if (write.attempt !== undefined) row.attempt = write.attempt;
+    if (write.lastError !== undefined) row.lastError = write.lastError;
+    // A new heap entry under the new priority and runAt; the old one is stale by its ticket.
+    if (this.enterHeap(row, now)) this.wakes.notify(row.runAt);
+    return true;
+  }
+
+  async expire(batch: ExpireBatch): Promise<ExpireResult> {
+    this.assertOpen();
+    return expireRows(this.rows, batch, this.seq, (row) => {
+      this.rows.delete(row.id);
+      row.ticket++;
+    });
   }
 
   /**

@@ -130,6 +130,18 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   { version: 6, name: 'unique job keys', sql: keysSchema },
   {
+    version: 7,
+    name: 'progress and listing by queue',
+    sql: (s) => `
+      -- The handler's latest progress report, written while the job runs. json like input.
+      ALTER TABLE ${s}.jobs ADD COLUMN progress json;
+      -- Listing and counting one queue's jobs of a listed state (an index-only count). Like
+      -- jobs_listed it leaves out running and completed rows, so leases and completions write
+      -- no entry; an enqueue writes one more.
+      CREATE INDEX jobs_listed_queue ON ${s}.jobs (state, queue, id) WHERE ${LISTED};
+    `,
+  },
+  {
     version: 8,
     name: 'cron schedules',
     sql: (s) => `

@@ -3,6 +3,9 @@
 import pg from 'pg';
 import type { JobState } from '../../../machines/job.machine.js';
 import type {
+  CountFilter,
+  ExpireBatch,
+  ExpireResult,
   InsertOptions,
   LeasedJob,
   LeaseRef,
@@ -14,6 +17,8 @@ import type {
   NewSchedule,
   QueueSettingsChange,
   QueueStateCounts,
+  ProgressWrite,
+  RescheduleWrite,
   StateCounts,
   StoredQueue,
   Store,
@@ -36,6 +41,7 @@ import { isRowId, type JobRow, toStoredJob } from './rows.js';
 import { channelOf, LeaseCheck, type Named, named, schemaTag } from './statements.js';
 import { QueueControl } from './queue-control.js';
 import { namedQueueStatements, QUEUES_PAYLOAD } from './queue-statements.js';
+import { LISTED_STATES, namedAdmin } from './job-admin.js';
 
 /** Held by the store at once at most: the LISTEN connection, a duty's lock, and the work itself. */
 const MIN_POOL_SIZE = 3;
@@ -59,6 +65,7 @@ export class PostgresStore implements Store {
   readonly schema: string;
   private readonly options: ResolvedPostgresOptions;
   private readonly sql: ReturnType<typeof named>;
+  private readonly admin: ReturnType<typeof namedAdmin>;
   private readonly listener: Listener;
   private readonly subscribers = new Set<(runAt: number) => void>();
   private readonly rest: RestWaits;
@@ -81,6 +88,7 @@ export class PostgresStore implements Store {
     this.schema = this.options.schema;
     this.maxSleepMs = this.options.pollIntervalMs;
     this.sql = named(this.schema);
+    this.admin = namedAdmin(this.schema);
     this.listener = new Listener({
       connect: () => this.db().connect(),
       channel: channelOf(this.schema),
@@ -337,9 +345,13 @@ export class PostgresStore implements Store {
     const db = this.db();
     const cursor = options.cursor ?? '0';
     if (cursor !== '0' && !isRowId(cursor)) throw new StoreConfigError('cursor', 'is not a cursor this store gave');
-    const statement = forState(this.sql.list, options.state);
+    const filtered = options.queue !== undefined || options.name !== undefined;
+    const byQueue = options.queue !== undefined && LISTED_STATES.includes(options.state);
+    const statement = forState(byQueue ? this.admin.listQueue : filtered ? this.admin.list : this.sql.list, options.state);
     if (!statement) return { jobs: [], nextCursor: null };
-    const rows = await this.query<JobRow>(db, 'listing jobs', statement, [cursor, options.limit + 1]);
+    const values: unknown[] = [cursor, options.limit + 1];
+    if (filtered) values.push(options.queue ?? null, options.name ?? null);
+    const rows = await this.query<JobRow>(db, 'listing jobs', statement, values);
     const jobs = rows.slice(0, options.limit).map(toStoredJob);
     return { jobs, nextCursor: rows.length > options.limit ? jobs[jobs.length - 1]!.id : null };
   }
@@ -352,8 +364,48 @@ export class PostgresStore implements Store {
     return result.rowCount ?? 0;
   }
 
-  async counts(): Promise<StateCounts> {
-    const rows = await this.query<{ state: JobState; n: number }>(this.db(), 'counting jobs', this.sql.counts, []);
+  async progress(writes: readonly ProgressWrite[]): Promise<boolean[]> {
+    const db = this.db();
+    const valid = writes.filter((w) => isRowId(w.id));
+    if (valid.length === 0) return writes.map(() => false);
+    const rows = await this.query<{ ord: string }>(db, 'writing progress', this.admin.progress, [
+      valid.map((w) => w.id),
+      valid.map((w) => w.token),
+      valid.map((w) => w.progressJson),
+    ]);
+    const applied = new Set(rows.map((r) => valid[Number(r.ord) - 1]));
+    return writes.map((w) => applied.has(w));
+  }
+
+  async reschedule(write: RescheduleWrite): Promise<boolean> {
+    const db = this.db();
+    if (!isRowId(write.id)) return false;
+    const check = write.token === undefined ? LeaseCheck.ignore : write.token === null ? LeaseCheck.none : LeaseCheck.held;
+    const rows = await this.query(db, 'rescheduling a job', this.admin.reschedule, [
+      write.id, write.from, write.to, check, write.token ?? null, write.attempt ?? null, write.runAt, write.priority,
+    ]);
+    const applied = rows.length === 1;
+    // This process's workers hear at once; others through the statement's NOTIFY.
+    if (applied) this.wake(write.runAt);
+    return applied;
+  }
+
+  async expire(batch: ExpireBatch): Promise<ExpireResult> {
+    const db = this.db();
+    const statement = forState(this.admin.expire, batch.state);
+    if (!statement) return { deleted: 0, cursor: null };
+    if (batch.cursor !== null && !isRowId(batch.cursor) && batch.cursor !== '0') throw new StoreConfigError('cursor', 'is not a cursor this store gave');
+    const [row] = await this.query<{ deleted: number; cursor: string | null }>(db, 'deleting old jobs', statement, [
+      batch.cursor, batch.limit, batch.before,
+    ]);
+    return { deleted: row?.deleted ?? 0, cursor: row?.cursor ?? null };
+  }
+
+  async counts(filter: CountFilter = {}): Promise<StateCounts> {
+    const rows =
+      filter.queue === undefined
+        ? await this.query<{ state: JobState; n: number }>(this.db(), 'counting jobs', this.sql.counts, [])
+        : await this.query<{ state: JobState; n: number }>(this.db(), 'counting jobs', this.admin.countsQueue, [filter.queue]);
     const counts: StateCounts = { pending: 0, running: 0, retrying: 0, completed: 0, failed: 0, dlq: 0, cancelled: 0 };
     // A state outside the chart (a row edited behind the store's back) is no job: left out.
     for (const { state, n } of rows) if (state in counts) counts[state] = n;

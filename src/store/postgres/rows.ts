@@ -18,7 +18,7 @@ export const fromEpochMs = (value: string) => `to_timestamp(${value} / 1000)`;
 export const jobColumns = (t: string) => `
   ${t}.id::text AS id, ${t}.name, ${t}.queue, ${t}.state, ${t}.input::text AS input, ${t}.priority,
   ${epochMs(`${t}.run_at`)} AS run_at, ${t}.attempt, ${t}.max_retries, ${t}.timeout_ms,
-  ${t}.last_error::text AS last_error, ${t}.result::text AS result, ${t}.lease_token, ${epochMs(`${t}.lease_expires_at`)} AS lease_expires_at,
+  ${t}.last_error::text AS last_error, ${t}.result::text AS result, ${t}.progress::text AS progress, ${t}.lease_token, ${epochMs(`${t}.lease_expires_at`)} AS lease_expires_at,
   ${epochMs(`${t}.created_at`)} AS created_at, ${epochMs(`${t}.updated_at`)} AS updated_at, ${t}."group"`;
 
 /** A jobs row as this store reads it. */

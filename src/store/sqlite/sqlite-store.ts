@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database, { type Database as Db, type Statement } from 'better-sqlite3';
 import type {
+  CountFilter,
+  ExpireBatch,
+  ExpireResult,
   InsertOptions,
   LeaseRef,
   LeaseRequest,
@@ -12,6 +15,8 @@ import type {
   NewSchedule,
   QueueSettingsChange,
   QueueStateCounts,
+  ProgressWrite,
+  RescheduleWrite,
   StateCounts,
   StoredQueue,
   Store,
@@ -22,6 +27,7 @@ import type {
   TransitionWrite,
 } from '../contract.js';
 import { inQueue, JobKeyConflictError, StoreConfigError, StoreError } from '../contract.js';
+import { type JobAdmin, prepareAdmin } from './job-admin.js';
 import { enqueuedRecord } from '../enqueued-record.js';
 import { RestWatchers } from '../rest-watchers.js';
 import { WakeListeners } from '../wake-listeners.js';
@@ -61,6 +67,7 @@ interface Prepared {
   restingIn: Statement<[string], { id: number }>;
   schedules: ScheduleStatements;
   queues: ReturnType<typeof queueSettingsOperations>;
+  admin: JobAdmin;
 }
 
 /**
@@ -259,7 +266,10 @@ export class SqliteStore implements Store {
       after = rowid;
     }
     // One row more than the page tells whether another page follows.
-    const rows = await this.run('listing jobs', (s) => s.list.all(options.state, after, options.limit + 1));
+    const filtered = options.queue !== undefined || options.name !== undefined;
+    const rows = await this.run('listing jobs', (s) =>
+      filtered ? s.admin.list(options, after) : s.list.all(options.state, after, options.limit + 1),
+    );
     const more = rows.length > options.limit;
     if (more) rows.length = options.limit;
     return { jobs: rows.map(toStoredJob), nextCursor: more ? String(rows[rows.length - 1]!.id) : null };
@@ -269,7 +279,27 @@ export class SqliteStore implements Store {
     return this.run('purging jobs', (s) => s.purge.run(state, before).changes);
   }
 
-  async counts(): Promise<StateCounts> {
+  async progress(writes: readonly ProgressWrite[]): Promise<boolean[]> {
+    this.ready();
+    if (writes.length === 0) return [];
+    return this.run('writing progress', (s) => s.admin.progress(writes));
+  }
+
+  async reschedule(write: RescheduleWrite): Promise<boolean> {
+    const applied = await this.run('rescheduling a job', (s) => s.admin.reschedule(write));
+    if (applied && inQueue(write.to)) this.wakes.notify(write.runAt);
+    return applied;
+  }
+
+  expire(batch: ExpireBatch): Promise<ExpireResult> {
+    return this.run('deleting old jobs', (s) => s.admin.expire(batch));
+  }
+
+  async counts(filter: CountFilter = {}): Promise<StateCounts> {
+    if (filter.queue !== undefined) {
+      const queue = filter.queue;
+      return this.run('counting jobs', (s) => s.admin.counts({ queue }));
+    }
     const counts: StateCounts = { pending: 0, running: 0, retrying: 0, completed: 0, failed: 0, dlq: 0, cancelled: 0 };
     // A state outside the chart (a row edited behind the store's back) is no job: left out.
     for (const { state, n } of await this.run('counting jobs', (s) => s.counts.all())) if (state in counts) counts[state] = n;
@@ -413,6 +443,7 @@ function prepare(db: Db, synchronous: 'full' | 'normal'): Prepared {
     duties: dutyClaims(db),
     restingIn: db.prepare(SQL.restingIn),
     queues: queueSettingsOperations(db),
+    admin: prepareAdmin(db),
   };
   return { ...prepared, schedules: scheduleStatements(db, prepared.insert) };
 }

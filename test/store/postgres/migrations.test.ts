@@ -73,7 +73,7 @@ describe('postgres store: migrations', () => {
     const store = make({ schema });
     await store.open();
     expect((await versions(schema)).map((v) => v.version)).toEqual(MIGRATIONS.map((m) => m.version));
-    expect(await indexes()).toEqual(['jobs_groups', 'jobs_lanes', 'jobs_lease_deadline', 'jobs_listed', 'jobs_pkey']);
+    expect(await indexes()).toEqual(['jobs_groups', 'jobs_lanes', 'jobs_lease_deadline', 'jobs_listed', 'jobs_listed_queue', 'jobs_pkey']);
     const [kept] = (await store.list({ state: 'dlq', limit: 10 })).jobs;
     expect(kept).toMatchObject({ name: 'a', result: null });
     expect(kept!.defect).toBeUndefined();
