@@ -43,10 +43,12 @@ export function describeSchedules(current: () => Store): void {
         updatedAt: T0,
       });
       await store.saveSchedule(schedule({ name: 'a-first' }));
-      expect((await store.listSchedules()).map((s) => s.name)).toEqual(['a-first', 'nightly']);
+      await store.saveSchedule(schedule({ name: 'Zed' }));
+      // By name in byte order, in every store: capitals first.
+      expect((await store.listSchedules()).map((s) => s.name)).toEqual(['Zed', 'a-first', 'nightly']);
       expect(await store.removeSchedule('nightly')).toBe(true);
       expect(await store.removeSchedule('nightly')).toBe(false);
-      expect((await store.listSchedules()).map((s) => s.name)).toEqual(['a-first']);
+      expect((await store.listSchedules()).map((s) => s.name)).toEqual(['Zed', 'a-first']);
     });
 
     it('keeps updatedAt when the same definition is saved again, and moves it when the definition changes', async () => {

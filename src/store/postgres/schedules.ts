@@ -22,7 +22,8 @@ function statements(s: string) {
         updated_at = CASE WHEN (${compared('old')}) IS DISTINCT FROM (${compared('excluded')}) THEN excluded.updated_at ELSE old.updated_at END,
         ${columns.map((c) => `${c} = excluded.${c}`).join(', ')}
       RETURNING ${READ}`,
-    list: `SELECT ${READ} FROM ${s}.schedules ORDER BY name`,
+    // Byte order, as the other stores sort: a locale collation would order names differently.
+    list: `SELECT ${READ} FROM ${s}.schedules ORDER BY name COLLATE "C"`,
     remove: `DELETE FROM ${s}.schedules WHERE name = $1`,
     // Locks the schedule: a second fire of the same tick waits here, then finds last_tick_at moved on.
     due: `SELECT 1 FROM ${s}.schedules
