@@ -196,7 +196,11 @@ export function parseStop(options: StopOptions): number {
 
 /** Whether `value` has the store contract's methods: a URL or a path given in its place is caught here, not at the first enqueue. */
 function isStore(value: unknown): value is Store {
-  return hasMethods(value, ['open', 'close', 'insert', 'lease', 'write', 'extend', 'get', 'expired', 'list', 'purge', 'counts', 'withDuty']);
+  return hasMethods(value, [
+    'open', 'close', 'insert', 'lease', 'write', 'extend', 'get', 'expired', 'list', 'purge', 'counts', 'withDuty',
+    'progress', 'reschedule', 'expire', 'configureQueue', 'queueSettings', 'queueCounts',
+    'saveSchedule', 'listSchedules', 'removeSchedule', 'fireTick', 'pruneTicks',
+  ]);
 }
 
 /** Whether `value` is an object with a function under each of `names`. */

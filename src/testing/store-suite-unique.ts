@@ -35,6 +35,13 @@ export function describeUniqueKeys(current: () => Store): void {
       expect((await store.get(first!.id))!.duplicate).toBeUndefined();
     });
 
+    it('keeps every field of a keyed job, its group too, as a plain insert does', async () => {
+      const [job] = await store.insert([keyed('a', {}, { queue: 'q', group: 'tenant-1', priority: 3 })]);
+      const stored = await store.get(job!.id);
+      expect(stored).toMatchObject({ queue: 'q', group: 'tenant-1', priority: 3, progress: null });
+      expect(job).toEqual(stored);
+    });
+
     it("replaces a pending holder's input, runAt and priority, and leases it by the new ones", async () => {
       const later = Date.now() + HOUR;
       const [first] = await store.insert([keyed('a', {}, { input: { n: 1 }, runAt: later, priority: 0 })]);

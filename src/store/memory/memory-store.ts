@@ -337,15 +337,20 @@ export class MemoryStore implements Store {
   async purge(state: JobState, before: number): Promise<number> {
     this.assertOpen();
     let removed = 0;
-    for (const [id, row] of this.rows) {
+    for (const row of this.rows.values()) {
       if (row.state === state && row.updatedAt < before) {
-        this.rows.delete(id);
-        if (row.keyed) this.keys.release(row.keyed, id);
-        row.ticket++;
+        this.drop(row);
         removed++;
       }
     }
     return removed;
+  }
+
+  /** Deletes a job and what is kept beside it (its unique key). */
+  private drop(row: Row): void {
+    this.rows.delete(row.id);
+    if (row.keyed) this.keys.release(row.keyed, row.id);
+    row.ticket++;
   }
 
   async configureQueue(name: string, change: QueueSettingsChange): Promise<StoredQueue> {
@@ -410,10 +415,7 @@ export class MemoryStore implements Store {
 
   async expire(batch: ExpireBatch): Promise<ExpireResult> {
     this.assertOpen();
-    return expireRows(this.rows, batch, this.seq, (row) => {
-      this.rows.delete(row.id);
-      row.ticket++;
-    });
+    return expireRows(this.rows, batch, this.seq, (row) => this.drop(row));
   }
 
   /**

@@ -3,6 +3,7 @@ import pg from 'pg';
 import type { JobState } from '../../../machines/job.machine.js';
 import { jobRules } from '../contract.js';
 import { epochMs, fromEpochMs, jobColumns } from './rows.js';
+import { removedWithJobs } from './removed-with-jobs.js';
 import { channelOf, type Named } from './statements.js';
 
 /** The states jobs_listed and jobs_listed_queue hold (see migrations 2 and 7). */
@@ -11,16 +12,6 @@ const listed = (state: JobState) => LISTED_STATES.includes(state);
 
 const byState = (text: (state: JobState) => string): Record<JobState, string> =>
   Object.fromEntries(jobRules.states.map((state) => [state, text(state)])) as Record<JobState, string>;
-
-/**
- * Statements that delete whatever the store keeps beside the jobs in CTE
- * `gone` (a relation with an `id` column), to run in the statement that
- * deletes them: the one place a feature that keeps rows per job adds its own.
- */
-export function removedWithJobs(schema: string, gone: string): string[] {
-  const waiters = `${pg.escapeIdentifier(schema)}.rest_waiters`;
-  return [`gone_waiters AS (DELETE FROM ${waiters} w WHERE w.job_id IN (SELECT id FROM ${gone}))`];
-}
 
 /**
  * Finding and changing jobs beside the hot path: progress, reschedule,

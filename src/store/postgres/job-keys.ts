@@ -15,7 +15,7 @@ import { type JobRow, toStoredJob } from './rows.js';
 /** The message insert_keyed raises an 'error' conflict with. */
 const KEY_HELD = 'dispatch: unique key held';
 
-export const keysSchema = (s: string) => `
+export const keysTable = (s: string) => `
   -- Jobs without a key write nothing here. A holder at rest past keep_for_ms, or deleted, is taken
   -- over in place: no time in an index, no row to clean up first.
   CREATE TABLE ${s}.job_keys (
@@ -25,18 +25,23 @@ export const keysSchema = (s: string) => `
     keep_for_ms float8 NOT NULL,
     PRIMARY KEY (name, key)
   );
+  -- Deleting jobs (retention, purge) deletes their key rows through this.
+  CREATE INDEX job_keys_job ON ${s}.job_keys (job_id);
+`;
 
+/** The function deciding a keyed batch, made once every column it writes and answers exists. */
+export const keyedInsertFunction = (s: string) => `
   -- One row per job in, in order: ord, what happened (inserted, kept, replaced) and the job as it now is.
   -- p_rest: the chart's resting states; p_replaceable: where it accepts REPLACE. Raises P0001
   -- 'dispatch: unique key held' (detail: the job's ordinal, the holder's id and state, as JSON) for onConflict 'error'.
   CREATE FUNCTION ${s}.insert_keyed(
-    p_names text[], p_queues text[], p_inputs text[], p_priorities int[], p_run_ats float8[], p_max_retries int[], p_timeouts int[],
+    p_names text[], p_queues text[], p_inputs text[], p_priorities int[], p_run_ats float8[], p_max_retries int[], p_timeouts int[], p_groups text[],
     p_keys text[], p_keep_for float8[], p_on_conflict text[], p_debounce bool[],
     p_rest text[], p_replaceable text[], p_due_from text[], p_due_to text[], p_channel text)
   RETURNS TABLE (
     ord int, outcome text, id text, name text, queue text, state text, input text, priority int, run_at float8,
     attempt int, max_retries int, timeout_ms int, last_error text, result text, lease_token text,
-    lease_expires_at float8, created_at float8, updated_at float8, replaced_from text)
+    lease_expires_at float8, created_at float8, updated_at float8, progress text, job_group text, replaced_from text)
   LANGUAGE plpgsql AS $fn$
   #variable_conflict use_column
   DECLARE
@@ -55,16 +60,16 @@ export const keysSchema = (s: string) => `
         what := 'inserted';
         into_state := NULL;
         IF p_keys[i] IS NULL THEN
-          INSERT INTO ${s}.jobs (name, queue, input, priority, run_at, max_retries, timeout_ms)
-          VALUES (p_names[i], p_queues[i], p_inputs[i]::json, p_priorities[i], to_timestamp(p_run_ats[i] / 1000), p_max_retries[i], p_timeouts[i])
+          INSERT INTO ${s}.jobs (name, queue, input, priority, run_at, max_retries, timeout_ms, "group")
+          VALUES (p_names[i], p_queues[i], p_inputs[i]::json, p_priorities[i], to_timestamp(p_run_ats[i] / 1000), p_max_retries[i], p_timeouts[i], p_groups[i])
           RETURNING id INTO the_id;
           EXIT;
         END IF;
         SELECT k.job_id, k.keep_for_ms INTO held_by, held_for FROM ${s}.job_keys k
         WHERE k.name = p_names[i] AND k.key = p_keys[i] FOR UPDATE;
         IF NOT FOUND THEN
-          INSERT INTO ${s}.jobs (name, queue, input, priority, run_at, max_retries, timeout_ms)
-          VALUES (p_names[i], p_queues[i], p_inputs[i]::json, p_priorities[i], to_timestamp(p_run_ats[i] / 1000), p_max_retries[i], p_timeouts[i])
+          INSERT INTO ${s}.jobs (name, queue, input, priority, run_at, max_retries, timeout_ms, "group")
+          VALUES (p_names[i], p_queues[i], p_inputs[i]::json, p_priorities[i], to_timestamp(p_run_ats[i] / 1000), p_max_retries[i], p_timeouts[i], p_groups[i])
           RETURNING id INTO the_id;
           -- Waits for a concurrent claim of the key to commit or roll back.
           INSERT INTO ${s}.job_keys (name, key, job_id, keep_for_ms) VALUES (p_names[i], p_keys[i], the_id, p_keep_for[i])
@@ -85,8 +90,8 @@ export const keysSchema = (s: string) => `
         IF h_state IS NULL OR (h_state = ANY (p_rest) AND h_updated + held_for * interval '1 millisecond' <= now())
            OR (p_on_conflict[i] = 'replace' AND p_debounce[i] AND NOT h_state = ANY (p_rest) AND into_state IS NULL) THEN
           -- Free (its holder gone, or at rest past keepFor), or a started holder a debounce leaves to finish.
-          INSERT INTO ${s}.jobs (name, queue, input, priority, run_at, max_retries, timeout_ms)
-          VALUES (p_names[i], p_queues[i], p_inputs[i]::json, p_priorities[i], to_timestamp(p_run_ats[i] / 1000), p_max_retries[i], p_timeouts[i])
+          INSERT INTO ${s}.jobs (name, queue, input, priority, run_at, max_retries, timeout_ms, "group")
+          VALUES (p_names[i], p_queues[i], p_inputs[i]::json, p_priorities[i], to_timestamp(p_run_ats[i] / 1000), p_max_retries[i], p_timeouts[i], p_groups[i])
           RETURNING id INTO the_id;
           UPDATE ${s}.job_keys k SET job_id = the_id, keep_for_ms = p_keep_for[i] WHERE k.name = p_names[i] AND k.key = p_keys[i];
           EXIT;
@@ -112,7 +117,7 @@ export const keysSchema = (s: string) => `
         SELECT i, what, j.id::text, j.name, j.queue, j.state, j.input::text, j.priority, round(date_part('epoch', j.run_at) * 1000),
                j.attempt, j.max_retries, j.timeout_ms, j.last_error::text, j.result::text, j.lease_token,
                round(date_part('epoch', j.lease_expires_at) * 1000), round(date_part('epoch', j.created_at) * 1000),
-               round(date_part('epoch', j.updated_at) * 1000),
+               round(date_part('epoch', j.updated_at) * 1000), j.progress::text, j."group",
                CASE WHEN what = 'replaced' AND into_state <> h_state THEN h_state END
         FROM ${s}.jobs j WHERE j.id = the_id;
     END LOOP;
@@ -122,7 +127,7 @@ export const keysSchema = (s: string) => `
 
 /** The parameters of insert_keyed for a batch; throws for a batch naming one key twice. */
 export function keyedParams(jobs: readonly NewJob[], channel: string): unknown[] {
-  const params: unknown[][] = [[], [], [], [], [], [], [], [], [], [], []];
+  const params: unknown[][] = [[], [], [], [], [], [], [], [], [], [], [], []];
   const seen = new Set<string>();
   for (const job of jobs) {
     const unique = job.unique;
@@ -138,23 +143,24 @@ export function keyedParams(jobs: readonly NewJob[], channel: string): unknown[]
     params[4]!.push(job.runAt);
     params[5]!.push(job.maxRetries);
     params[6]!.push(job.timeoutMs);
-    params[7]!.push(unique?.key ?? null);
-    params[8]!.push(unique?.keepForMs ?? 0);
-    params[9]!.push(unique?.onConflict ?? 'ignore');
-    params[10]!.push(unique?.debounce ?? false);
+    params[7]!.push(job.group ?? null);
+    params[8]!.push(unique?.key ?? null);
+    params[9]!.push(unique?.keepForMs ?? 0);
+    params[10]!.push(unique?.onConflict ?? 'ignore');
+    params[11]!.push(unique?.debounce ?? false);
   }
   const due = [...jobRules.dueThrough];
   return [...params, RESTING_STATES, jobRules.replaceFrom, due.map(([from]) => from), due.map(([, { to }]) => to), channel];
 }
 
 /** A row insert_keyed answers. */
-export type KeyedRow = JobRow & { ord: number; outcome: 'inserted' | 'kept' | 'replaced'; replaced_from: JobState | null };
+export type KeyedRow = Omit<JobRow, 'group'> & { job_group: string | null; ord: number; outcome: 'inserted' | 'kept' | 'replaced'; replaced_from: JobState | null };
 
 /** The jobs as insert_keyed answered them, in the batch's order. */
 export function keyedJobs(rows: KeyedRow[]): StoredJob[] {
   rows.sort((a, b) => a.ord - b.ord);
   return rows.map((row) => {
-    const job = toStoredJob(row);
+    const job = toStoredJob({ ...row, group: row.job_group });
     if (row.outcome !== 'inserted') job.duplicate = row.outcome;
     if (row.replaced_from) job.replacedFrom = row.replaced_from;
     return job;

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { StoreError } from '../contract.js';
 import { lockKey, lockName } from './advisory-lock.js';
-import { keysSchema } from './job-keys.js';
+import { keyedInsertFunction, keysTable } from './job-keys.js';
 
 interface Migration {
   version: number;
@@ -128,7 +128,7 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
-  { version: 6, name: 'unique job keys', sql: keysSchema },
+  { version: 6, name: 'unique job keys', sql: keysTable },
   {
     version: 7,
     name: 'progress and listing by queue',
@@ -215,6 +215,8 @@ export const MIGRATIONS: readonly Migration[] = [
         WHERE ${LEASABLE} AND "group" IS NOT NULL;
     `,
   },
+  // After the group and progress columns (versions 7 and 9), which it writes and answers.
+  { version: 10, name: 'keyed inserts', sql: keyedInsertFunction },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -360,8 +360,8 @@ export class PostgresStore implements Store {
     const db = this.db();
     const statement = forState(this.sql.purge, state);
     if (!statement) return 0;
-    const result: pg.QueryResult = await this.run('purging jobs', () => db.query({ ...statement, values: [before] }));
-    return result.rowCount ?? 0;
+    const result: pg.QueryResult<{ deleted: number }> = await this.run('purging jobs', () => db.query({ ...statement, values: [before] }));
+    return result.rows[0]?.deleted ?? 0;
   }
 
   async progress(writes: readonly ProgressWrite[]): Promise<boolean[]> {

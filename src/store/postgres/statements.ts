@@ -3,6 +3,7 @@ import pg from 'pg';
 import type { JobState } from '../../../machines/job.machine.js';
 import { jobRules, RESTING_STATES, sqlList } from '../contract.js';
 import { lockKey } from './advisory-lock.js';
+import { removedWithJobs } from './removed-with-jobs.js';
 import { epochMs, fromEpochMs, jobColumns } from './rows.js';
 
 /**
@@ -252,7 +253,7 @@ export function statements(schema: string) {
       SELECT ord FROM moved`,
 
     /** Jobs with unique keys: the insert statement's arrays, then keys, keepFor, onConflict, debounce, the chart's states (see job-keys.ts). */
-    insertKeyed: `SELECT * FROM ${pg.escapeIdentifier(schema)}.insert_keyed($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+    insertKeyed: `SELECT * FROM ${pg.escapeIdentifier(schema)}.insert_keyed($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
 
     /** $1 job id, $2 waiter. Registers a wait, or keeps the one there. */
     addWaiter: `INSERT INTO ${waiters} (job_id, waiter) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
@@ -312,7 +313,12 @@ export function statements(schema: string) {
     ),
 
     /** $1 updated before this, in ms. */
-    purge: byState((state) => `DELETE FROM ${jobs} WHERE state = '${state}' AND updated_at < ${fromEpochMs('$1::float8')}`),
+    purge: byState(
+      (state) => `
+      WITH gone AS (DELETE FROM ${jobs} WHERE state = '${state}' AND updated_at < ${fromEpochMs('$1::float8')} RETURNING id),
+      ${removedWithJobs(schema, 'gone').join(',\n      ')}
+      SELECT count(*)::int AS deleted FROM gone`,
+    ),
 
     counts: `SELECT state, count(*)::int AS n FROM ${jobs} GROUP BY state`,
 

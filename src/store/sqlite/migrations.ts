@@ -95,6 +95,14 @@ export const MIGRATIONS: readonly Migration[] = [
         keep_for_ms INTEGER NOT NULL,
         PRIMARY KEY (name, key)
       ) STRICT, WITHOUT ROWID;
+
+      -- A key whose holder is deleted (retention, purge) is free anyway; its row goes with the job,
+      -- so keys do not pile up. Only deletes fire it, one index probe per deleted job.
+      CREATE INDEX dispatch_job_keys_job ON dispatch_job_keys (job_id);
+      CREATE TRIGGER dispatch_job_keys_gone AFTER DELETE ON dispatch_jobs
+      BEGIN
+        DELETE FROM dispatch_job_keys WHERE job_id = OLD.id;
+      END;
     `,
   },
   {
