@@ -3,7 +3,7 @@ import { defaultBackoff } from '../backoff/backoff.js';
 import { type Duration, describe, toMs } from '../duration.js';
 import { InvalidOptionError, StoreConfigError } from '../errors.js';
 import { fields, type JobOptions, parseJobOptions, parseOrThrow, type ResolvedOptions } from '../job/options.js';
-import type { Store } from '../store/contract.js';
+import { STORE_METHODS, type Store } from '../store/contract.js';
 import { memoryStore } from '../store/memory/memory-store.js';
 import { optionKeys, refuseUnknownKeys } from '../strict-options.js';
 import type { Inspect } from '../worker/mirror.js';
@@ -196,11 +196,7 @@ export function parseStop(options: StopOptions): number {
 
 /** Whether `value` has the store contract's methods: a URL or a path given in its place is caught here, not at the first enqueue. */
 function isStore(value: unknown): value is Store {
-  return hasMethods(value, [
-    'open', 'close', 'insert', 'lease', 'write', 'extend', 'get', 'expired', 'list', 'purge', 'counts', 'withDuty',
-    'progress', 'reschedule', 'expire', 'configureQueue', 'queueSettings', 'queueCounts',
-    'saveSchedule', 'listSchedules', 'removeSchedule', 'fireTick', 'pruneTicks',
-  ]);
+  return hasMethods(value, STORE_METHODS);
 }
 
 /** Whether `value` is an object with a function under each of `names`. */

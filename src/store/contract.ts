@@ -332,6 +332,13 @@ export type { CatchUp, NewSchedule, Overlap, ScheduleStore, StoredSchedule, Tick
 export type { QueueSettings, QueueSettingsChange, QueueStateCounts, RateLimit, StoredQueue } from './queue-settings.js';
 export { changedSettings, isDefault, isLimited, NO_QUEUE_SETTINGS } from './queue-settings.js';
 
+/** The methods every store has (the optional ones, subscribe and watchRest, aside): what proves a value is a store. */
+export const STORE_METHODS = [
+  'open', 'close', 'insert', 'lease', 'write', 'extend', 'get', 'expired', 'list', 'purge', 'counts', 'withDuty',
+  'progress', 'reschedule', 'expire', 'configureQueue', 'queueSettings', 'queueCounts',
+  'saveSchedule', 'listSchedules', 'removeSchedule', 'fireTick', 'pruneTicks',
+] as const satisfies ReadonlyArray<keyof Store>;
+
 /** The job chart's rules (which states a lease takes from, which holds a lease...), that stores follow. */
 export { jobRules, sqlList } from '../../machines/job.rules.js';
 

@@ -18,6 +18,7 @@ import {
 } from '../../src/index.js';
 import { postgresStore } from '../../src/postgres.js';
 import { checkOutput } from '../../src/job/output.js';
+import { STORE_METHODS } from '../../src/store/contract.js';
 import { databaseUrl, dropSchema, freshSchema } from '../store/postgres/database.js';
 import { tempDatabase } from '../store/sqlite/temp-file.js';
 import { type Child, forkReady } from '../support/child-process.js';
@@ -217,7 +218,7 @@ describe.each(Object.keys(targets))('job results and waitFor: %s store', (kind) 
   it('waitFor polls, with a growing interval, a store that has no rest signal', async () => {
     fresh();
     const { watchRest: _, ...rest } = Object.fromEntries(
-      ['kind', 'maxSleepMs', 'open', 'close', 'insert', 'lease', 'write', 'extend', 'get', 'expired', 'list', 'purge', 'counts', 'withDuty'].map((key) => {
+      ['kind', 'maxSleepMs', ...STORE_METHODS].map((key) => {
         const value = (t.target.store as unknown as Record<string, unknown>)[key];
         return [key, typeof value === 'function' ? value.bind(t.target.store) : value];
       }),
