@@ -1,43 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import {
-  createDispatcher,
-  defineJob,
-  type Dispatcher,
-  InvalidOptionError,
-  InvalidTransitionError,
-  JobNotFoundError,
-  memoryStore,
-  type Store,
-  sqliteStore,
-} from '../../src/index.js';
-import { postgresStore } from '../../src/postgres.js';
-import { databaseUrl, dropSchema, freshSchema } from '../store/postgres/database.js';
-import { tempDatabase } from '../store/sqlite/temp-file.js';
+import { createDispatcher, defineJob, type Dispatcher, InvalidOptionError, InvalidTransitionError, JobNotFoundError } from '../../src/index.js';
+import { type StoreTarget, storeTargets } from '../support/store-targets.js';
 import { deferred, harness } from '../support/harness.js';
 
-interface Target {
-  open: () => Store;
-  cleanup: () => Promise<void>;
-}
-
-const targets: Record<string, () => Target> = {
-  memory: () => {
-    const store = memoryStore();
-    return { open: () => store, cleanup: async () => undefined };
-  },
-  sqlite: () => {
-    const temp = tempDatabase('dispatch-jobs-');
-    return { open: () => sqliteStore({ path: temp.path }), cleanup: async () => temp.remove() };
-  },
-  postgres: () => {
-    const schema = freshSchema();
-    return {
-      open: () => postgresStore({ connectionString: databaseUrl(), schema, onError: () => undefined }),
-      cleanup: async () => void (await dropSchema(schema)),
-    };
-  },
-};
+const targets = storeTargets('dispatch-jobs-');
 
 const doomed = defineJob({
   name: 'doomed',
@@ -49,8 +16,8 @@ const doomed = defineJob({
 });
 const later = defineJob({ name: 'later', input: z.object({ n: z.number() }), handler: () => undefined });
 
-describe.each(Object.keys(targets))('finding and changing jobs: %s store', (kind) => {
-  let target: Target;
+describe.each(Object.keys(targets) as Array<keyof typeof targets>)('finding and changing jobs: %s store', (kind) => {
+  let target: StoreTarget;
   const stops: Array<() => Promise<void>> = [];
   const open = (): Dispatcher => {
     const dispatcher = createDispatcher({ store: target.open(), onError: () => undefined, retention: false });
@@ -58,7 +25,7 @@ describe.each(Object.keys(targets))('finding and changing jobs: %s store', (kind
     return dispatcher;
   };
   beforeEach(() => {
-    target = targets[kind]!();
+    target = targets[kind]();
   });
   afterEach(async () => {
     for (const stop of stops.splice(0)) await stop();

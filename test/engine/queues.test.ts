@@ -1,35 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createDispatcher, defineJob, type Dispatcher, InvalidOptionError, memoryStore, sqliteStore, type Store, type TransitionEvent } from '../../src/index.js';
-import { postgresStore } from '../../src/postgres.js';
-import { databaseUrl, dropSchema, freshSchema } from '../store/postgres/database.js';
-import { tempDatabase } from '../store/sqlite/temp-file.js';
+import { createDispatcher, defineJob, type Dispatcher, InvalidOptionError, type TransitionEvent } from '../../src/index.js';
+import { type StoreTarget, storeTargets } from '../support/store-targets.js';
 import { maxOverlap, type Span } from './queues/spans.js';
 
-/** One backing store, and a way to open it again as another process would (memory: the same store). */
-interface Target {
-  open: () => Store;
-  cleanup: () => Promise<void>;
-}
-
-const targets: Record<string, () => Target> = {
-  memory: () => {
-    const store = memoryStore();
-    return { open: () => store, cleanup: async () => undefined };
-  },
-  sqlite: () => {
-    const temp = tempDatabase('dispatch-queues-');
-    return { open: () => sqliteStore({ path: temp.path }), cleanup: async () => temp.remove() };
-  },
-  postgres: () => {
-    const schema = freshSchema();
-    return {
-      open: () => postgresStore({ connectionString: databaseUrl(), schema, onError: () => undefined }),
-      cleanup: async () => void (await dropSchema(schema)),
-    };
-  },
-};
+const targets = storeTargets('dispatch-queues-');
 
 async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -39,12 +15,12 @@ async function until(check: () => boolean | Promise<boolean>, what: string, time
   }
 }
 
-describe.each(Object.keys(targets))('queue control: %s store', (kind) => {
-  let target: Target;
+describe.each(Object.keys(targets) as Array<keyof typeof targets>)('queue control: %s store', (kind) => {
+  let target: StoreTarget;
   const stops: Array<() => Promise<void>> = [];
 
   beforeEach(() => {
-    target = targets[kind]!();
+    target = targets[kind]();
   });
 
   afterEach(async () => {

@@ -235,13 +235,7 @@ export class MemoryStore implements Store {
       const lane = this.bestLane(lanes, request.queueRoom, taken);
       if (!lane) break;
       const row = lane.ready.pop()!.row;
-      const leasedFrom = row.state;
-      row.state = LEASED;
-      row.attempt += jobRules.attemptsPerLease;
-      row.leaseToken = token;
-      row.leaseExpiresAt = now + request.leaseMs;
-      row.updatedAt = now;
-      row.ticket++;
+      const leasedFrom = take(row, token, now, request.leaseMs);
       taken[row.queue] = (taken[row.queue] ?? 0) + 1;
       const leased = copy(row) as LeasedJob;
       leased.leasedFrom = leasedFrom;
@@ -583,13 +577,7 @@ export class MemoryStore implements Store {
       }
       if (!best) break;
       const row = best.ready.pop()!.row;
-      const leasedFrom = row.state;
-      row.state = LEASED;
-      row.attempt += jobRules.attemptsPerLease;
-      row.leaseToken = token;
-      row.leaseExpiresAt = now + request.leaseMs;
-      row.updatedAt = now;
-      row.ticket++;
+      const leasedFrom = take(row, token, now, request.leaseMs);
       taken.set(row.queue, (taken.get(row.queue) ?? 0) + 1);
       if (rooms.get(row.queue)!.groupRoom) groupTaken.set(groupKeyOf(best), bestTurn + 1);
       book.started(row.queue, row.group, now);
@@ -629,4 +617,16 @@ export class MemoryStore implements Store {
 
 export function memoryStore(options?: MemoryStoreOptions): MemoryStore {
   return new MemoryStore(options);
+}
+
+/** Moves a row to the leased state under `token` (LEASE, as the chart's rules say); answers the state it left. */
+function take(row: Row, token: string, now: number, leaseMs: number): JobState {
+  const leasedFrom = row.state;
+  row.state = LEASED;
+  row.attempt += jobRules.attemptsPerLease;
+  row.leaseToken = token;
+  row.leaseExpiresAt = now + leaseMs;
+  row.updatedAt = now;
+  row.ticket++;
+  return leasedFrom;
 }

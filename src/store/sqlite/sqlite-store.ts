@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the contract's methods against one connection, each a few lines around a
+// prepared statement; lease, keys, queue limits, schedules and job admin live in files beside it.
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database, { type Database as Db, type Statement } from 'better-sqlite3';
