@@ -10,7 +10,7 @@
 import type { JobState } from '../../../machines/job.machine.js';
 import { jobRules, JobKeyConflictError, type NewJob, RESTING_STATES, type StoredJob } from '../contract.js';
 import { repeated, keyOf } from '../job-keys.js';
-import { type JobRow, toStoredJob } from './rows.js';
+import { insertColumns, type JobRow, toStoredJob } from './rows.js';
 
 /** The message insert_keyed raises an 'error' conflict with. */
 const KEY_HELD = 'dispatch: unique key held';
@@ -127,7 +127,7 @@ export const keyedInsertFunction = (s: string) => `
 
 /** The parameters of insert_keyed for a batch; throws for a batch naming one key twice. */
 export function keyedParams(jobs: readonly NewJob[], channel: string): unknown[] {
-  const params: unknown[][] = [[], [], [], [], [], [], [], [], [], [], [], []];
+  const keys: unknown[][] = [[], [], [], [], []];
   const seen = new Set<string>();
   for (const job of jobs) {
     const unique = job.unique;
@@ -136,21 +136,14 @@ export function keyedParams(jobs: readonly NewJob[], channel: string): unknown[]
       if (seen.has(k)) throw repeated(job.name, unique.key);
       seen.add(k);
     }
-    params[0]!.push(job.name);
-    params[1]!.push(job.queue);
-    params[2]!.push(job.inputJson);
-    params[3]!.push(job.priority);
-    params[4]!.push(job.runAt);
-    params[5]!.push(job.maxRetries);
-    params[6]!.push(job.timeoutMs);
-    params[7]!.push(job.group ?? null);
-    params[8]!.push(unique?.key ?? null);
-    params[9]!.push(unique?.keepForMs ?? 0);
-    params[10]!.push(unique?.onConflict ?? 'ignore');
-    params[11]!.push(unique?.debounce ?? false);
+    keys[0]!.push(job.group ?? null);
+    keys[1]!.push(unique?.key ?? null);
+    keys[2]!.push(unique?.keepForMs ?? 0);
+    keys[3]!.push(unique?.onConflict ?? 'ignore');
+    keys[4]!.push(unique?.debounce ?? false);
   }
   const due = [...jobRules.dueThrough];
-  return [...params, RESTING_STATES, jobRules.replaceFrom, due.map(([from]) => from), due.map(([, { to }]) => to), channel];
+  return [...insertColumns(jobs), ...keys, RESTING_STATES, jobRules.replaceFrom, due.map(([from]) => from), due.map(([, { to }]) => to), channel];
 }
 
 /** A row insert_keyed answers. */

@@ -37,7 +37,7 @@ import { checkVersion, migrate } from './migrations.js';
 import { parseOptions, type PostgresStoreOptions, type ResolvedPostgresOptions } from './options.js';
 import { RestWaits } from './rest-waits.js';
 import { PostgresSchedules } from './schedules.js';
-import { isRowId, type JobRow, toStoredJob } from './rows.js';
+import { insertColumns, isRowId, type JobRow, toStoredJob } from './rows.js';
 import { channelOf, LeaseCheck, type Named, named, schemaTag } from './statements.js';
 import { QueueControl } from './queue-control.js';
 import { namedQueueStatements, QUEUES_PAYLOAD } from './queue-statements.js';
@@ -174,19 +174,9 @@ export class PostgresStore implements Store {
     const via = options?.client === undefined ? db : queryable(options.client);
     if (jobs.length === 0) return [];
     if (jobs.some((job) => job.unique !== undefined)) return this.insertKeyed(via, jobs);
-    const params: unknown[][] = [[], [], [], [], [], [], []];
     // Most jobs have no group: then one null instead of an array of them.
     const groups = jobs.some((job) => job.group != null) ? jobs.map((job) => job.group ?? null) : null;
-    for (const job of jobs) {
-      params[0]!.push(job.name);
-      params[1]!.push(job.queue);
-      params[2]!.push(job.inputJson);
-      params[3]!.push(job.priority);
-      params[4]!.push(job.runAt);
-      params[5]!.push(job.maxRetries);
-      params[6]!.push(job.timeoutMs);
-    }
-    const rows = await this.query<{ id: string; created_at: number }>(via, 'inserting jobs', this.sql.insert, [...params, groups]);
+    const rows = await this.query<{ id: string; created_at: number }>(via, 'inserting jobs', this.sql.insert, [...insertColumns(jobs), groups]);
     // Ids rise in the caller's order; RETURNING promises no order, so sort them to pair them up.
     rows.sort((a, b) => a.id.length - b.id.length || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     return jobs.map((job, i): StoredJob => {

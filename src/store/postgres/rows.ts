@@ -1,4 +1,4 @@
-import type { StoredJob } from '../contract.js';
+import type { NewJob, StoredJob } from '../contract.js';
 import { jobFromRow, type SqlJobRow } from '../row-values.js';
 
 /**
@@ -32,4 +32,19 @@ const MAX_ID = 2n ** 63n - 1n;
 /** Whether `id` can name a row (a positive bigint), so a stray id answers "not found" instead of a cast error. */
 export function isRowId(id: unknown): id is string {
   return typeof id === 'string' && ID.test(id) && BigInt(id) <= MAX_ID;
+}
+
+/** The columns every insert sends, one array each, in the jobs' order: name, queue, input, priority, runAt, maxRetries, timeoutMs. */
+export function insertColumns(jobs: readonly NewJob[]): unknown[][] {
+  const columns: unknown[][] = [[], [], [], [], [], [], []];
+  for (const job of jobs) {
+    columns[0]!.push(job.name);
+    columns[1]!.push(job.queue);
+    columns[2]!.push(job.inputJson);
+    columns[3]!.push(job.priority);
+    columns[4]!.push(job.runAt);
+    columns[5]!.push(job.maxRetries);
+    columns[6]!.push(job.timeoutMs);
+  }
+  return columns;
 }
