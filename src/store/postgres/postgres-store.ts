@@ -518,6 +518,10 @@ export class PostgresStore implements Store {
     });
     // An idle connection that dies is dropped by the pool; without a handler it would crash the process.
     pool.on('error', (error) => this.options.onError(new StoreError('postgres: an idle connection failed', { cause: error })));
+    // A connection that dies while checked out has no pool handler either (the pool takes its own off
+    // at checkout), and one between two of its queries would crash the process, as a restart of the
+    // server under load showed. Its queries fail on their own and it is destroyed when released.
+    pool.on('connect', (client) => client.on('error', () => undefined));
     return pool;
   }
 

@@ -65,7 +65,7 @@ describe('postgres faults: the database restarts while workers run', () => {
 
       for (const worker of workers) {
         // Each worker noticed the outage (and said so) and carried on without a restart of its own.
-        expect(worker.child.exitCode).toBeNull();
+        expect(worker.child.exitCode, worker.output()).toBeNull();
         expect(worker.output()).toMatch(/StoreError/);
         await stopWorker(worker);
       }
