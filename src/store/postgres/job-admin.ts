@@ -5,9 +5,11 @@ import { jobRules } from '../contract.js';
 import { epochMs, fromEpochMs, jobColumns } from './rows.js';
 import { removedWithJobs } from './removed-with-jobs.js';
 import { channelOf, type Named } from './statements.js';
+import { LISTED_STATES } from './listed-states.js';
+import { COUNTED_STATES, countsTable } from './completed-counts.js';
 
-/** The states jobs_listed and jobs_listed_queue hold (see migrations 2 and 7). */
-export const LISTED_STATES: readonly JobState[] = ['pending', 'retrying', 'failed', 'dlq', 'cancelled'];
+export { LISTED_STATES };
+
 const listed = (state: JobState) => LISTED_STATES.includes(state);
 
 const byState = (text: (state: JobState) => string): Record<JobState, string> =>
@@ -79,8 +81,8 @@ export function adminStatements(schema: string) {
 
     /**
      * $1 queue. The listed states from jobs_listed_queue alone (an index-only
-     * scan), running through jobs_lease_deadline; completed rows have no
-     * index, so they are read through.
+     * scan), running through jobs_lease_deadline, and the counted states
+     * (completed), which no index holds, from their counters: no completed row is read.
      */
     countsQueue: `
       SELECT state, count(*)::int AS n FROM ${jobs}
@@ -88,7 +90,7 @@ export function adminStatements(schema: string) {
       UNION ALL
       SELECT '${jobRules.leased}', count(*)::int FROM ${jobs} WHERE state = '${jobRules.leased}' AND queue = $1
       UNION ALL
-      SELECT 'completed', count(*)::int FROM ${jobs} WHERE state = 'completed' AND queue = $1`,
+      SELECT state, sum(n)::int FROM ${countsTable(schema)} WHERE queue = $1 GROUP BY state`,
 
     /**
      * $1 after this id (null: from the first job), $2 batch size, $3 cutoff
@@ -114,7 +116,7 @@ export function adminStatements(schema: string) {
         DELETE FROM ${jobs} j
         -- By key, not joined: a generic plan guessing many rows would hash the whole table.
         WHERE j.id = ANY (ARRAY(SELECT id FROM candidates)) AND j.state = '${state}' AND j.updated_at < ${cutoff}
-        RETURNING j.id
+        RETURNING j.id, j.queue, j.state
       ),
       next AS MATERIALIZED (${next}),
       ${removedWithJobs(schema, 'gone').join(',\n      ')}

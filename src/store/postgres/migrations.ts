@@ -2,6 +2,7 @@ import pg from 'pg';
 import { StoreError } from '../contract.js';
 import { lockKey, lockName } from './advisory-lock.js';
 import { keyedInsertFunction, keysTable } from './job-keys.js';
+import { countsSchema } from './completed-counts.js';
 
 interface Migration {
   version: number;
@@ -217,6 +218,7 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   // After the group and progress columns (versions 7 and 9), which it writes and answers.
   { version: 10, name: 'keyed inserts', sql: keyedInsertFunction },
+  { version: 11, name: 'counts of completed jobs', sql: countsSchema },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

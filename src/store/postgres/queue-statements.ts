@@ -1,6 +1,8 @@
 import pg from 'pg';
 import { jobRules, sqlList } from '../contract.js';
 import { epochMs, fromEpochMs, jobColumns } from './rows.js';
+import { countsTable } from './completed-counts.js';
+import { LISTED_STATES } from './listed-states.js';
 
 const LEASED = `'${jobRules.leased}'`;
 const leasable = (t: string) => `${t}.state IN (${sqlList(jobRules.leaseFrom)})`;
@@ -48,7 +50,13 @@ export function queueStatements(schema: string) {
     /** The names of limited queues: the ones whose leases go through queue-control's locked path. */
     limited: `SELECT name FROM ${queues} WHERE limited`,
 
-    countsByQueue: `SELECT queue, state, count(*)::int AS n FROM ${jobs} GROUP BY queue, state`,
+    /** As the store's counts: listed states through jobs_listed_queue, running through its index, completed from its counters. */
+    countsByQueue: `
+      SELECT queue, state, count(*)::int AS n FROM ${jobs} WHERE state IN (${sqlList(LISTED_STATES)}) GROUP BY queue, state
+      UNION ALL
+      SELECT queue, state, count(*)::int FROM ${jobs} WHERE state = ${LEASED} GROUP BY queue, state
+      UNION ALL
+      SELECT queue, state, sum(n)::int FROM ${countsTable(schema)} GROUP BY queue, state`,
 
     /** $1 name. Taken first in a limited lease: leases of one limited queue run one at a time. */
     lock: `SELECT ${queueColumns} FROM ${queues} WHERE name = $1 FOR UPDATE`,

@@ -4,6 +4,8 @@ import type { JobState } from '../../../machines/job.machine.js';
 import { jobRules, RESTING_STATES, sqlList } from '../contract.js';
 import { lockKey } from './advisory-lock.js';
 import { removedWithJobs } from './removed-with-jobs.js';
+import { countedCte, countsTable } from './completed-counts.js';
+import { LISTED_STATES } from './listed-states.js';
 import { epochMs, fromEpochMs, jobColumns } from './rows.js';
 
 /**
@@ -241,8 +243,10 @@ export function statements(schema: string) {
                 WHEN ${LeaseCheck.none} THEN j.lease_token IS NULL
                 ELSE j.lease_token = w.token
               END
-        RETURNING w.ord, j.id, j.state
+        RETURNING w.ord, j.id, j.queue, j.state
       ),
+      -- Jobs moved into a state no index holds (completed) are counted here, not read when counted.
+      ${countedCte(schema, 'counted', 'moved', 1)},
       -- Runs whether or not it is read; NOTIFY is sent at commit, once per job however many wait.
       -- The first test is checked once: while nobody waits anywhere, no row is probed.
       woken AS (
@@ -315,12 +319,18 @@ export function statements(schema: string) {
     /** $1 updated before this, in ms. */
     purge: byState(
       (state) => `
-      WITH gone AS (DELETE FROM ${jobs} WHERE state = '${state}' AND updated_at < ${fromEpochMs('$1::float8')} RETURNING id),
+      WITH gone AS (DELETE FROM ${jobs} WHERE state = '${state}' AND updated_at < ${fromEpochMs('$1::float8')} RETURNING id, queue, state),
       ${removedWithJobs(schema, 'gone').join(',\n      ')}
       SELECT count(*)::int AS deleted FROM gone`,
     ),
 
-    counts: `SELECT state, count(*)::int AS n FROM ${jobs} GROUP BY state`,
+    /** The listed states through jobs_listed, running through jobs_lease_deadline, completed from its counters: no completed row is read. */
+    counts: `
+      SELECT state, count(*)::int AS n FROM ${jobs} WHERE state IN (${sqlList(LISTED_STATES)}) GROUP BY state
+      UNION ALL
+      SELECT ${LEASED}, count(*)::int FROM ${jobs} WHERE state = ${LEASED}
+      UNION ALL
+      SELECT state, sum(n)::int FROM ${countsTable(schema)} GROUP BY state`,
 
     tryLock: `SELECT pg_try_advisory_lock(${lockKey('$1')}) AS locked`,
 
