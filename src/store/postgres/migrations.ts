@@ -206,7 +206,9 @@ export const MIGRATIONS: readonly Migration[] = [
       -- The start times of rate-limited queues' jobs inside their window, pruned as leases go.
       CREATE TABLE ${s}.queue_starts (
         queue      text        NOT NULL,
-        started_at timestamptz NOT NULL
+        started_at timestamptz NOT NULL,
+        -- A lease's starts as one row: a log entry per lease, not per job.
+        n          integer     NOT NULL
       );
       CREATE INDEX queue_starts_window ON ${s}.queue_starts (queue, started_at);
 

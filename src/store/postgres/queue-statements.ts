@@ -73,7 +73,7 @@ export function queueStatements(schema: string) {
         WHERE x.queue = $1 AND $2::float8 IS NOT NULL AND x.started_at <= t.now - $2::float8 * interval '1 millisecond'
       ),
       window_ AS (
-        SELECT count(*)::int AS n, ${epochMs('min(x.started_at)')} AS oldest FROM ${starts} x, t
+        SELECT coalesce(sum(x.n), 0)::int AS n, ${epochMs('min(x.started_at)')} AS oldest FROM ${starts} x, t
         WHERE x.queue = $1 AND $2::float8 IS NOT NULL AND x.started_at > t.now - $2::float8 * interval '1 millisecond'
       )
       SELECT (SELECT count(*)::int FROM ${jobs} j WHERE j.state = ${LEASED} AND j.queue = $1) AS running,
@@ -81,7 +81,7 @@ export function queueStatements(schema: string) {
       FROM t, window_ w`,
 
     /** $1 queue, $2 count, $3 at (ms): starts for the rate window. */
-    recordStarts: `INSERT INTO ${starts} (queue, started_at) SELECT $1, ${fromEpochMs('$3::float8')} FROM generate_series(1, $2::int)`,
+    recordStarts: `INSERT INTO ${starts} (queue, started_at, n) SELECT $1, ${fromEpochMs('$3::float8')}, $2::int WHERE $2::int > 0`,
 
     /**
      * $1 queue, $2 names, $3 how many, $4 group concurrency, $5 lease ms. Leases a queue with a

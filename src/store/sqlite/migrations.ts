@@ -172,7 +172,9 @@ export const MIGRATIONS: readonly Migration[] = [
       -- The start times of rate-limited queues' jobs inside their window, pruned as leases go.
       CREATE TABLE dispatch_queue_starts (
         queue      TEXT    NOT NULL,
-        started_at INTEGER NOT NULL
+        started_at INTEGER NOT NULL,
+        -- A lease's starts as one row: a log entry per lease, not per job.
+        n          INTEGER NOT NULL
       ) STRICT;
       CREATE INDEX dispatch_queue_starts_window ON dispatch_queue_starts (queue, started_at);
 

@@ -14,8 +14,8 @@ const SQL = {
   running: `SELECT count(*) AS n FROM ${RUNNING} WHERE state = ${LEASED} AND queue = ?`,
   runningByGroup: `SELECT "group", count(*) AS n FROM ${RUNNING} WHERE state = ${LEASED} AND queue = ? AND "group" IS NOT NULL GROUP BY "group"`,
   pruneStarts: `DELETE FROM dispatch_queue_starts WHERE queue = ? AND started_at <= ?`,
-  starts: `SELECT count(*) AS n, min(started_at) AS oldest FROM dispatch_queue_starts WHERE queue = ?`,
-  recordStart: `INSERT INTO dispatch_queue_starts (queue, started_at) VALUES (?, ?)`,
+  starts: `SELECT coalesce(sum(n), 0) AS n, min(started_at) AS oldest FROM dispatch_queue_starts WHERE queue = ?`,
+  recordStart: `INSERT INTO dispatch_queue_starts (queue, started_at, n) VALUES (?, ?, ?)`,
   // The groups with waiting jobs, one index seek each.
   nextGroup: `SELECT "group" FROM ${GROUPS} WHERE ${LEASABLE} AND "group" IS NOT NULL AND queue = ? AND "group" > ? ORDER BY "group" LIMIT 1`,
   dueInGroup: `SELECT * FROM ${GROUPS} WHERE ${LEASABLE} AND "group" IS NOT NULL AND queue = ? AND "group" = ? AND run_at <= ?
@@ -47,7 +47,7 @@ export function queueLimits(db: Database) {
   const runningByGroup = db.prepare<[string], { group: string; n: number }>(SQL.runningByGroup);
   const pruneStarts = db.prepare<[string, number]>(SQL.pruneStarts);
   const starts = db.prepare<[string], { n: number; oldest: number | null }>(SQL.starts);
-  const recordStart = db.prepare<[string, number]>(SQL.recordStart);
+  const recordStart = db.prepare<[string, number, number]>(SQL.recordStart);
   const nextGroup = db.prepare<[string, string], { group: string }>(SQL.nextGroup);
   const dueInGroup = db.prepare<[string, string, number, string, number], JobRow>(SQL.dueInGroup);
   const dueUngrouped = db.prepare<[string, number, string, number], JobRow>(SQL.dueUngrouped);
@@ -106,7 +106,7 @@ export function queueLimits(db: Database) {
 
     /** Logs starts of a rate-limited queue, for later leases' windows. */
     started(queue: string, count: number, now: number): void {
-      for (let i = 0; i < count; i++) recordStart.run(queue, now);
+      if (count > 0) recordStart.run(queue, now, count);
     },
   };
 }
