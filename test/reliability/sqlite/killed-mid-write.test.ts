@@ -46,7 +46,9 @@ describe('sqlite faults: a worker killed in the middle of its writes', () => {
 
   it('leaves a consistent file every time; the jobs it held come back and every job completes', { timeout: 90_000 }, async () => {
     const enqueuer = producer(sqliteStore({ path: temp.path }));
-    const ids = await enqueueCounts(enqueuer, 6000, 1000);
+    // Four kills, and heartbeats late on a loaded machine (a 1 s lease), may each cost a job an attempt:
+    // attempts enough for all of them, as this test is about the file and the jobs, not the DLQ rule.
+    const ids = await enqueueCounts(enqueuer, 6000, 1000, { maxRetries: 20 });
     await enqueuer.stop();
     const settings = (log: string, exitWhenIdle = false): WorkerSettings => ({
       store: { kind: 'sqlite', path: temp.path },
