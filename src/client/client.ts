@@ -9,7 +9,7 @@ import { contextOf, writeFor } from '../kernel/chart.js';
 import type { Decision, JobKernel } from '../kernel/kernel.js';
 import { inQueue, type NewJob, type StateCounts, type Store, type StoredJob } from '../store/contract.js';
 import { optionKeys, refuseUnknownKeys } from '../strict-options.js';
-import { countJobs, type Jobs, listJobs, type ReplayAllOptions, replayAll, reschedule, type RescheduleOptions } from './jobs.js';
+import { checkId, countJobs, type Jobs, listJobs, listPage, type ReplayAllOptions, replayAll, reschedule, type RescheduleOptions } from './jobs.js';
 import { newJob } from './new-job.js';
 import { duplicateRecord, KEY_IN_BULK } from './unique.js';
 
@@ -184,13 +184,7 @@ export class JobClient {
 
   private async listDlq(options: DlqListOptions = {}): Promise<DlqPage> {
     refuseUnknownKeys(options, dlqListKeys, 'options', 'dlq.list');
-    const limit = parseOrThrow(fields.count.max(1000, { error: 'must be at most 1000' }), options.limit ?? 50, 'limit');
-    if (options.cursor !== undefined && options.cursor !== null && typeof options.cursor !== 'string') {
-      throw new InvalidOptionError('cursor', 'must be a string from a previous page');
-    }
-    await this.parts.ready();
-    const page = await this.parts.store.list({ state: 'dlq', limit, cursor: options.cursor ?? null });
-    return { jobs: page.jobs.map((j) => toRecord(j)), nextCursor: page.nextCursor };
+    return listPage(this.parts, 'dlq', options);
   }
 
   private async replay(id: string): Promise<JobRecord> {
@@ -210,8 +204,4 @@ export class JobClient {
     await this.parts.ready();
     return this.parts.store.purge('dlq', before.getTime());
   }
-}
-
-function checkId(id: unknown): asserts id is string {
-  if (typeof id !== 'string' || id.length === 0) throw new InvalidOptionError('id', 'must be a non-empty string');
 }

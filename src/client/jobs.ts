@@ -66,23 +66,35 @@ export async function listJobs(parts: ClientParts, options: JobListOptions): Pro
   if (typeof options.state !== 'string' || !STATES.has(options.state)) {
     throw new InvalidOptionError('state', `must be one of ${jobRules.states.join(', ')}`);
   }
+  return listPage(parts, options.state, options);
+}
+
+/** One page of a state's jobs, its limit, cursor and filters checked: what jobs.list and dlq.list share. */
+export async function listPage(parts: ClientParts, state: JobState, options: Omit<JobListOptions, 'state'>): Promise<JobPage> {
   const limit = parseOrThrow(fields.count.max(1000, { error: 'must be at most 1000' }), options.limit ?? 50, 'limit');
-  if (options.queue !== undefined) parseOrThrow(fields.queue, options.queue, 'queue');
-  if (options.name !== undefined && (typeof options.name !== 'string' || options.name.length === 0)) {
-    throw new InvalidOptionError('name', 'must be a non-empty string');
-  }
+  const filters = filtersOf(options);
   if (options.cursor !== undefined && options.cursor !== null && typeof options.cursor !== 'string') {
     throw new InvalidOptionError('cursor', 'must be a string from a previous page');
   }
   await parts.ready();
-  const page = await parts.store.list({
-    state: options.state,
-    limit,
-    cursor: options.cursor ?? null,
+  const page = await parts.store.list({ state, limit, cursor: options.cursor ?? null, ...filters });
+  return { jobs: page.jobs.map((j) => toRecord(j)), nextCursor: page.nextCursor };
+}
+
+/** The queue and name a list or a replay is narrowed to, checked; only those given. */
+function filtersOf(options: { queue?: string; name?: string }): { queue?: string; name?: string } {
+  if (options.queue !== undefined) parseOrThrow(fields.queue, options.queue, 'queue');
+  if (options.name !== undefined && (typeof options.name !== 'string' || options.name.length === 0)) {
+    throw new InvalidOptionError('name', 'must be a non-empty string');
+  }
+  return {
     ...(options.queue !== undefined ? { queue: options.queue } : {}),
     ...(options.name !== undefined ? { name: options.name } : {}),
-  });
-  return { jobs: page.jobs.map((j) => toRecord(j)), nextCursor: page.nextCursor };
+  };
+}
+
+export function checkId(id: unknown): asserts id is string {
+  if (typeof id !== 'string' || id.length === 0) throw new InvalidOptionError('id', 'must be a non-empty string');
 }
 
 export async function countJobs(parts: ClientParts, options: JobCountOptions = {}): Promise<StateCounts> {
@@ -99,7 +111,7 @@ export async function countJobs(parts: ClientParts, options: JobCountOptions = {
  * running job, or one at rest, is refused with an InvalidTransitionError.
  */
 export async function reschedule(parts: ClientParts, id: string, options: RescheduleOptions): Promise<JobRecord> {
-  if (typeof id !== 'string' || id.length === 0) throw new InvalidOptionError('id', 'must be a non-empty string');
+  checkId(id);
   if (options === null || typeof options !== 'object') throw new InvalidOptionError('options', 'must be an object such as { runAt, priority }');
   refuseUnknownKeys(options, rescheduleKeys, 'options', 'reschedule');
   const runAt = options.runAt === undefined ? undefined : parseOrThrow(fields.runAt, options.runAt, 'runAt').getTime();
@@ -145,21 +157,12 @@ export async function replayAll(
 ): Promise<number> {
   if (options === null || typeof options !== 'object') throw new InvalidOptionError('options', 'must be an object such as { name: "mail" }');
   refuseUnknownKeys(options, replayAllKeys, 'options', 'dlq.replayAll');
-  if (options.queue !== undefined) parseOrThrow(fields.queue, options.queue, 'queue');
-  if (options.name !== undefined && (typeof options.name !== 'string' || options.name.length === 0)) {
-    throw new InvalidOptionError('name', 'must be a non-empty string');
-  }
+  const filters = filtersOf(options);
   await parts.ready();
   let replayed = 0;
   let cursor: string | null = null;
   do {
-    const page = await parts.store.list({
-      state: 'dlq',
-      limit: REPLAY_BATCH,
-      cursor,
-      ...(options.queue !== undefined ? { queue: options.queue } : {}),
-      ...(options.name !== undefined ? { name: options.name } : {}),
-    });
+    const page = await parts.store.list({ state: 'dlq', limit: REPLAY_BATCH, cursor, ...filters });
     // Sent together, so the write buffer stores the page in one call.
     const moved = await Promise.all(page.jobs.map((job) => move(job)));
     replayed += moved.filter(Boolean).length;
