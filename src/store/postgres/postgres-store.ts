@@ -7,7 +7,6 @@ import type {
   ExpireBatch,
   ExpireResult,
   InsertOptions,
-  LeasedJob,
   LeaseRef,
   LeaseRequest,
   LeaseResult,
@@ -37,7 +36,7 @@ import { checkVersion, migrate } from './migrations.js';
 import { parseOptions, type PostgresStoreOptions, type ResolvedPostgresOptions } from './options.js';
 import { RestWaits } from './rest-waits.js';
 import { PostgresSchedules } from './schedules.js';
-import { insertColumns, isRowId, type JobRow, toStoredJob } from './rows.js';
+import { insertColumns, isRowId, type JobRow, toLeasedJobs, toStoredJob } from './rows.js';
 import { channelOf, LeaseCheck, type Named, named, schemaTag } from './statements.js';
 import { QueueControl } from './queue-control.js';
 import { namedQueueStatements, QUEUES_PAYLOAD } from './queue-statements.js';
@@ -122,7 +121,7 @@ export class PostgresStore implements Store {
       pool: () => this.db(),
       sql: namedQueueStatements(this.schema, schemaTag(this.schema)),
       query: (via, what, statement, values) => this.query(via, what, statement, values),
-      lease: async (client, request, queue, limit) => this.leased(await this.query(client, 'leasing jobs of a limited queue', this.sql.lease, [[], [], limit, request.leaseMs, request.names, [queue], [queue]])),
+      lease: async (client, request, queue, limit) => toLeasedJobs(await this.query(client, 'leasing jobs of a limited queue', this.sql.lease, [[], [], limit, request.leaseMs, request.names, [queue], [queue]])),
       refreshMs: this.maxSleepMs,
     });
     this.rest = new RestWaits({
@@ -207,7 +206,7 @@ export class PostgresStore implements Store {
     const limited = await this.queues.limitedFor(request);
     const early = this.lastLeaseShort ? this.nextRunAt(db, request.names, served) : null;
     early?.catch(() => undefined);
-    const jobs = this.leased(
+    const jobs = toLeasedJobs(
       await this.query<JobRow & { leased_from: JobState }>(db, 'leasing jobs', this.sql.lease, [
         queues,
         rooms,
@@ -230,14 +229,6 @@ export class PostgresStore implements Store {
     if (!this.lastLeaseShort) return { jobs, nextRunAt: null };
     const next = await (early ?? this.nextRunAt(db, request.names, served));
     return { jobs, nextRunAt: rateOpensAt === Infinity ? next : Math.min(rateOpensAt, next ?? Infinity) };
-  }
-
-  private leased(rows: Array<JobRow & { leased_from: JobState }>): LeasedJob[] {
-    return rows.map((row) => {
-      const job = toStoredJob(row) as LeasedJob;
-      job.leasedFrom = row.leased_from;
-      return job;
-    });
   }
 
   configureQueue(name: string, change: QueueSettingsChange): Promise<StoredQueue> {

@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { JobState } from '../../../machines/job.machine.js';
 import type { LeasedJob, LeaseRequest, QueueSettingsChange, QueueStateCounts, StoredQueue } from '../contract.js';
 import { jobRules } from '../contract.js';
-import { type JobRow, toStoredJob } from './rows.js';
+import { type JobRow, toLeasedJobs } from './rows.js';
 import type { Named } from './statements.js';
 import type { QueueStatements } from './queue-statements.js';
 
@@ -137,17 +137,13 @@ export class QueueControl {
         jobs =
           settings.groupConcurrency === null
             ? await this.parts.lease(client, request, queue, room)
-            : (await query<JobRow & { leased_from: JobState }>(client, 'leasing jobs of a grouped queue', sql.leaseGrouped, [
+            : await query<JobRow & { leased_from: JobState }>(client, 'leasing jobs of a grouped queue', sql.leaseGrouped, [
                 queue,
                 request.names,
                 room,
                 settings.groupConcurrency,
                 request.leaseMs,
-              ])).map((r) => {
-                const job = toStoredJob(r) as LeasedJob;
-                job.leasedFrom = r.leased_from;
-                return job;
-              });
+              ]).then(toLeasedJobs);
         if (settings.rateLimit && jobs.length > 0) await query(client, 'logging starts', sql.recordStarts, [queue, jobs.length, now!.now]);
       }
       await client.query('COMMIT');

@@ -1,4 +1,5 @@
-import type { NewJob, StoredJob } from '../contract.js';
+import type { JobState } from '../../../machines/job.machine.js';
+import type { LeasedJob, NewJob, StoredJob } from '../contract.js';
 import { jobFromRow, type SqlJobRow } from '../row-values.js';
 
 /**
@@ -25,6 +26,15 @@ export const jobColumns = (t: string) => `
 export type JobRow = SqlJobRow<string>;
 
 export const toStoredJob = (row: JobRow): StoredJob => jobFromRow(row);
+
+/** Rows a lease statement answered, with the state each was leased from. */
+export function toLeasedJobs(rows: ReadonlyArray<JobRow & { leased_from: JobState }>): LeasedJob[] {
+  return rows.map((row) => {
+    const job = toStoredJob(row) as LeasedJob;
+    job.leasedFrom = row.leased_from;
+    return job;
+  });
+}
 
 const ID = /^[1-9][0-9]{0,18}$/;
 const MAX_ID = 2n ** 63n - 1n;
