@@ -41,19 +41,14 @@ export class Maintenance {
 
   start(): void {
     for (const service of this.services.values()) {
+      const pass = () => this.runOnce(service.name).catch((error) => this.onError(error, `running ${service.name}`));
       if (service.nextPassMs) {
-        const paced = new Paced(
-          () => this.runOnce(service.name).catch((error) => this.onError(error, `running ${service.name}`)),
-          (done) => service.nextPassMs!(typeof done === 'number'),
-          this.clock,
-        );
+        const paced = new Paced(pass, (done) => service.nextPassMs!(typeof done === 'number'), this.clock);
         this.paced.set(service.name, paced);
         this.beats.push(paced);
         continue;
       }
-      this.beats.push(
-        new Every(service.everyMs, () => this.runOnce(service.name).catch((error) => this.onError(error, `running ${service.name}`)), this.clock),
-      );
+      this.beats.push(new Every(service.everyMs, pass, this.clock));
     }
   }
 
