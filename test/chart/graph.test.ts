@@ -18,7 +18,7 @@ describe('the chart graph read from a machine', () => {
   it("holds every edge of the chart's own graph, and the eventless one it leaves out", () => {
     const steps = chartSteps(jobMachine);
     const drawn = graph.transitions.filter((t) => t.kind !== 'always').map((t) => stepKey(t));
-    expect(drawn).toHaveLength(20);
+    expect(drawn).toHaveLength(19);
     for (const step of drawn) expect(steps).toContain(step);
     expect(graph.transitions).toContainEqual({ from: 'failed', to: 'dlq', event: '', label: 'always', kind: 'always', guard: 'deadLetter' });
     expect(graph.transitions).toContainEqual({
