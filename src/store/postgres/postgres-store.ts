@@ -186,6 +186,14 @@ export class PostgresStore implements Store {
 
   /** A batch with unique keys, decided by insert_keyed in one statement (see job-keys.ts). */
   private async insertKeyed(via: Queryable, jobs: readonly NewJob[]): Promise<StoredJob[]> {
+    const [only] = jobs;
+    if (jobs.length === 1 && only!.unique) {
+      const { key, keepForMs } = only!.unique;
+      const [row] = await this.query<{ id: string; created_at: number }>(via, 'inserting a job with a unique key', this.sql.insertKeyFree, [
+        only!.name, only!.queue, only!.inputJson, only!.priority, only!.runAt, only!.maxRetries, only!.timeoutMs, only!.group ?? null, key, keepForMs,
+      ]);
+      if (row) return [enqueuedRecord(only!, row.id, only!.input, row.created_at)];
+    }
     const params = keyedParams(jobs, channelOf(this.schema));
     try {
       return keyedJobs(await this.query<KeyedRow>(via, 'inserting jobs with unique keys', this.sql.insertKeyed, params));

@@ -256,6 +256,25 @@ export function statements(schema: string) {
       )
       SELECT ord FROM moved`,
 
+    /**
+     * One keyed job whose key nobody holds, in one statement: the key row is
+     * claimed first with the job's id to be, and the job is inserted only if
+     * the claim took, so nothing is written when the key is held (or being
+     * claimed). No row back: decide it with insert_keyed. $1 name, $2 queue,
+     * $3 input, $4 priority, $5 runAt ms, $6 maxRetries, $7 timeoutMs, $8
+     * group, $9 key, $10 keepFor ms.
+     */
+    insertKeyFree: `
+      WITH claim AS (
+        INSERT INTO ${pg.escapeIdentifier(schema)}.job_keys (name, key, job_id, keep_for_ms)
+        VALUES ($1, $9, nextval(pg_get_serial_sequence('${pg.escapeIdentifier(schema)}.jobs', 'id')), $10)
+        ON CONFLICT (name, key) DO NOTHING
+        RETURNING job_id)
+      INSERT INTO ${jobs} (id, name, queue, input, priority, run_at, max_retries, timeout_ms, "group")
+      OVERRIDING SYSTEM VALUE
+      SELECT claim.job_id, $1, $2, $3::json, $4, ${fromEpochMs('$5::float8')}, $6, $7, $8 FROM claim
+      RETURNING id::text AS id, ${epochMs('created_at')} AS created_at`,
+
     /** Jobs with unique keys: the insert statement's arrays, then keys, keepFor, onConflict, debounce, the chart's states (see job-keys.ts). */
     insertKeyed: `SELECT * FROM ${pg.escapeIdentifier(schema)}.insert_keyed($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
 
