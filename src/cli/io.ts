@@ -10,6 +10,8 @@ export interface CliIo {
   stderr: Output;
   /** Read for DISPATCH_STORE and the like; process.env unless given. */
   env?: Record<string, string | undefined>;
+  /** Where a worker hears SIGINT and SIGTERM: the process unless given (an emitter, in tests). */
+  signals?: Pick<NodeJS.EventEmitter, 'on' | 'off'>;
 }
 
 /** Exit codes, after Unix habits (2 is a usage error, as for the shell's builtins). */

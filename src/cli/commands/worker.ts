@@ -99,11 +99,13 @@ function waitForSignal(ctx: Context): { first: Promise<Signal>; release: () => v
   let count = 0;
   let resolve!: (signal: Signal) => void;
   const first = new Promise<Signal>((r) => (resolve = r));
-  const handler = (signal: Signal) => {
+  const heard = (signal: Signal) => {
     if (++count === 1) return resolve(signal);
     ctx.print.note(`dispatch: ${signal} again: stopping at once`);
     process.exit(128 + constants.signals[signal]);
   };
-  for (const signal of SIGNALS) process.on(signal, handler);
-  return { first, release: () => SIGNALS.forEach((signal) => process.off(signal, handler)) };
+  const source = ctx.io.signals ?? process;
+  const handlers = SIGNALS.map((signal) => [signal, () => heard(signal)] as const);
+  for (const [signal, handler] of handlers) source.on(signal, handler);
+  return { first, release: () => handlers.forEach(([signal, handler]) => source.off(signal, handler)) };
 }
