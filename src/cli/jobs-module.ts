@@ -43,7 +43,16 @@ export async function loadJobs(path: string, cwd = process.cwd()): Promise<AnyJo
   return [...found];
 }
 
-async function importTypeScript(url: string): Promise<Record<string, unknown>> {
-  const { tsImport } = await import('tsx/esm/api');
-  return (await tsImport(url, import.meta.url)) as Record<string, unknown>;
+/** Modules loaded through tsx, by URL: import() loads a module once per process, and so does this. */
+const typescriptModules = new Map<string, Promise<Record<string, unknown>>>();
+
+function importTypeScript(url: string): Promise<Record<string, unknown>> {
+  let loading = typescriptModules.get(url);
+  if (!loading) {
+    loading = import('tsx/esm/api').then(({ tsImport }) => tsImport(url, import.meta.url) as Promise<Record<string, unknown>>);
+    // A failed load is not kept: the file may be fixed before the next try.
+    loading.catch(() => typescriptModules.delete(url));
+    typescriptModules.set(url, loading);
+  }
+  return loading;
 }

@@ -15,7 +15,7 @@ import { type CliIo, EXIT, Printer } from './io.js';
 import type { Context } from './session.js';
 
 /** A command family: adds its commands to the program. One file each under commands/; a new one is one more entry here. */
-export type CommandFamily = (program: Command, ctx: Context & { exitCode: number }) => void;
+export type CommandFamily = (program: Command, ctx: Context) => void;
 
 const FAMILIES: readonly CommandFamily[] = [
   workerCommand,
@@ -42,7 +42,7 @@ function version(): string {
 }
 
 /** The `dispatch` program: its global settings first, so every command made after inherits them. */
-export function buildProgram(ctx: Context & { exitCode: number }): Command {
+export function buildProgram(ctx: Context): Command {
   const program = new Command('dispatch')
     .description('Run and operate dispatch-ts jobs: a worker, enqueue, find jobs, the DLQ, queues, schedules, migrations, the chart.')
     .version(version(), '-V, --version')
@@ -63,7 +63,7 @@ export function buildProgram(ctx: Context & { exitCode: number }): Command {
  * not found, 2 for a command line that was refused.
  */
 export async function run(argv: readonly string[], io: CliIo): Promise<number> {
-  const ctx = { io, env: io.env ?? process.env, print: new Printer(io), exitCode: EXIT.ok as number };
+  const ctx: Context = { io, env: io.env ?? process.env, print: new Printer(io), exitCode: EXIT.ok };
   try {
     await buildProgram(ctx).parseAsync([...argv], { from: 'user' });
     return ctx.exitCode;

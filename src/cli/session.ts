@@ -12,6 +12,8 @@ export interface Context {
   io: CliIo;
   env: Record<string, string | undefined>;
   print: Printer;
+  /** The code `run` answers when the command ends without throwing; a command may set it. */
+  exitCode: number;
 }
 
 /** The options of a command that opens a store. */

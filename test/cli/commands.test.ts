@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { jobMachine } from '../../machines/job.machine.js';
@@ -130,6 +131,11 @@ describe('dispatch, run in-process on a SQLite file', () => {
       expect(result.stderr).toMatch(message);
       expect(result.stdout).toBe('');
     }
+    // A module that does not load is a failure (1), not a refused command line.
+    writeFileSync(`${temp.dir}/broken.mjs`, "throw new Error('no database password');\n");
+    const broken = await cli(['enqueue', 'greet', '{"who":"x"}', '--jobs', `${temp.dir}/broken.mjs`, ...store]);
+    expect(broken).toMatchObject({ code: 1, stdout: '' });
+    expect(broken.stderr).toMatch(/^dispatch: --jobs: loading .*broken\.mjs failed: no database password\n$/);
     expect((await cliJson<{ jobs: unknown[] }>(['jobs', 'ls', ...store])).jobs).toEqual([]);
   });
 

@@ -47,13 +47,12 @@ export const dlqCommands: CommandFamily = (program, ctx) => {
       const job = await withDispatcher(ctx, flags, (d) => d.dlq.replay(id));
       return flags.json ? ctx.print.json(job) : ctx.print.line(`replayed job ${job.id} (${job.name}): ${job.state}`);
     }
-    const filter = { ...(flags.name === undefined ? {} : { name: flags.name }), ...(flags.queue === undefined ? {} : { queue: flags.queue }) };
     const replayed = await withDispatcher(ctx, flags, async (d) => {
       // The bar's total is the DLQ's size at the start (of the queue; a name filter replays fewer).
-      const total = ctx.io.stderr.isTTY && !flags.json ? (await d.jobs.counts(flags.queue === undefined ? {} : { queue: flags.queue })).dlq : 0;
+      const total = ctx.io.stderr.isTTY && !flags.json ? (await d.jobs.counts({ queue: flags.queue })).dlq : 0;
       const bar = progressBar(ctx.io.stderr, { total, label: 'replaying', json: Boolean(flags.json) });
       try {
-        return await d.dlq.replayAll({ ...filter, onProgress: (n) => bar.update(n) });
+        return await d.dlq.replayAll({ name: flags.name, queue: flags.queue, onProgress: (n) => bar.update(n) });
       } finally {
         bar.stop();
       }

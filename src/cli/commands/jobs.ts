@@ -51,16 +51,12 @@ export const jobsCommands: CommandFamily = (program, ctx) => {
   });
 };
 
-function filters(flags: ListFlags): { queue?: string; name?: string } {
-  return { ...(flags.queue === undefined ? {} : { queue: flags.queue }), ...(flags.name === undefined ? {} : { name: flags.name }) };
-}
-
 function listState(dispatcher: Dispatcher, state: JobState, flags: ListFlags, limit: number): Promise<JobPage> {
-  return dispatcher.jobs.list({ state, limit, cursor: flags.cursor ?? null, ...filters(flags) });
+  return dispatcher.jobs.list({ state, limit, cursor: flags.cursor ?? null, queue: flags.queue, name: flags.name });
 }
 
 /** A page of each state, in the chart's order, cut to `limit` in all. */
 async function listAll(dispatcher: Dispatcher, flags: ListFlags, limit: number): Promise<JobPage> {
-  const pages = await Promise.all(JOB_STATES.map((state) => dispatcher.jobs.list({ state, limit, ...filters(flags) })));
+  const pages = await Promise.all(JOB_STATES.map((state) => dispatcher.jobs.list({ state, limit, queue: flags.queue, name: flags.name })));
   return { jobs: pages.flatMap((page) => page.jobs).slice(0, limit), nextCursor: null };
 }

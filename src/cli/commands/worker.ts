@@ -56,7 +56,7 @@ Examples:
 async function work(ctx: Context, dispatcher: Dispatcher, flags: WorkerFlags, graceMs: number): Promise<number> {
   const running = new Set<string>();
   let abandoned = 0;
-  let draining: ((event: TransitionEvent) => void) | null = null;
+  let drained: (() => void) | null = null;
   dispatcher.events$.subscribe((event) => {
     const started = event.to === 'running' && event.from !== 'running';
     const stopped = event.from === 'running' && event.to !== 'running';
@@ -65,20 +65,23 @@ async function work(ctx: Context, dispatcher: Dispatcher, flags: WorkerFlags, gr
     else running.delete(event.jobId);
     if (event.event === 'ABANDON') abandoned++;
     ctx.print.line(flags.json ? JSON.stringify(event) : line(event, started));
-    draining?.(event);
+    drained?.();
   });
   const signalled = waitForSignal(ctx);
-  await dispatcher.start();
-  ctx.print.note(`dispatch: worker started on the ${dispatcher.store.kind} store; stop with Ctrl-C or SIGTERM`);
-  const signal = await signalled.first;
-  const total = running.size;
-  ctx.print.note(`dispatch: ${signal}: draining ${total} running job${total === 1 ? '' : 's'} (grace ${flags.grace}); a second signal stops at once`);
-  const bar = progressBar(ctx.io.stderr, { total, label: 'draining', json: Boolean(flags.json) });
-  draining = () => bar.update(total - running.size);
   try {
-    await dispatcher.stop({ grace: graceMs });
+    await dispatcher.start();
+    ctx.print.note(`dispatch: worker started on the ${dispatcher.store.kind} store; stop with Ctrl-C or SIGTERM`);
+    const signal = await signalled.first;
+    const total = running.size;
+    ctx.print.note(`dispatch: ${signal}: draining ${total} running job${total === 1 ? '' : 's'} (grace ${flags.grace}); a second signal stops at once`);
+    const bar = progressBar(ctx.io.stderr, { total, label: 'draining', json: Boolean(flags.json) });
+    drained = () => bar.update(total - running.size);
+    try {
+      await dispatcher.stop({ grace: graceMs });
+    } finally {
+      bar.stop();
+    }
   } finally {
-    bar.stop();
     signalled.release();
   }
   if (abandoned > 0) {
