@@ -1,4 +1,3 @@
-import { constants } from 'node:os';
 import { toMs } from '../../duration.js';
 import type { Dispatcher } from '../../engine/dispatcher.js';
 import type { TransitionEvent } from '../../engine/events.js';
@@ -6,6 +5,7 @@ import { intArg } from '../args.js';
 import { EXIT } from '../io.js';
 import type { CommandFamily } from '../main.js';
 import { progressBar } from '../progress.js';
+import { waitForSignal } from '../signals.js';
 import type { Context, StoreFlags } from '../session.js';
 import { storeOptions, withDispatcher } from '../session.js';
 
@@ -14,9 +14,6 @@ interface WorkerFlags extends StoreFlags {
   queues?: string;
   grace: string;
 }
-
-const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
-type Signal = (typeof SIGNALS)[number];
 
 /**
  * `dispatch worker`: runs the jobs of a module until SIGINT or SIGTERM, then
@@ -95,20 +92,4 @@ async function work(ctx: Context, dispatcher: Dispatcher, flags: WorkerFlags, gr
 function line(event: TransitionEvent, started: boolean): string {
   const what = started ? `start    attempt ${event.attempt}` : `${event.to.padEnd(8)}${event.error ? ` ${event.error.name}: ${event.error.message}` : ''}`;
   return `${event.at.toISOString()}  ${event.name} ${event.jobId}  ${what}`;
-}
-
-/** The first SIGINT or SIGTERM; a second one exits at once, as Unix tools do. */
-function waitForSignal(ctx: Context): { first: Promise<Signal>; release: () => void } {
-  let count = 0;
-  let resolve!: (signal: Signal) => void;
-  const first = new Promise<Signal>((r) => (resolve = r));
-  const heard = (signal: Signal) => {
-    if (++count === 1) return resolve(signal);
-    ctx.print.note(`dispatch: ${signal} again: stopping at once`);
-    process.exit(128 + constants.signals[signal]);
-  };
-  const source = ctx.io.signals ?? process;
-  const handlers = SIGNALS.map((signal) => [signal, () => heard(signal)] as const);
-  for (const [signal, handler] of handlers) source.on(signal, handler);
-  return { first, release: () => handlers.forEach(([signal, handler]) => source.off(signal, handler)) };
 }
