@@ -177,8 +177,8 @@ describe('dispatch, run in-process on a SQLite file', () => {
     const twice = await cli(['dlq', 'replay', first!, ...store]);
     expect(twice.code).toBe(1);
     expect(twice.stderr).toMatch(/is pending: REPLAY is not possible/);
-    expect((await cli(['dlq', 'replay', ...store])).code).toBe(2);
-    expect((await cli(['dlq', 'replay', first!, '--all', ...store])).code).toBe(2);
+    expect(await cli(['dlq', 'replay', ...store])).toEqual({ code: 2, stdout: '', stderr: 'dispatch: id: give a job id, or --all for every dead-lettered job\n' });
+    expect((await cli(['dlq', 'replay', first!, '--all', ...store])).stderr).toMatch(/^dispatch: --all: .*not both/);
     expect((await cli(['dlq', 'replay', '--all', '--queue', 'other', ...store])).stdout).toBe('replayed 0 jobs\n');
     expect((await cli(['dlq', 'replay', '--all', '--queue', 'bulk', ...store])).stdout).toBe(`replayed ${others.length} jobs\n`);
 

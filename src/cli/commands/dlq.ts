@@ -39,7 +39,8 @@ export const dlqCommands: CommandFamily = (program, ctx) => {
     .option('--queue <queue>', 'with --all: only jobs of this queue')
     .addHelpText('after', '\nA progress bar is drawn on stderr when it is a terminal.\n\nExamples:\n  dispatch dlq replay 42\n  dispatch dlq replay --all --queue mail');
   jsonOption(storeOptions(replay)).action(async (id: string | undefined, flags: ReplayFlags) => {
-    if ((id === undefined) === !flags.all) throw new InvalidOptionError('id', 'give a job id or --all, not both');
+    if (id === undefined && !flags.all) throw new InvalidOptionError('id', 'give a job id, or --all for every dead-lettered job');
+    if (id !== undefined && flags.all) throw new InvalidOptionError('--all', 'replays every dead-lettered job; give it or a job id, not both');
     if (id !== undefined && (flags.name !== undefined || flags.queue !== undefined)) {
       throw new InvalidOptionError(flags.name !== undefined ? '--name' : '--queue', 'narrows --all; a single id needs no filter');
     }
