@@ -50,12 +50,14 @@ export interface ReplayAllOptions {
   name?: string;
   /** Only jobs of this queue. */
   queue?: string;
+  /** Called after each batch with how many this call has replayed so far: for a progress bar. */
+  onProgress?: (replayed: number) => void;
 }
 
 const listKeys = optionKeys<JobListOptions>({ state: true, queue: true, name: true, limit: true, cursor: true });
 const countKeys = optionKeys<JobCountOptions>({ queue: true });
 const rescheduleKeys = optionKeys<RescheduleOptions>({ runAt: true, priority: true });
-const replayAllKeys = optionKeys<ReplayAllOptions>({ name: true, queue: true });
+const replayAllKeys = optionKeys<ReplayAllOptions>({ name: true, queue: true, onProgress: true });
 const STATES: ReadonlySet<string> = new Set(jobRules.states);
 /** Jobs replayed a batch: one page of the DLQ, its writes sent as one store call. */
 const REPLAY_BATCH = 100;
@@ -158,6 +160,8 @@ export async function replayAll(
   if (options === null || typeof options !== 'object') throw new InvalidOptionError('options', 'must be an object such as { name: "mail" }');
   refuseUnknownKeys(options, replayAllKeys, 'options', 'dlq.replayAll');
   const filters = filtersOf(options);
+  const { onProgress } = options;
+  if (onProgress !== undefined && typeof onProgress !== 'function') throw new InvalidOptionError('onProgress', 'must be a function (replayed) => ...');
   await parts.ready();
   let replayed = 0;
   let cursor: string | null = null;
@@ -166,6 +170,7 @@ export async function replayAll(
     // Sent together, so the write buffer stores the page in one call.
     const moved = await Promise.all(page.jobs.map((job) => move(job)));
     replayed += moved.filter(Boolean).length;
+    onProgress?.(replayed);
     cursor = page.nextCursor;
   } while (cursor !== null);
   return replayed;

@@ -241,6 +241,13 @@ export interface ExpireResult {
   cursor: string | null;
 }
 
+/** What a migration run did: the schema version before and after, and the steps it applied. */
+export interface MigrationReport {
+  from: number;
+  to: number;
+  applied: Array<{ version: number; name: string }>;
+}
+
 /**
  * The store contract. Every backend passes the same conformance suite.
  * Stores keep rows and enforce compare-and-set; they never choose a state:

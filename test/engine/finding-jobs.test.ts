@@ -40,7 +40,9 @@ describe.each(Object.keys(targets) as Array<keyof typeof targets>)('finding and 
     for (const id of ids) await worker.waitFor(id);
     await worker.stop();
     const [a, b] = [open().register(doomed), open().register(doomed)];
-    expect(await a.dlq.replayAll({ queue: 'x' })).toBe(10);
+    const progress: number[] = [];
+    expect(await a.dlq.replayAll({ queue: 'x', onProgress: (n) => progress.push(n) })).toBe(10);
+    expect(progress).toEqual([10]);
     expect(await a.jobs.counts({ queue: 'x' })).toMatchObject({ pending: 10, dlq: 0 });
     const [first, second] = await Promise.all([a.dlq.replayAll(), b.dlq.replayAll({ name: 'doomed' })]);
     expect(first + second).toBe(20);

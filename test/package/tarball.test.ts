@@ -85,7 +85,7 @@ describe('the package as users get it', () => {
   });
 
   it('packs the build and its declarations, and nothing of the tests or the bench', () => {
-    for (const path of ['dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/postgres.js', 'dist/src/postgres.d.ts', 'dist/src/testing.js', 'dist/src/testing.d.ts', 'dist/machines/job.machine.js', 'package.json', 'README.md']) {
+    for (const path of ['dist/src/cli/bin.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/postgres.js', 'dist/src/postgres.d.ts', 'dist/src/testing.js', 'dist/src/testing.d.ts', 'dist/machines/job.machine.js', 'package.json', 'README.md']) {
       expect(files).toContain(path);
     }
     expect(files.filter((f) => !f.startsWith('dist/') && f !== 'package.json' && f !== 'README.md')).toEqual([]);
@@ -102,6 +102,21 @@ describe('the package as users get it', () => {
     const out = JSON.parse(execFileSync('node', ['main.mjs'], { cwd: app, encoding: 'utf8' }).trim().split('\n').pop()!);
     expect(out).toEqual({ state: 'completed', result: 42, refused: 'input.n', pgAfterMain: 0, pgAfterPostgres: expect.any(Number), postgresStore: 'function' });
     expect(out.pgAfterPostgres).toBeGreaterThan(0);
+  });
+
+  it('installs the dispatch bin: --help, the chart, and enqueue from a TypeScript jobs module', () => {
+    const bin = join(app, 'node_modules', '.bin', 'dispatch');
+    const dispatch = (args: string[]) => execFileSync(bin, args, { cwd: app, encoding: 'utf8', env: { ...process.env, DISPATCH_STORE: 'sqlite:./cli.db' } });
+    expect(dispatch(['--help'])).toMatch(/^Usage: dispatch \[options\] \[command\]/);
+    expect(dispatch(['chart'])).toMatch(/^stateDiagram-v2\n {2}\[\*\] --> pending\n/);
+    expect(dispatch(['chart', '--format', 'dot'])).toMatch(/^digraph "job" \{/);
+    writeFileSync(
+      join(app, 'jobs.ts'),
+      `import { z } from 'zod';\nimport { defineJob } from 'dispatch-ts';\nexport const greet = defineJob({ name: 'greet', input: z.object({ who: z.string() }), handler: ({ who }: { who: string }) => 'hi ' + who });\n`,
+    );
+    const id = dispatch(['enqueue', 'greet', '{"who":"ada"}', '--jobs', './jobs.ts']).trim();
+    const listed = JSON.parse(dispatch(['jobs', 'ls', '--state', 'pending', '--json'])) as { jobs: Array<{ id: string; input: unknown }> };
+    expect(listed.jobs).toEqual([expect.objectContaining({ id, input: { who: 'ada' } })]);
   });
 
   it('type-checks a user app with --strict and without skipLibCheck', () => {

@@ -1,6 +1,19 @@
 import { describe, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
-import { createDispatcher, defineJob, type Duration, type EnqueueOptions, type InputOf, type JobRecord, type OutputOf, type RecordOf } from '../../src/index.js';
+import {
+  createDispatcher,
+  defineJob,
+  type Duration,
+  type EnqueueOptions,
+  type InputOf,
+  type JobRecord,
+  type MigrationReport,
+  type OutputOf,
+  type RecordOf,
+  type ReplayAllOptions,
+  type SqliteStore,
+} from '../../src/index.js';
+import type { PostgresStore } from '../../src/postgres.js';
 
 /**
  * The public API's types, checked by the compiler (`npm test` runs `tsc
@@ -83,5 +96,12 @@ describe('the public API, as the compiler sees it', () => {
     // @ts-expect-error: not a length of time at all
     const soon: Duration = 'soon';
     void [bananas, soon];
+  });
+
+  it('types what a migration did, and the progress replayAll reports', () => {
+    expectTypeOf<ReturnType<SqliteStore['migrate']>>().toEqualTypeOf<Promise<MigrationReport>>();
+    expectTypeOf<ReturnType<PostgresStore['migrate']>>().toEqualTypeOf<Promise<MigrationReport>>();
+    expectTypeOf<MigrationReport['applied'][number]>().toEqualTypeOf<{ version: number; name: string }>();
+    expectTypeOf<NonNullable<ReplayAllOptions['onProgress']>>().toEqualTypeOf<(replayed: number) => void>();
   });
 });

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { StoreError } from '../contract.js';
+import { type MigrationReport, StoreError } from '../contract.js';
 import { lockKey, lockName } from './advisory-lock.js';
 import { keyedInsertFunction, keysTable } from './job-keys.js';
 import { countsSchema } from './completed-counts.js';
@@ -230,7 +230,7 @@ export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
  * advisory lock, so processes starting together apply each step exactly
  * once: the others wait for the lock, then find nothing to do.
  */
-export async function migrate(client: pg.ClientBase, schema: string): Promise<void> {
+export async function migrate(client: pg.ClientBase, schema: string): Promise<MigrationReport> {
   const s = pg.escapeIdentifier(schema);
   await client.query('BEGIN');
   try {
@@ -245,12 +245,15 @@ export async function migrate(client: pg.ClientBase, schema: string): Promise<vo
     )`);
     const current = await versionIn(client, s);
     if (current > SCHEMA_VERSION) throw tooNew(schema, current);
+    const applied: MigrationReport['applied'] = [];
     for (const step of MIGRATIONS) {
       if (step.version <= current) continue;
       await client.query(step.sql(s));
       await client.query(`INSERT INTO ${s}.migrations (version, name) VALUES ($1, $2)`, [step.version, step.name]);
+      applied.push({ version: step.version, name: step.name });
     }
     await client.query('COMMIT');
+    return { from: current, to: SCHEMA_VERSION, applied };
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;

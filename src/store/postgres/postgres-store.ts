@@ -5,6 +5,7 @@ import type { JobState } from '../../../machines/job.machine.js';
 import type {
   CountFilter,
   ExpireBatch,
+  MigrationReport,
   ExpireResult,
   InsertOptions,
   LeaseRef,
@@ -156,12 +157,13 @@ export class PostgresStore implements Store {
   /**
    * Applies pending migrations under an advisory lock; safe to call from
    * many processes at once. `open()` calls it unless `migrate: false`.
+   * Answers the versions before and after, and the steps applied.
    */
-  async migrate(): Promise<void> {
+  async migrate(): Promise<MigrationReport> {
     // Before open(), a pool the store makes lives for this call only.
     const pool = this.pool ?? this.options.pool ?? this.createPool();
     try {
-      await this.withClient(pool, 'migrating the schema', (client) => migrate(client, this.schema));
+      return await this.withClient(pool, 'migrating the schema', (client) => migrate(client, this.schema));
     } finally {
       if (pool !== this.pool && pool !== this.options.pool) await pool.end();
     }
@@ -491,7 +493,7 @@ export class PostgresStore implements Store {
   private async connect(): Promise<void> {
     const pool = this.options.pool ?? this.createPool();
     try {
-      await this.withClient(pool, 'opening the store', (client) =>
+      await this.withClient<unknown>(pool, 'opening the store', (client) =>
         this.options.migrate ? migrate(client, this.schema) : checkVersion(client, this.schema),
       );
     } catch (error) {

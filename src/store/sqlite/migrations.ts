@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import { StoreError } from '../contract.js';
+import { type MigrationReport, StoreError } from '../contract.js';
 
 interface Migration {
   version: number;
@@ -193,8 +193,8 @@ export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
  * processes opening a new file at once apply each step exactly once: the
  * second waits for the first and then finds nothing to do.
  */
-export function migrate(db: Database): void {
-  db.transaction(() => {
+export function migrate(db: Database): MigrationReport {
+  return db.transaction((): MigrationReport => {
     db.exec(`CREATE TABLE IF NOT EXISTS dispatch_migrations (
       version    INTEGER PRIMARY KEY,
       name       TEXT    NOT NULL,
@@ -208,10 +208,13 @@ export function migrate(db: Database): void {
       );
     }
     const record = db.prepare('INSERT INTO dispatch_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+    const applied: MigrationReport['applied'] = [];
     for (const step of MIGRATIONS) {
       if (step.version <= current) continue;
       db.exec(step.sql);
       record.run(step.version, step.name, Date.now());
+      applied.push({ version: step.version, name: step.name });
     }
+    return { from: current, to: SCHEMA_VERSION, applied };
   }).immediate();
 }

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import Database, { type Database as Db, type Statement } from 'better-sqlite3';
 import type {
   CountFilter,
+  MigrationReport,
   ExpireBatch,
   ExpireResult,
   InsertOptions,
@@ -114,7 +115,25 @@ export class SqliteStore implements Store {
     prepared?.db.close();
   }
 
-  private async connect(): Promise<Prepared> {
+  /**
+   * Applies pending migrations, as `open()` does, and answers the versions
+   * before and after and the steps applied. Before open(), the connection
+   * lives for this call only.
+   */
+  async migrate(): Promise<MigrationReport> {
+    const open = this.prepared?.db;
+    const db = open ?? (await this.connection());
+    try {
+      return await whileBusy(this.options.busyTimeoutMs, () => migrate(db));
+    } catch (error) {
+      throw openError(this.path, error, this.options.busyTimeoutMs);
+    } finally {
+      if (!open) db.close();
+    }
+  }
+
+  /** A new connection to the file in WAL mode, its pragmas set. */
+  private async connection(): Promise<Db> {
     checkLocation(this.path);
     let db: Db | undefined;
     try {
@@ -128,7 +147,17 @@ export class SqliteStore implements Store {
       db.pragma(`synchronous = ${this.options.synchronous.toUpperCase()}`);
       // After a burst, give the WAL file back down to this size.
       db.pragma('journal_size_limit = 67108864');
-      await whileBusy(this.options.busyTimeoutMs, () => migrate(connection));
+      return db;
+    } catch (error) {
+      db?.close();
+      throw openError(this.path, error, this.options.busyTimeoutMs);
+    }
+  }
+
+  private async connect(): Promise<Prepared> {
+    const db = await this.connection();
+    try {
+      await whileBusy(this.options.busyTimeoutMs, () => migrate(db));
       const prepared = prepare(db, this.options.synchronous);
       this.foreign = new ForeignEnqueues(
         db,
@@ -142,7 +171,7 @@ export class SqliteStore implements Store {
       this.foreign.start();
       return prepared;
     } catch (error) {
-      db?.close();
+      db.close();
       throw openError(this.path, error, this.options.busyTimeoutMs);
     }
   }
