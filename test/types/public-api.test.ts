@@ -1,6 +1,7 @@
 import { describe, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
-import { createDispatcher, defineJob, type Duration, type EnqueueOptions, type InputOf, type JobRecord, type OutputOf, type RecordOf } from '../../src/index.js';
+import { Hono } from 'hono';
+import { type AdminServer, createDispatcher, defineJob, type Duration, type EnqueueOptions, type InputOf, type JobRecord, type OutputOf, type RecordOf, serveAdmin } from '../../src/index.js';
 
 /**
  * The public API's types, checked by the compiler (`npm test` runs `tsc
@@ -83,5 +84,23 @@ describe('the public API, as the compiler sees it', () => {
     // @ts-expect-error: not a length of time at all
     const soon: Duration = 'soon';
     void [bananas, soon];
+  });
+
+  it('gives the admin API as a Hono app to mount, and serveAdmin a server to close', () => {
+    function mounted() {
+      const app = new Hono();
+      app.route('/ops', dispatcher.admin({ token: 'a-long-token', readOnly: true, sampleEvery: '10s' }));
+      expectTypeOf(dispatcher.admin().fetch).returns.toEqualTypeOf<Response | Promise<Response>>();
+    }
+    void mounted;
+    expectTypeOf(serveAdmin).returns.resolves.toEqualTypeOf<AdminServer>();
+    expectTypeOf<AdminServer['close']>().returns.toEqualTypeOf<Promise<void>>();
+    async function refused() {
+      // @ts-expect-error: a port is a number
+      await serveAdmin(dispatcher, { port: '4300' });
+      // @ts-expect-error: not an option
+      dispatcher.admin({ colour: 'red' });
+    }
+    void refused;
   });
 });
