@@ -71,6 +71,7 @@ describe('the dashboard in headless Chromium', () => {
     const job = await admin.dispatcher.enqueue(work, { n: 5, ms: 600 }, { queue: 'live' });
     await page.goto(`${admin.url}#/jobs/${job.id}`);
     await page.waitForSelector('svg.chart [data-state="pending"].current');
+    await page.waitForSelector('[data-live="ready"]');
     expect(await page.locator('svg.chart .state.current').count()).toBe(1);
     expect(await page.locator('svg.chart .state').count()).toBe(7);
     await admin.dispatcher.queues.resume('live');
@@ -81,6 +82,10 @@ describe('the dashboard in headless Chromium', () => {
     expect(await page.locator('svg.chart .edge.taken[data-from="running"][data-to="completed"]').count()).toBe(1);
     expect(await page.locator('svg.chart .edge.taken[data-to="cancelled"]').count()).toBe(0);
     await expect.poll(() => page.textContent('.job-details')).toContain('"doubled": 10');
+    // The steps as the stream named them (not as polling guessed them), in the timeline.
+    const timeline = await page.locator('.card', { hasText: 'Timeline' }).textContent();
+    expect(timeline).toContain('LEASE');
+    expect(timeline).toContain('SUCCEED');
   });
 
   it('replays a DLQ entry from the DLQ page', async () => {

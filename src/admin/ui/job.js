@@ -112,6 +112,10 @@ export async function jobPage(view, params, ctx, id) {
   show();
   const stream = events(job.id);
   ctx.onLeave(() => stream.close());
+  // Whether the stream is up, on the page for whoever watches it (people and tests).
+  view.dataset.live = 'connecting';
+  stream.addEventListener('ready', () => (view.dataset.live = 'ready'));
+  stream.addEventListener('error', () => (view.dataset.live = 'reconnecting'));
   stream.addEventListener('transition', (message) => {
     const step = JSON.parse(message.data);
     // A step polling already guessed is replaced by the one the stream names.
