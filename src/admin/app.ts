@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { jobMachine } from '../../machines/job.machine.js';
 import type { Dispatcher } from '../engine/dispatcher.js';
-import { refuseChanges, requireToken } from './auth.js';
+import { refuseChanges, refuseCrossSite, requireToken } from './auth.js';
 import { type ChartLayout, layoutChart } from './chart-layout.js';
 import { eventStream } from './event-stream.js';
 import { errorResponse, httpError } from './http-errors.js';
@@ -65,6 +65,7 @@ export function createAdmin(dispatcher: Dispatcher, options?: AdminOptions): Adm
     app.use('/metrics', requireToken(settings.token));
   }
   if (settings.readOnly) app.use('/api/*', refuseChanges('this admin API is read-only: configure a token to allow changes'));
+  app.use('/api/*', refuseCrossSite());
 
   app.route('/', uiRoutes());
   app.get('/api/info', (c) => c.json({ readOnly: settings.readOnly, token: settings.token !== null, sampleEveryMs: settings.sampleEveryMs }));

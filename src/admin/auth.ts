@@ -1,5 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { bearerAuth } from 'hono/bearer-auth';
+import { csrf } from 'hono/csrf';
+import { HTTPException } from 'hono/http-exception';
 import { timingSafeEqual } from 'hono/utils/buffer';
 import { type ErrorBody, httpError } from './http-errors.js';
 
@@ -30,5 +32,25 @@ export function refuseChanges(reason: string): MiddlewareHandler {
   return async (c, next) => {
     if (c.req.method !== 'GET' && c.req.method !== 'HEAD') throw httpError(403, reason);
     await next();
+  };
+}
+
+/**
+ * Refuses a change a browser sends from another site (a page the operator
+ * visits posting to 127.0.0.1): Hono's CSRF check, which lets through a
+ * same-origin page and any request whose content type a form cannot send
+ * (`application/json`, which a cross-site page cannot send without CORS).
+ */
+export function refuseCrossSite(): MiddlewareHandler {
+  const check = csrf();
+  return async (c, next) => {
+    try {
+      await check(c, next);
+    } catch (error) {
+      if (error instanceof HTTPException && error.status === 403) {
+        throw httpError(403, 'a change must come from the dashboard itself or send content-type: application/json (cross-site requests are refused)');
+      }
+      throw error;
+    }
   };
 }

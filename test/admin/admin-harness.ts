@@ -40,7 +40,7 @@ export async function startAdmin(target: StoreTarget, options: ServeAdminOptions
     url,
     async call(path, init = {}) {
       const headers: Record<string, string> = {};
-      if (init.body !== undefined) headers['content-type'] = 'application/json';
+      if (init.body !== undefined || (init.method ?? 'GET') !== 'GET') headers['content-type'] = 'application/json';
       if (init.token !== undefined) headers.authorization = `Bearer ${init.token}`;
       const response = await fetch(new URL(path, url), {
         method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),

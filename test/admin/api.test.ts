@@ -295,8 +295,21 @@ describe('the admin API: a token, a host other than loopback, mounting', () => {
     const token = 'a-long-enough-token';
     const guarded = await start({ host: '0.0.0.0', token });
     const there = guarded.url.replace('0.0.0.0', '127.0.0.1');
-    const paused = await fetch(new URL('api/queues/q/pause', there), { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    const paused = await fetch(new URL('api/queues/q/pause', there), { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } });
     expect(paused.status).toBe(200);
+  });
+
+  it("refuses a change another site's page could send, and takes one sent as JSON", async () => {
+    const { url } = await start({});
+    const pause = (headers: Record<string, string>) => fetch(new URL('api/queues/q/pause', url), { method: 'POST', headers });
+    // A form or a no-cors fetch on another site: text/plain (or no type) from a foreign origin.
+    const forged = await pause({ origin: 'http://evil.example', 'content-type': 'text/plain' });
+    expect(forged.status).toBe(403);
+    expect(await forged.json()).toEqual({ error: { status: 403, message: expect.stringContaining('cross-site') } });
+    expect((await pause({ 'sec-fetch-site': 'cross-site' })).status).toBe(403);
+    expect((await pause({})).status).toBe(403);
+    expect((await pause({ 'content-type': 'application/json' })).status).toBe(200);
+    expect((await pause({ 'sec-fetch-site': 'same-origin' })).status).toBe(200);
   });
 
   it('mounts in a Hono app under a path, and in a Node server through getRequestListener', async () => {

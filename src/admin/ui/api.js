@@ -29,8 +29,9 @@ export async function api(path, { method = 'GET', body } = {}) {
   const headers = {};
   const token = sessionStorage.getItem(TOKEN_KEY);
   if (token) headers.authorization = 'Bearer ' + token;
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(new URL('api/' + path, base), { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  // Changes go as JSON, body or not: the server refuses a change a form on another site could send.
+  if (method !== 'GET') headers['content-type'] = 'application/json';
+  const response = await fetch(new URL('api/' + path, base), { method, headers, body: method === 'GET' ? undefined : JSON.stringify(body ?? {}) });
   const data = await response.json().catch(() => null);
   if (!response.ok) throw new ApiError(response.status, data?.error?.message ?? response.statusText, data?.error?.field);
   return data;
