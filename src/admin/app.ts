@@ -76,7 +76,10 @@ export function createAdmin(dispatcher: Dispatcher, options?: AdminOptions): Adm
   app.route('/api/schedules', scheduleRoutes(dispatcher));
   app.get('/api/chart', async (c) => {
     queryOf(c, []);
-    chartLayout ??= layoutChart(jobMachine);
+    chartLayout ??= layoutChart(jobMachine).catch((error: unknown) => {
+      chartLayout = null;
+      throw error;
+    });
     return c.json(await chartLayout);
   });
   // Metrics: whatever source the options give, in its own content type.
