@@ -95,6 +95,7 @@ describe('the dashboard in headless Chromium', () => {
     await page.goto(`${admin.url}#/dlq`);
     const row = page.locator(`tr[data-job="${dead.id}"]`);
     await expect.poll(() => row.textContent()).toContain('the service is down');
+    expect(await page.textContent('main')).not.toMatch(/\bnull\b/);
     serviceBack = true;
     await row.locator('button.replay').click();
     const done = await admin.dispatcher.waitFor(dead.id, { timeout: 10_000 });
@@ -105,6 +106,7 @@ describe('the dashboard in headless Chromium', () => {
   it('pauses a queue from the queues page', async () => {
     await admin.dispatcher.enqueue(work, { n: 1 }, { queue: 'mail', runAt: new Date(Date.now() + 3_600_000) });
     await page.goto(`${admin.url}#/queues`);
+    expect(await page.locator('tr[data-queue="mail"] form.limits').isVisible()).toBe(false);
     await page.locator('tr[data-queue="mail"] button.pause').click();
     await until(async () => (await admin.dispatcher.queues.list()).some((q) => q.name === 'mail' && q.paused), 'the queue to be paused', 10_000);
     await page.waitForSelector('tr[data-queue="mail"] .badge.paused');

@@ -1,6 +1,6 @@
 // The dead-letter queue: its jobs, replay one or all, purge the old.
 import { api, post, serverInfo } from './api.js';
-import { button, flash, h, link } from './dom.js';
+import { button, fill, flash, h, link } from './dom.js';
 import { jobsTable } from './jobs.js';
 
 const AGES = [
@@ -26,7 +26,8 @@ export async function dlqPage(view, params, ctx) {
         }, { class: 'replay' });
   const age = h('select', { name: 'age' }, AGES.map(([label, ms]) => h('option', { value: ms }, label)));
   const filtered = filters.queue || filters.name ? ' (these filters)' : '';
-  view.append(
+  fill(
+    view,
     h('h1', {}, 'Dead-letter queue'),
     filterForm(filters),
     info.readOnly

@@ -13,6 +13,13 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+/** Replaces an element's children; null, undefined and false are left out (the DOM's own would print "null"). */
+export function fill(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+  return el;
+}
+
 function append(el, children) {
   for (const child of children) {
     if (child === null || child === undefined || child === false) continue;

@@ -1,7 +1,7 @@
 // One job: its record, its actions, and its path through the statechart, live from the event stream and polling.
 import { api, events, post, serverInfo } from './api.js';
 import { drawChart } from './chart.js';
-import { button, flash, h, json, relative, stateBadge, table, time } from './dom.js';
+import { button, fill, flash, h, json, relative, stateBadge, table, time } from './dom.js';
 
 let chart = null;
 
@@ -29,7 +29,8 @@ export async function jobPage(view, params, ctx, id) {
     for (const step of live) drawing.step(step.from, step.to, step.event);
     drawing.light(job.state);
     view.dataset.state = job.state;
-    head.replaceChildren(
+    fill(
+      head,
       h('h1', {}, 'Job ', h('code', {}, job.id), ' ', stateBadge(job.state)),
       h('p', { class: 'muted' }, `${job.name} on ${job.queue}, attempt ${job.attempt} of ${job.maxRetries + 1}, priority ${job.priority}`),
       info.readOnly ? null : actions(),
@@ -55,8 +56,8 @@ export async function jobPage(view, params, ctx, id) {
         'No steps recorded yet.',
       ),
     );
-    details.replaceChildren(
-      ...[
+    fill(
+      details,
       h(
         'dl',
         { class: 'facts' },
@@ -74,7 +75,6 @@ export async function jobPage(view, params, ctx, id) {
       job.lastError
         ? h('section', { class: 'card error' }, h('h2', {}, 'Last error'), h('p', {}, h('strong', {}, job.lastError.name), ': ', job.lastError.message), job.lastError.stack ? h('details', {}, h('summary', {}, 'stack'), h('pre', {}, job.lastError.stack)) : null)
         : null,
-      ].filter(Boolean),
     );
   };
 
