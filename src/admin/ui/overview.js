@@ -53,11 +53,12 @@ function throughputChart(throughput) {
   const axis = svg('text', { x: width, y: height + 13, 'text-anchor': 'end', class: 'axis' });
   axis.textContent = `max ${max}/min`;
   chart.append(svg('line', { x1: 0, x2: width, y1: height, y2: height, class: 'baseline' }), axis);
-  const last = minutes.at(-2) ?? minutes.at(-1);
+  const full = minutes.at(-2);
+  const note = full ? ` ${full.completed} completed in the last full minute` : minutes.length ? ` ${minutes[0].completed} completed this minute so far` : ' (sampling…)';
   return h(
     'section',
     { class: 'card' },
-    h('h2', {}, 'Throughput', h('span', { class: 'muted' }, last ? ` ${last.completed} completed in the last full minute` : ' (sampling…)')),
+    h('h2', {}, 'Throughput', h('span', { class: 'muted' }, note)),
     chart,
   );
 }
