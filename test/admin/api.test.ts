@@ -9,6 +9,8 @@ import { until } from '../support/until.js';
 import { type AdminHarness, readEvents, startAdmin, work } from './admin-harness.js';
 
 const targets = storeTargets('dispatch-admin-');
+/** Whether anything listens to the dispatcher's events (the engine makes them only then). */
+const observed = (admin: AdminHarness) => (admin.dispatcher as unknown as { events: { observed: boolean } }).events.observed;
 const hour = () => new Date(Date.now() + 3_600_000);
 
 describe.each(['memory', 'sqlite'] as const)('the admin API over HTTP: %s store', (kind) => {
@@ -229,6 +231,16 @@ describe.each(['memory', 'sqlite'] as const)('the admin API over HTTP: %s store'
     expect(Date.now() - started).toBeLessThan(1500);
     const ended = await all.body!.getReader().read();
     expect(ended.done).toBe(true);
+    await until(() => !observed(admin), 'every stream to unsubscribe', 5000);
+  });
+
+  it('unsubscribes a client that goes: with no stream open, the engine builds no events for it', async () => {
+    const gone = new AbortController();
+    const leaving = await fetch(new URL('api/events', admin.url), { signal: gone.signal });
+    await readEvents(leaving, (e) => e.some((x) => x.event === 'ready'));
+    expect(observed(admin)).toBe(true);
+    gone.abort();
+    await until(() => !observed(admin), 'the stream to unsubscribe', 5000);
   });
 
   it('serves the dashboard and its files without a token', async () => {
