@@ -1,15 +1,20 @@
 /**
  * The demo: a small workload on the embedded default store (one SQLite file),
  * showing jobs move through the statechart: retries with backoff, a timeout,
- * the DLQ and a replay, a cancel, a scheduled job and priorities.
+ * the DLQ and a replay, a cancel, a scheduled job and priorities. Then it
+ * serves the dashboard and keeps a trickle of jobs flowing (some retried,
+ * some dead-lettered, a cron schedule) until Ctrl-C.
  *
- *   npm run demo            (DISPATCH_DB=path to choose the file)
+ *   npm run demo            DISPATCH_DB=path to choose the file, DEMO_PORT=4300 the dashboard's port,
+ *                           DEMO_SECONDS=n to stop by itself after n seconds of trickle
  */
 import { rm } from 'node:fs/promises';
 import { z } from 'zod';
-import { backoff, createDispatcher, defineJob, PermanentError, sqliteStore, type TransitionEvent } from '../src/index.js';
+import { backoff, createDispatcher, defineJob, PermanentError, serveAdmin, sqliteStore, type TransitionEvent } from '../src/index.js';
 
 const path = process.env.DISPATCH_DB ?? 'dispatch-demo.db';
+const port = Number(process.env.DEMO_PORT ?? 4300);
+const seconds = process.env.DEMO_SECONDS === undefined ? null : Number(process.env.DEMO_SECONDS);
 await Promise.all(['', '-wal', '-shm'].map((suffix) => rm(path + suffix, { force: true })));
 
 let webhookFixed = false;
@@ -61,10 +66,11 @@ dispatcher.registerAll([sendEmail, renderReport, callWebhook, importFile]);
 
 const shown = new Set(['retrying', 'dlq', 'cancelled']);
 const moves = new Map<string, number>();
+let scripted = true;
 dispatcher.events$.subscribe((e: TransitionEvent) => {
   const key = `${e.from} -> ${e.to}`;
   moves.set(key, (moves.get(key) ?? 0) + 1);
-  if (shown.has(e.to)) console.log(`  job ${e.jobId.padStart(2)} ${e.name.padEnd(13)} ${key.padEnd(22)} ${e.error ? e.error.name + ': ' + e.error.message : ''}`);
+  if (scripted && shown.has(e.to)) console.log(`  job ${e.jobId.padStart(2)} ${e.name.padEnd(13)} ${key.padEnd(22)} ${e.error ? e.error.name + ': ' + e.error.message : ''}`);
 });
 
 console.log(`Dispatch demo on SQLite (${path})\n`);
@@ -98,14 +104,50 @@ await until(async () => {
 
 const counts = await dispatcher.counts();
 const dead = await dispatcher.dlq.list();
-await dispatcher.stop({ grace: '2s' });
-
 console.log(`\nDone in ${Date.now() - started} ms. Transitions seen:`);
 for (const [move, n] of [...moves].sort()) console.log(`  ${move.padEnd(24)} ${n}`);
 console.log('\nJobs by state:', Object.entries(counts).filter(([, n]) => n > 0).map(([s, n]) => `${s} ${n}`).join(', '));
 console.log('Still in the DLQ:');
 for (const job of dead.jobs) console.log(`  job ${job.id} ${job.name}: ${job.lastError?.name}: ${job.lastError?.message} (attempts ${job.attempt})`);
-console.log(`\nThe jobs are kept in ${path}; run again to start afresh.`);
+
+// The dashboard, and a steady trickle of work to watch move through the chart.
+scripted = false;
+const admin = await serveAdmin(dispatcher, { port }).catch((error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EADDRINUSE') throw error;
+  return serveAdmin(dispatcher, { port: 0 }); // the port is taken: any free one
+});
+await dispatcher.schedule('digest', '*/20 * * * * *', renderReport, { report: 'digest', pages: 30 });
+console.log(`\nDashboard: ${admin.url}  (jobs keep flowing; a digest is scheduled every 20 s; Ctrl-C to stop)`);
+
+let n = 0;
+const trickle = setInterval(() => {
+  n++;
+  const work = [
+    dispatcher.enqueue(sendEmail, { to: `user${n % 4}+${n}@example.com`, subject: `Update #${n}` }),
+    n % 3 === 0 ? dispatcher.enqueue(renderReport, { report: `report-${n}`, pages: 50 + (n % 7) * 40 }, { priority: n % 2 }) : null,
+    n % 5 === 0 ? dispatcher.enqueue(importFile, { file: n % 10 === 0 ? `upload-${n}.exe` : `upload-${n}.csv` }) : null,
+  ];
+  Promise.all(work).catch((error: unknown) => console.error('enqueue failed:', error));
+}, 700);
+const status = setInterval(async () => {
+  const c = await dispatcher.counts().catch(() => null);
+  if (c) console.log(`  ${new Date().toLocaleTimeString()}  ${Object.entries(c).map(([s, k]) => `${s} ${k}`).join(', ')}`);
+}, 10_000);
+
+let stopping = false;
+async function shutdown(): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  clearInterval(trickle);
+  clearInterval(status);
+  console.log('\nStopping: the dashboard, then the jobs still running (2 s grace).');
+  await admin.close();
+  await dispatcher.stop({ grace: '2s' });
+  console.log(`Stopped. The jobs are kept in ${path}; run again to start afresh.`);
+}
+process.once('SIGINT', () => void shutdown());
+process.once('SIGTERM', () => void shutdown());
+if (seconds !== null) setTimeout(() => void shutdown(), seconds * 1000);
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {

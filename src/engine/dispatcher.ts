@@ -1,7 +1,10 @@
+import type { Hono } from 'hono';
 import { type Observable, Subject } from 'rxjs';
 import type { Actor } from 'xstate';
 import type { JobState } from '../../machines/job.machine.js';
 import type { supervisorMachine } from '../../machines/supervisor.machine.js';
+import { createAdmin } from '../admin/app.js';
+import type { AdminOptions } from '../admin/options.js';
 import { JobClient, type Dlq } from '../client/client.js';
 import type { WaitForOptions } from '../client/wait-for.js';
 import { type Schedule, ScheduleClient, type ScheduleOptions, type Schedules } from '../client/schedules.js';
@@ -116,6 +119,12 @@ export interface Dispatcher {
    * (0 when another process held the duty, or retention is off).
    */
   retain(): Promise<number>;
+  /**
+   * The admin HTTP API and the web dashboard, as a Hono app: mount it in
+   * your own (`app.route('/ops', dispatcher.admin())`), or serve its
+   * `fetch` anywhere a fetch handler runs. `serveAdmin` serves it on its own.
+   */
+  admin(options?: AdminOptions): Hono;
 }
 
 type Phase = 'new' | 'started' | 'stopping' | 'stopped';
@@ -311,6 +320,10 @@ export class DispatcherImpl implements Dispatcher {
   schedule(name: string, cron: string, job: string, input: unknown, options?: ScheduleOptions): Promise<Schedule>;
   schedule(name: string, cron: string, job: AnyJobDefinition | string, input: unknown, options?: ScheduleOptions): Promise<Schedule> {
     return this.scheduling.schedule(name, cron, job, input, options);
+  }
+
+  admin(options?: AdminOptions): Hono {
+    return createAdmin(this, options).app;
   }
 
   private reportError(error: unknown, context: string): void {

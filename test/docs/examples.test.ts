@@ -70,7 +70,7 @@ describe('the TypeScript examples of README.md and docs/', () => {
   it('are found, in README.md, the concepts, each store page and each feature page', () => {
     const docs = new Set(examples.map((e) => e.name.split(' #')[0]));
     const pages = ['README.md', 'docs/concepts.md', 'docs/stores/postgres.md', 'docs/stores/sqlite.md', 'docs/testing.md'];
-    pages.push('docs/queues.md', 'docs/unique-jobs.md', 'docs/cron.md', 'docs/progress.md', 'docs/retention.md', 'docs/finding-jobs.md', 'docs/cli.md');
+    pages.push('docs/queues.md', 'docs/unique-jobs.md', 'docs/cron.md', 'docs/progress.md', 'docs/retention.md', 'docs/finding-jobs.md', 'docs/cli.md', 'docs/admin.md');
     for (const doc of pages) expect(docs).toContain(doc);
   });
 

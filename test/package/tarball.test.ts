@@ -31,6 +31,18 @@ const { postgresStore } = await import('dispatch-ts/postgres');
 console.log(JSON.stringify({ state: done.state, result: done.result, refused, pgAfterMain, pgAfterPostgres: loaded().length, postgresStore: typeof postgresStore }));
 `;
 
+/** The dashboard as an installed package serves it: its page, its files, and the chart laid out by dagre. */
+const dashboard = `
+import { createDispatcher, memoryStore, serveAdmin } from 'dispatch-ts';
+const dispatcher = createDispatcher({ store: memoryStore() });
+const admin = await serveAdmin(dispatcher, { port: 0 });
+const get = async (path) => { const r = await fetch(new URL(path, admin.url)); return { status: r.status, type: r.headers.get('content-type'), text: await r.text() }; };
+const [page, app, chart] = await Promise.all([get(''), get('assets/app.js'), get('api/chart')]);
+await admin.close();
+await dispatcher.stop();
+console.log(JSON.stringify({ page: page.status, app: app.status, appType: app.type, chartStates: JSON.parse(chart.text).states.length }));
+`;
+
 /** What a user's TypeScript sees, checked with --strict and without skipLibCheck. */
 const typed = `
 import { z } from 'zod';
@@ -90,6 +102,13 @@ describe('the package as users get it', () => {
     }
     expect(files.filter((f) => !f.startsWith('dist/') && f !== 'package.json' && f !== 'README.md')).toEqual([]);
     expect(files.filter((f) => /^dist\/(test|bench|examples)\//.test(f))).toEqual([]);
+  });
+
+  it('ships the dashboard: serveAdmin serves its page, its files and the laid-out chart from the installed package', () => {
+    for (const path of ['dist/src/admin/ui/index.html', 'dist/src/admin/ui/app.js', 'dist/src/admin/ui/chart.js', 'dist/src/admin/ui/style.css']) expect(files).toContain(path);
+    writeFileSync(join(app, 'dashboard.mjs'), dashboard);
+    const out = JSON.parse(execFileSync('node', ['dashboard.mjs'], { cwd: app, encoding: 'utf8' }).trim().split('\n').pop()!);
+    expect(out).toEqual({ page: 200, app: 200, appType: expect.stringContaining('javascript'), chartStates: 7 });
   });
 
   it('ships source maps that carry their sources, as src/ is not shipped', () => {

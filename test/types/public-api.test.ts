@@ -1,5 +1,6 @@
 import { describe, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
+import { Hono } from 'hono';
 import {
   createDispatcher,
   defineJob,
@@ -12,6 +13,8 @@ import {
   type RecordOf,
   type ReplayAllOptions,
   type SqliteStore,
+  type AdminServer,
+  serveAdmin,
 } from '../../src/index.js';
 import type { PostgresStore } from '../../src/postgres.js';
 
@@ -103,5 +106,23 @@ describe('the public API, as the compiler sees it', () => {
     expectTypeOf<ReturnType<PostgresStore['migrate']>>().toEqualTypeOf<Promise<MigrationReport>>();
     expectTypeOf<MigrationReport['applied'][number]>().toEqualTypeOf<{ version: number; name: string }>();
     expectTypeOf<NonNullable<ReplayAllOptions['onProgress']>>().toEqualTypeOf<(replayed: number) => void>();
+  });
+
+  it('gives the admin API as a Hono app to mount, and serveAdmin a server to close', () => {
+    function mounted() {
+      const app = new Hono();
+      app.route('/ops', dispatcher.admin({ token: 'a-long-token', readOnly: true, sampleEvery: '10s' }));
+      expectTypeOf(dispatcher.admin().fetch).returns.toEqualTypeOf<Response | Promise<Response>>();
+    }
+    void mounted;
+    expectTypeOf(serveAdmin).returns.resolves.toEqualTypeOf<AdminServer>();
+    expectTypeOf<AdminServer['close']>().returns.toEqualTypeOf<Promise<void>>();
+    async function refused() {
+      // @ts-expect-error: a port is a number
+      await serveAdmin(dispatcher, { port: '4300' });
+      // @ts-expect-error: not an option
+      dispatcher.admin({ colour: 'red' });
+    }
+    void refused;
   });
 });
