@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { JobNotFoundError, ValidationError } from '../errors.js';
 import { chartCommand } from './commands/chart.js';
+import { dashboardCommand } from './commands/dashboard.js';
 import { dlqCommands } from './commands/dlq.js';
 import { enqueueCommand } from './commands/enqueue.js';
 import { jobsCommands } from './commands/jobs.js';
@@ -26,6 +27,7 @@ const FAMILIES: readonly CommandFamily[] = [
   schedulesCommands,
   migrateCommand,
   chartCommand,
+  dashboardCommand,
 ];
 
 /** The package's version, from the package.json above this file (in src/ or in dist/src/). */
