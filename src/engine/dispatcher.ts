@@ -141,7 +141,8 @@ export class DispatcherImpl implements Dispatcher {
   private readonly events = new Subject<TransitionEvent>();
   /** Figures for metrics sinks (OpenTelemetry, Prometheus); steps reach it only while it has one. */
   private readonly metrics = new JobMetrics();
-  private readonly stopped: Array<() => void> = [];
+  /** Run once the dispatcher has stopped: metrics sinks let go of the store. */
+  private readonly afterStop: Array<() => void> = [];
   private readonly registry = new Registry();
   private readonly middleware: Middleware[] = [];
   private readonly writes: WriteBuffer;
@@ -165,7 +166,7 @@ export class DispatcherImpl implements Dispatcher {
     if (isRecording(settings.meter)) {
       const otel = otelSink(settings.meter, this.store, (error) => settings.logger.debug({ err: error }, 'reading queue depth for metrics'));
       metrics.add(otel.sink);
-      this.stopped.push(otel.close);
+      this.afterStop.push(otel.close);
     }
     const emit = (job: StoredJob, step: Parameters<typeof transitionEvent>[1], progress?: unknown) => {
       if (metrics.active) metrics.step(job, step, settings.clock.now());
@@ -229,7 +230,7 @@ export class DispatcherImpl implements Dispatcher {
     this.queues = queueControl({ store: this.store, ready: () => this.ready() });
     if (settings.retention) this.maintenance.add(retention({ store: this.store, clock: settings.clock, settings: settings.retention }));
     this.jobs = this.client.jobs;
-    attachObserved(this, { metrics, store: this.store, logger: settings.logger, onStop: (fn) => this.stopped.push(fn) });
+    attachObserved(this, { metrics, store: this.store, logger: settings.logger, onStop: (fn) => this.afterStop.push(fn) });
   }
 
   get supervisorActor(): Actor<typeof supervisorMachine> {
@@ -333,12 +334,13 @@ export class DispatcherImpl implements Dispatcher {
   }
 
   private reportError(error: unknown, context: string): void {
+    // A failing logger or error hook must not take the engine down with it, nor keep the other from hearing.
     try {
       this.settings.logger.error({ err: error, context }, context);
+    } catch {}
+    try {
       this.settings.onError?.(error, context);
-    } catch {
-      // A failing logger or error hook must not take the engine down with it.
-    }
+    } catch {}
   }
 
   private ready(): Promise<void> {
@@ -370,7 +372,7 @@ export class DispatcherImpl implements Dispatcher {
       this.events.complete();
       this.waits.abort(new LifecycleError('the dispatcher stopped before the job came to rest'));
       if (this.opening) await this.opening.then(() => releaseStore(this.store), () => undefined);
-      for (const fn of this.stopped) fn();
+      for (const fn of this.afterStop) fn();
       if (started) logger.info({}, 'dispatcher stopped');
     }
   }

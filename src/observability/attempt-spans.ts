@@ -1,8 +1,14 @@
-import { context, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
+import { type Attributes, context, ROOT_CONTEXT, type Span, SpanKind, type SpanOptions, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
 import type { Decision } from '../kernel/kernel.js';
 import type { LeasedJob } from '../store/contract.js';
 import { attemptFailed } from './outcome.js';
 import { linkTo } from './trace-context.js';
+
+const UNLINKED: SpanOptions = Object.freeze({ kind: SpanKind.CONSUMER, root: true });
+
+function attributesOf(job: LeasedJob): Attributes {
+  return { 'dispatch.job.id': job.id, 'dispatch.job.name': job.name, 'dispatch.queue': job.queue, 'dispatch.job.attempt': job.attempt };
+}
 
 /** The span of one attempt, and the context its handler runs in (the span active). */
 export interface AttemptSpan {
@@ -19,24 +25,26 @@ export interface AttemptSpan {
  * handler run with it active, so their spans are its children.
  */
 export class AttemptSpans {
+  private readonly names = new Map<string, string>();
+
   constructor(private readonly tracer: Tracer) {}
 
   /** Starts an attempt's span; null when nothing records it (no SDK), so the attempt costs nothing more. */
   start(job: LeasedJob): AttemptSpan | null {
     const link = job.traceContext ? linkTo(job.traceContext) : null;
-    const span = this.tracer.startSpan(
-      `dispatch.job ${job.name}`,
-      {
-        kind: SpanKind.CONSUMER,
-        root: true,
-        ...(link ? { links: [link] } : {}),
-        attributes: { 'dispatch.job.id': job.id, 'dispatch.job.name': job.name, 'dispatch.queue': job.queue, 'dispatch.job.attempt': job.attempt },
-      },
-      ROOT_CONTEXT,
-    );
+    // A job enqueued in no span (every job, without an SDK) asks with options made once: a no-op span costs no allocation but its own.
+    const options: SpanOptions = link ? { ...UNLINKED, links: [link], attributes: attributesOf(job) } : UNLINKED;
+    const span = this.tracer.startSpan(this.nameOf(job.name), options, ROOT_CONTEXT);
     // A sampled-out span still has a valid context, which its children must inherit; a no-op one has none.
-    if (!span.isRecording() && !trace.isSpanContextValid(span.spanContext())) return null;
+    if (!span.isRecording()) return trace.isSpanContextValid(span.spanContext()) ? { span, context: trace.setSpan(ROOT_CONTEXT, span) } : null;
+    if (!link) span.setAttributes(attributesOf(job));
     return { span, context: trace.setSpan(ROOT_CONTEXT, span) };
+  }
+
+  private nameOf(name: string): string {
+    let spanName = this.names.get(name);
+    if (spanName === undefined) this.names.set(name, (spanName = `dispatch.job ${name}`));
+    return spanName;
   }
 
   /**

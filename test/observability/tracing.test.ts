@@ -113,7 +113,7 @@ describe('attempt spans', () => {
       await dispatcher.cancel(cancelled.id);
       await dispatcher.stop();
       const [timeout] = attemptsOf(exporter.getFinishedSpans(), 'stuck');
-      expect(timeout!.attributes['dispatch.job.outcome']).toBe('dlq');
+      expect(timeout!.attributes).toEqual({ 'dispatch.job.id': timedOut.id, 'dispatch.job.name': 'stuck', 'dispatch.queue': 'default', 'dispatch.job.attempt': 1, 'dispatch.job.outcome': 'dlq' });
       expect(timeout!.status.code).toBe(SpanStatusCode.ERROR);
       expect(timeout!.status.message).toMatch(/^TimeoutError: attempt 1 timed out after 50 ms/);
       expect(timeout!.links).toEqual([]);
