@@ -173,6 +173,7 @@ export class DispatcherImpl implements Dispatcher {
       if (this.events.observed) this.events.next(transitionEvent(job, step, settings.clock.now(), progress));
     };
     const reportError = (error: unknown, context: string) => this.reportError(error, context);
+    const enqueued = (jobs: readonly StoredJob[]) => metrics.active && metrics.enqueued(jobs);
     this.worker = new Worker({
       settings,
       registry: this.registry,
@@ -196,7 +197,7 @@ export class DispatcherImpl implements Dispatcher {
       wake: (runAt) => this.worker.wake(runAt),
       sendHeld: (id, event, token) => this.worker.send(id, event, token),
       emit,
-      enqueued: (jobs) => metrics.active && metrics.enqueued(jobs),
+      enqueued,
       stopped: this.waits.signal,
       clock: settings.clock,
     });
@@ -212,6 +213,7 @@ export class DispatcherImpl implements Dispatcher {
         store: this.store,
         clock: settings.clock,
         wake: (runAt) => this.worker.wake(runAt),
+        enqueued,
         reportError,
       }),
     );

@@ -40,6 +40,17 @@ describe('metrics through the OpenTelemetry SDK', () => {
     expect(valueAt<number>(depth, { queue: 'hard', state: 'pending' })).toBe(1);
   });
 
+  it('counts the jobs cron ticks enqueue', async () => {
+    const { provider, reader } = meterProvider();
+    const d = (dispatcher = createTestDispatcher({ jobs: [flaky], meterProvider: provider, reapInterval: '1h' }));
+    await d.schedule('minutely', '* * * * *', flaky, {});
+    await d.start();
+    await d.clock.advance('3m');
+    expect((await d.enqueued(flaky)).length).toBe(3);
+    const points = await reader.points();
+    expect(valueAt<number>(points.get('dispatch.jobs.enqueued'), { queue: 'default', name: 'flaky' })).toBe(3);
+  });
+
   it('adds up the steps of several dispatchers recording through one provider, each counted once', async () => {
     const { provider, reader } = meterProvider();
     const first = createTestDispatcher({ jobs: [flaky], meterProvider: provider });
