@@ -33,3 +33,7 @@ export * from './errors.js';
 export type { Middleware, MiddlewareContext } from './worker/middleware.js';
 export type { Inspect } from './worker/mirror.js';
 export type { ErrorClass } from './strict-options.js';
+export type { Logger } from './observability/logger.js';
+export { silentLogger } from './observability/logger.js';
+export { prometheusMetrics } from './observability/prometheus.js';
+export type { PrometheusMetrics, PrometheusOptions } from './observability/prometheus.js';

@@ -15,6 +15,7 @@ import { duplicateRecord, KEY_IN_BULK } from './unique.js';
 
 const REPLAY: JobEvent = Object.freeze({ type: 'REPLAY' });
 import { waitFor, type WaitForOptions } from './wait-for.js';
+import { captureTraceContext } from '../observability/trace-context.js';
 import type { Clock } from '../clock.js';
 
 export interface DlqPage {
@@ -57,6 +58,8 @@ export interface ClientParts {
   sendHeld(id: string, event: JobEvent, token?: string | null): Promise<void> | null;
   /** A stored step, for `events$`. */
   emit(job: StoredJob, step: Decision): void;
+  /** Jobs just stored by an enqueue (duplicates of a unique key marked), for metrics. */
+  enqueued(jobs: readonly StoredJob[]): void;
   /** Aborted when the dispatcher stops, ending waits. */
   stopped: AbortSignal;
   clock: Clock;
@@ -91,7 +94,7 @@ export class JobClient {
   async enqueue(job: AnyJobDefinition | string, input: unknown, options?: EnqueueOptions): Promise<JobRecord> {
     const def = this.parts.registry.resolve(job);
     const parsed = parseEnqueueOptions(options);
-    const [stored] = await this.insert([this.newJob(def, input, parsed, this.parts.clock.now())], parsed.client);
+    const [stored] = await this.insert([this.newJob(def, input, parsed, this.parts.clock.now(), captureTraceContext())], parsed.client);
     return stored!.duplicate ? duplicateRecord(stored!, this.parts) : toRecord(stored!);
   }
 
@@ -101,7 +104,8 @@ export class JobClient {
     const parsed = parseEnqueueOptions(options);
     if (parsed.unique) throw new InvalidOptionError('options.key', KEY_IN_BULK);
     const now = this.parts.clock.now();
-    const jobs = inputs.map((input, i) => this.newJob(def, input, parsed, now, `inputs[${i}]`));
+    const trace = captureTraceContext();
+    const jobs = inputs.map((input, i) => this.newJob(def, input, parsed, now, trace, `inputs[${i}]`));
     if (jobs.length === 0) return [];
     const stored = await this.insert(jobs, parsed.client);
     return stored.map((s) => toRecord(s) as RecordOf<D>);
@@ -169,13 +173,17 @@ export class JobClient {
     };
   }
 
-  private newJob(def: AnyJobDefinition, input: unknown, options: ReturnType<typeof parseEnqueueOptions>, now: number, field?: string): NewJob {
-    return newJob(def, input, options, this.parts.defaults, this.parts.maxPayloadBytes, now, field);
+  /** A job to store; `trace`: the enqueuing span's context, captured before the first await, where it is still active. */
+  private newJob(def: AnyJobDefinition, input: unknown, options: ReturnType<typeof parseEnqueueOptions>, now: number, trace: string | null, field?: string): NewJob {
+    const job = newJob(def, input, options, this.parts.defaults, this.parts.maxPayloadBytes, now, field);
+    if (trace) job.traceContext = trace;
+    return job;
   }
 
   private async insert(jobs: NewJob[], client: unknown): Promise<StoredJob[]> {
     await this.parts.ready();
     const stored = await this.parts.store.insert(jobs, client === undefined ? undefined : { client });
+    this.parts.enqueued(stored);
     let earliest = Infinity;
     for (const job of jobs) if (job.runAt < earliest) earliest = job.runAt;
     this.parts.wake(earliest);

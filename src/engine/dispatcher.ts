@@ -21,7 +21,7 @@ import { CronService } from '../maintenance/cron.js';
 import { reaper } from '../maintenance/reaper.js';
 import { retention } from '../maintenance/retention.js';
 import { Maintenance } from '../maintenance/service.js';
-import type { StateCounts, Store } from '../store/contract.js';
+import type { StateCounts, Store, StoredJob } from '../store/contract.js';
 import type { Middleware } from '../worker/middleware.js';
 import { Worker } from '../worker/worker.js';
 import { type TransitionEvent, transitionEvent } from './events.js';
@@ -29,6 +29,10 @@ import type { JobRecord, RecordOf } from './records.js';
 import { type DispatcherOptions, parseSettings, parseStop, type Settings, type StopOptions } from './settings.js';
 import { holdStore, releaseStore } from './shared-store.js';
 import { WriteBuffer } from './write-buffer.js';
+import { AttemptSpans } from '../observability/attempt-spans.js';
+import { JobMetrics } from '../observability/job-metrics.js';
+import { attachObserved } from '../observability/observed.js';
+import { isRecording, otelSink } from '../observability/otel-metrics.js';
 
 export type { DispatcherOptions, QueueOptions, StopOptions } from './settings.js';
 export type { RetentionOptions } from '../maintenance/retention.js';
@@ -144,6 +148,10 @@ export class DispatcherImpl implements Dispatcher {
   private readonly settings: Settings;
   private readonly scheduling: ScheduleClient;
   private readonly events = new Subject<TransitionEvent>();
+  /** Figures for metrics sinks (OpenTelemetry, Prometheus); steps reach it only while it has one. */
+  private readonly metrics = new JobMetrics();
+  /** Run once the dispatcher has stopped: metrics sinks let go of the store. */
+  private readonly afterStop: Array<() => void> = [];
   private readonly registry = new Registry();
   private readonly middleware: Middleware[] = [];
   private readonly writes: WriteBuffer;
@@ -163,10 +171,18 @@ export class DispatcherImpl implements Dispatcher {
     const kernel = new JobKernel(chartWithBackoff((name) => this.registry.find(name)?.backoff ?? settings.backoff));
     // A stalled batch holds leasing back; the runner holds starts back while outcomes are unstored.
     this.writes = new WriteBuffer(this.store, (stalled) => this.worker.writesStalled(stalled), settings.clock);
-    const emit = (job: { id: string; name: string; queue: string }, step: Parameters<typeof transitionEvent>[1], progress?: unknown) => {
+    const metrics = this.metrics;
+    if (isRecording(settings.meter)) {
+      const otel = otelSink(settings.meter, this.store, (error) => settings.logger.debug({ err: error }, 'reading queue depth for metrics'));
+      metrics.add(otel.sink);
+      this.afterStop.push(otel.close);
+    }
+    const emit = (job: StoredJob, step: Parameters<typeof transitionEvent>[1], progress?: unknown) => {
+      if (metrics.active) metrics.step(job, step, settings.clock.now());
       if (this.events.observed) this.events.next(transitionEvent(job, step, settings.clock.now(), progress));
     };
     const reportError = (error: unknown, context: string) => this.reportError(error, context);
+    const enqueued = (jobs: readonly StoredJob[]) => metrics.active && metrics.enqueued(jobs);
     this.worker = new Worker({
       settings,
       registry: this.registry,
@@ -175,8 +191,9 @@ export class DispatcherImpl implements Dispatcher {
       middleware: this.middleware,
       output: (def, value) => checkOutput(def, value, settings.maxPayloadBytes),
       emit,
-      listening: () => this.events.observed,
+      listening: () => this.events.observed || metrics.active,
       reportError,
+      spans: new AttemptSpans(settings.tracer),
     });
     this.client = new JobClient({
       store: this.store,
@@ -189,6 +206,7 @@ export class DispatcherImpl implements Dispatcher {
       wake: (runAt) => this.worker.wake(runAt),
       sendHeld: (id, event, token) => this.worker.send(id, event, token),
       emit,
+      enqueued,
       stopped: this.waits.signal,
       clock: settings.clock,
     });
@@ -204,6 +222,7 @@ export class DispatcherImpl implements Dispatcher {
         store: this.store,
         clock: settings.clock,
         wake: (runAt) => this.worker.wake(runAt),
+        enqueued,
         reportError,
       }),
     );
@@ -222,6 +241,7 @@ export class DispatcherImpl implements Dispatcher {
     this.queues = queueControl({ store: this.store, ready: () => this.ready() });
     if (settings.retention) this.maintenance.add(retention({ store: this.store, clock: settings.clock, settings: settings.retention }));
     this.jobs = this.client.jobs;
+    attachObserved(this, { metrics, store: this.store, logger: settings.logger, onStop: (fn) => this.afterStop.push(fn) });
   }
 
   get supervisorActor(): Actor<typeof supervisorMachine> {
@@ -254,6 +274,8 @@ export class DispatcherImpl implements Dispatcher {
     this.phase = 'started';
     this.worker.start();
     this.maintenance.start();
+    const { settings } = this;
+    settings.logger.info({ store: this.store.kind, concurrency: settings.concurrency, prefetch: settings.prefetch, queues: settings.serve ?? 'all' }, 'dispatcher started');
   }
 
   stop(options: StopOptions = {}): Promise<void> {
@@ -327,11 +349,13 @@ export class DispatcherImpl implements Dispatcher {
   }
 
   private reportError(error: unknown, context: string): void {
+    // A failing logger or error hook must not take the engine down with it, nor keep the other from hearing.
     try {
-      this.settings.onError(error, context);
-    } catch {
-      // A failing error hook must not take the engine down with it.
-    }
+      this.settings.logger.error({ err: error, context }, context);
+    } catch {}
+    try {
+      this.settings.onError?.(error, context);
+    } catch {}
   }
 
   private ready(): Promise<void> {
@@ -346,19 +370,25 @@ export class DispatcherImpl implements Dispatcher {
   }
 
   private async shutdown(graceMs: number): Promise<void> {
+    const { logger } = this.settings;
+    const started = this.phase === 'started';
     this.phase = 'stopping';
+    if (started) logger.info({ graceMs }, 'dispatcher stopping: draining running jobs');
     try {
       // The worker stops taking jobs at once, before anything is awaited: a job finishing meanwhile
       // must not start a buffered one. Maintenance ends beside the drain (a leaving process need not reap).
       const draining = this.worker.stop(graceMs);
       await this.maintenance.stop();
       await draining;
+      if (started) logger.debug({}, 'drained: every job this process held has left it');
       await this.writes.idle();
     } finally {
       this.phase = 'stopped';
       this.events.complete();
       this.waits.abort(new LifecycleError('the dispatcher stopped before the job came to rest'));
       if (this.opening) await this.opening.then(() => releaseStore(this.store), () => undefined);
+      for (const fn of this.afterStop) fn();
+      if (started) logger.info({}, 'dispatcher stopped');
     }
   }
 }

@@ -10,6 +10,8 @@ import type { Inspect } from '../worker/mirror.js';
 import { parseServe } from './serve.js';
 import { parseRetention, type ResolvedRetention, type RetentionOptions } from '../maintenance/retention.js';
 import { type Clock, systemClock } from '../clock.js';
+import { type Meter, type MeterProvider, metrics, type Tracer, type TracerProvider, trace } from '@opentelemetry/api';
+import { defaultLogger, engineLogger, isLogger, type Logger, silentLogger } from '../observability/logger.js';
 
 export interface DispatcherOptions extends JobOptions {
   /** Where jobs live. Default: an in-memory store (nothing survives the process). */
@@ -55,8 +57,22 @@ export interface DispatcherOptions extends JobOptions {
    * docs/retention.md.
    */
   retention?: RetentionOptions | false;
-  /** Told of failures outside any job (a lease or write the store refused). Default: console.error. */
+  /**
+   * Told of failures outside any job (a lease or write the store refused),
+   * beside the logger. Given without a `logger`, it replaces the console's
+   * error lines, as before there was a logger.
+   */
   onError?: (error: unknown, context: string) => void;
+  /**
+   * Where the engine logs: errors outside any job, and lines on start, stop
+   * and drain. A pino logger fits. Default: errors to the console, nothing
+   * under a test runner (NODE_ENV=test); nothing at all when `onError` is given.
+   */
+  logger?: Logger;
+  /** Where metrics are recorded (see docs/observability.md). Default: OpenTelemetry's global one, a no-op until an SDK registers one. */
+  meterProvider?: MeterProvider;
+  /** Where each attempt's span goes. Default: OpenTelemetry's global one, a no-op until an SDK registers one. */
+  tracerProvider?: TracerProvider;
   /**
    * Where the engine reads the time and sets its timers. The system's by
    * default; `createTestDispatcher` from `dispatch-ts/testing` gives a fake
@@ -87,6 +103,9 @@ const dispatcherKeys = optionKeys<DispatcherOptions>({
   reapInterval: true,
   maxPayloadBytes: true,
   onError: true,
+  logger: true,
+  meterProvider: true,
+  tracerProvider: true,
   inspect: true,
   clock: true,
   serve: true,
@@ -118,9 +137,15 @@ export interface Settings {
   /** Null: retention is off. */
   retention: ResolvedRetention | null;
   inspect: Inspect | undefined;
-  onError: (error: unknown, context: string) => void;
+  onError: ((error: unknown, context: string) => void) | null;
+  logger: Logger;
+  meter: Meter;
+  tracer: Tracer;
   clock: Clock;
 }
+
+/** The instrumentation scope metrics and spans are recorded under. */
+export const INSTRUMENTATION_SCOPE = 'dispatch-ts';
 
 /** Checks `createDispatcher`'s options; throws an InvalidOptionError naming the first that is wrong. */
 export function parseSettings(options: DispatcherOptions): Settings {
@@ -158,6 +183,18 @@ export function parseSettings(options: DispatcherOptions): Settings {
   if (!hasMethods(clock, ['now', 'setTimeout', 'clearTimeout'])) {
     throw new InvalidOptionError('clock', 'must be an object with now(), setTimeout(run, ms) and clearTimeout(handle)');
   }
+  if (options.onError !== undefined && typeof options.onError !== 'function') {
+    throw new InvalidOptionError('onError', 'must be a function (error, context) => void');
+  }
+  if (options.logger !== undefined && !isLogger(options.logger)) {
+    throw new InvalidOptionError('logger', 'must have error, warn, info and debug methods, as a pino logger has');
+  }
+  if (options.meterProvider !== undefined && !hasMethods(options.meterProvider, ['getMeter'])) {
+    throw new InvalidOptionError('meterProvider', 'must be an OpenTelemetry MeterProvider, with getMeter()');
+  }
+  if (options.tracerProvider !== undefined && !hasMethods(options.tracerProvider, ['getTracer'])) {
+    throw new InvalidOptionError('tracerProvider', 'must be an OpenTelemetry TracerProvider, with getTracer()');
+  }
   if (options.store !== undefined && !isStore(options.store)) {
     throw new StoreConfigError(
       'store',
@@ -183,7 +220,10 @@ export function parseSettings(options: DispatcherOptions): Settings {
     maxPayloadBytes,
     retention: parseRetention(options.retention),
     inspect: options.inspect,
-    onError: options.onError ?? ((error, context) => console.error(`dispatch: ${context}:`, error)),
+    onError: options.onError ?? null,
+    logger: engineLogger(options.logger ?? (options.onError ? silentLogger : defaultLogger())),
+    meter: (options.meterProvider ?? metrics.getMeterProvider()).getMeter(INSTRUMENTATION_SCOPE),
+    tracer: (options.tracerProvider ?? trace.getTracerProvider()).getTracer(INSTRUMENTATION_SCOPE),
     clock,
   };
 }

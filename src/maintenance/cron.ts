@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import { isResting, type NewJob, type Store, type StoredSchedule } from '../store/contract.js';
+import { isResting, type NewJob, type Store, type StoredJob, type StoredSchedule } from '../store/contract.js';
 import { cronOf, dueTicks, nextTick } from './cron-ticks.js';
 import type { MaintenanceService } from './service.js';
 
@@ -16,6 +16,8 @@ export interface CronParts {
   clock: Clock;
   /** Tells this process's worker a job is due at `runAt`. */
   wake(runAt: number): void;
+  /** Told of each job a tick enqueued, for metrics. */
+  enqueued?(jobs: readonly StoredJob[]): void;
   /** Told of a stored schedule this version cannot read (its cron or time zone); the others go on. */
   reportError(error: unknown, context: string): void;
 }
@@ -74,6 +76,7 @@ export class CronService implements MaintenanceService {
       if (result.job) {
         fired++;
         lastJobId = result.job.id;
+        this.parts.enqueued?.([result.job]);
         this.parts.wake(result.job.runAt);
       }
     }

@@ -31,6 +31,8 @@ export interface StoredJob {
   updatedAt: number;
   /** The group it was enqueued in, for its queue's `groupConcurrency`; null when none. */
   group: string | null;
+  /** The enqueuer's trace context (see NewJob.traceContext); absent when none was stored. */
+  traceContext?: string;
   /**
    * Set when the row holds a value the store cannot read back (an input,
    * last error or result that is not JSON, or not the shape it must have):
@@ -73,6 +75,11 @@ export interface NewJob {
   unique?: JobKey;
   /** The group, for its queue's `groupConcurrency`; absent or null: none. */
   group?: string | null;
+  /**
+   * The enqueuing span's trace context, as the engine made it (opaque text to
+   * the store: kept as given, answered on reads); absent or null: none.
+   */
+  traceContext?: string | null;
 }
 
 /**

@@ -2,7 +2,7 @@ import { jobRules, type NewJob, type StoredJob } from './contract.js';
 
 /** A job as every store answers it right after the insert: pending, no attempt yet, no lease. */
 export function enqueuedRecord(job: NewJob, id: string, input: unknown, createdAt: number): StoredJob {
-  return {
+  const record: StoredJob = {
     id,
     name: job.name,
     queue: job.queue,
@@ -22,4 +22,6 @@ export function enqueuedRecord(job: NewJob, id: string, input: unknown, createdA
     updatedAt: createdAt,
     group: job.group ?? null,
   };
+  if (job.traceContext) record.traceContext = job.traceContext;
+  return record;
 }

@@ -71,6 +71,8 @@ export interface SqlJobRow<Id extends string | number> {
   updated_at: number;
   /** Absent from rows of a read that does not select it. */
   group?: string | null;
+  /** The enqueuer's trace context; absent from rows of a read that does not select it. */
+  trace_context?: string | null;
 }
 
 export function jobFromRow(row: SqlJobRow<string | number>): StoredJob {
@@ -95,6 +97,7 @@ export function jobFromRow(row: SqlJobRow<string | number>): StoredJob {
     updatedAt: row.updated_at,
     group: row.group ?? null,
   };
+  if (row.trace_context) job.traceContext = row.trace_context;
   readJsonColumns(job, row.input, row.last_error, row.result);
   if (row.progress !== null) {
     try {

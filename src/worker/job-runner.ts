@@ -14,6 +14,8 @@ import type { LazyHandlerContext } from './handler-context.js';
 import type { Middleware } from './middleware.js';
 import { ProgressWrites } from './progress.js';
 import type { ActorMirror } from './mirror.js';
+import { context } from '@opentelemetry/api';
+import type { AttemptSpan, AttemptSpans } from '../observability/attempt-spans.js';
 
 interface LiveJob {
   job: LeasedJob;
@@ -39,6 +41,8 @@ interface LiveJob {
   waiters: Array<() => void> | null;
   /** Its live actor, for an inspector; null unless the dispatcher was given `inspect`. */
   actor: Actor<JobMachine> | null;
+  /** The span of its attempt, from the handler's start to the step out of running; null when nothing records spans. */
+  span: AttemptSpan | null;
 }
 
 /** A delay of the chart armed as a timer while this process holds the job. */
@@ -61,6 +65,8 @@ export interface RunnerParts {
   writes: WriteBuffer;
   store: Store;
   middleware: readonly Middleware[];
+  /** Each attempt's span; none: no spans. */
+  spans?: AttemptSpans;
   /** Live actors mirroring each job, for an inspector; null for none. */
   mirror: ActorMirror | null;
   hooks: RunnerHooks;
@@ -128,6 +134,7 @@ export class JobRunner implements AttemptSink<LiveJob>, WriteSink<LiveJob> {
   private readonly store: Store;
   private readonly mirror: ActorMirror | null;
   private readonly hooks: RunnerHooks;
+  private readonly spans: AttemptSpans | null;
 
   constructor(parts: RunnerParts) {
     const { middleware } = parts;
@@ -142,6 +149,7 @@ export class JobRunner implements AttemptSink<LiveJob>, WriteSink<LiveJob> {
       mirror: this.mirror,
       hooks: this.hooks,
     } = parts);
+    this.spans = parts.spans ?? null;
     const progress = new ProgressWrites<LiveJob>({
       store: this.store,
       // Only while this process holds the job running under the lease it started with.
@@ -179,6 +187,7 @@ export class JobRunner implements AttemptSink<LiveJob>, WriteSink<LiveJob> {
         exitWrite: null,
         waiters: null,
         actor,
+        span: null,
       };
       this.live.set(job.id, live);
       if (this.mayStart()) this.run(live);
@@ -244,6 +253,7 @@ export class JobRunner implements AttemptSink<LiveJob>, WriteSink<LiveJob> {
     this.running++;
     this.unstored++;
     live.started = true;
+    live.span = this.spans?.start(live.job) ?? null;
     this.perform(live, live.lease, true);
   }
 
@@ -385,7 +395,15 @@ export class JobRunner implements AttemptSink<LiveJob>, WriteSink<LiveJob> {
   }
 
   private runHandler(live: LiveJob): void {
-    runAttempt(live.job, this.attempts, this, live);
+    // The middleware seam: middleware and handler run with the attempt's span active.
+    if (live.span) context.with(live.span.context, runAttempt, undefined, live.job, this.attempts, this, live);
+    else runAttempt(live.job, this.attempts, this, live);
+  }
+
+  private endSpan(live: LiveJob, step: Decision | null): void {
+    if (!live.span) return;
+    this.spans!.end(live.span, step);
+    live.span = null;
   }
 
   attemptStarted(live: LiveJob, ctx: LazyHandlerContext): void {
@@ -407,6 +425,7 @@ export class JobRunner implements AttemptSink<LiveJob>, WriteSink<LiveJob> {
   private leave(live: LiveJob, step: Decision, started: boolean): void {
     live.state = step.to;
     this.clearTimers(live);
+    this.endSpan(live, step);
     const write = writeFor(live.job.id, step, live.job.leaseToken, this.clock.now());
     if (live.resultJson !== undefined && step.actions.some((a) => a.type === 'storeResult')) write.resultJson = live.resultJson;
     // The handler's part is over: its slot can be leased into and a prefetched job can start while
@@ -439,6 +458,7 @@ export class JobRunner implements AttemptSink<LiveJob>, WriteSink<LiveJob> {
     live.state = 'pending';
     live.ctx?.abort(new LeaseLostError(`job ${live.job.id} is no longer leased to this worker`));
     this.clearTimers(live);
+    this.endSpan(live, null);
     if (live.started) {
       this.handlerDone();
       this.stored();

@@ -12,6 +12,7 @@ import type { LeasedJob, StoredJob } from '../store/contract.js';
 import { JobRunner } from './job-runner.js';
 import type { Middleware } from './middleware.js';
 import { ActorMirror } from './mirror.js';
+import type { AttemptSpans } from '../observability/attempt-spans.js';
 
 export interface WorkerParts {
   settings: Settings;
@@ -25,6 +26,8 @@ export interface WorkerParts {
   emit(job: StoredJob, step: Decision, progress?: unknown): void;
   listening(): boolean;
   reportError(error: unknown, context: string): void;
+  /** Each attempt's span. */
+  spans: AttemptSpans;
 }
 
 /**
@@ -55,6 +58,7 @@ export class Worker {
       writes: parts.writes,
       store: settings.store,
       middleware: parts.middleware,
+      spans: parts.spans,
       mirror,
       hooks: {
         freed: (jobs) => this.supervisor.send({ type: 'SLOTS_FREED', jobs }),

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { metrics, trace } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
@@ -76,6 +77,9 @@ describe('createDispatcher refuses unknown options', () => {
       reapInterval: '10s',
       maxPayloadBytes: 1000,
       onError: () => undefined,
+      logger: { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined },
+      meterProvider: metrics.getMeterProvider(),
+      tracerProvider: trace.getTracerProvider(),
       inspect: () => undefined,
       clock: { now: () => Date.now(), setTimeout: (run, ms) => setTimeout(run, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) },
       serve: ['main'],

@@ -75,7 +75,7 @@ const isLive = (entry: Entry) => entry.ticket === entry.row.ticket && inQueue(en
 
 /** The row as the contract shows it; spelled out, as a rest spread costs more on the lease path. */
 function copy(row: Row): StoredJob {
-  return {
+  const job: StoredJob = {
     id: row.id,
     name: row.name,
     queue: row.queue,
@@ -95,6 +95,8 @@ function copy(row: Row): StoredJob {
     updatedAt: row.updatedAt,
     group: row.group,
   };
+  if (row.traceContext) job.traceContext = row.traceContext;
+  return job;
 }
 
 export interface MemoryStoreOptions {

@@ -10,7 +10,7 @@
 import type { JobState } from '../../../machines/job.machine.js';
 import { jobRules, JobKeyConflictError, type NewJob, RESTING_STATES, type StoredJob } from '../contract.js';
 import { repeated, keyOf } from '../job-keys.js';
-import { insertColumns, type JobRow, toStoredJob } from './rows.js';
+import { insertColumns, type JobRow, toStoredJob, traceColumn } from './rows.js';
 
 /** The message insert_keyed raises an 'error' conflict with. */
 const KEY_HELD = 'dispatch: unique key held';
@@ -29,15 +29,19 @@ export const keysTable = (s: string) => `
   CREATE INDEX job_keys_job ON ${s}.job_keys (job_id);
 `;
 
-/** The function deciding a keyed batch, made once every column it writes and answers exists. */
-export const keyedInsertFunction = (s: string) => `
+/**
+ * The function deciding a keyed batch, made once every column it writes and answers exists.
+ * Without `trace`, the text of migration 10; with it, migration 13's, which also writes each
+ * job's trace context (one more array, last).
+ */
+export const keyedInsertFunction = (s: string, trace = false) => `
   -- One row per job in, in order: ord, what happened (inserted, kept, replaced) and the job as it now is.
   -- p_rest: the chart's resting states; p_replaceable: where it accepts REPLACE. Raises P0001
   -- 'dispatch: unique key held' (detail: the job's ordinal, the holder's id and state, as JSON) for onConflict 'error'.
   CREATE FUNCTION ${s}.insert_keyed(
     p_names text[], p_queues text[], p_inputs text[], p_priorities int[], p_run_ats float8[], p_max_retries int[], p_timeouts int[], p_groups text[],
     p_keys text[], p_keep_for float8[], p_on_conflict text[], p_debounce bool[],
-    p_rest text[], p_replaceable text[], p_due_from text[], p_due_to text[], p_channel text)
+    p_rest text[], p_replaceable text[], p_due_from text[], p_due_to text[], p_channel text${trace ? ', p_traces text[]' : ''})
   RETURNS TABLE (
     ord int, outcome text, id text, name text, queue text, state text, input text, priority int, run_at float8,
     attempt int, max_retries int, timeout_ms int, last_error text, result text, lease_token text,
@@ -60,16 +64,16 @@ export const keyedInsertFunction = (s: string) => `
         what := 'inserted';
         into_state := NULL;
         IF p_keys[i] IS NULL THEN
-          INSERT INTO ${s}.jobs (name, queue, input, priority, run_at, max_retries, timeout_ms, "group")
-          VALUES (p_names[i], p_queues[i], p_inputs[i]::json, p_priorities[i], to_timestamp(p_run_ats[i] / 1000), p_max_retries[i], p_timeouts[i], p_groups[i])
+          INSERT INTO ${s}.jobs (name, queue, input, priority, run_at, max_retries, timeout_ms, "group"${trace ? ', trace_context' : ''})
+          VALUES (p_names[i], p_queues[i], p_inputs[i]::json, p_priorities[i], to_timestamp(p_run_ats[i] / 1000), p_max_retries[i], p_timeouts[i], p_groups[i]${trace ? ', p_traces[i]' : ''})
           RETURNING id INTO the_id;
           EXIT;
         END IF;
         SELECT k.job_id, k.keep_for_ms INTO held_by, held_for FROM ${s}.job_keys k
         WHERE k.name = p_names[i] AND k.key = p_keys[i] FOR UPDATE;
         IF NOT FOUND THEN
-          INSERT INTO ${s}.jobs (name, queue, input, priority, run_at, max_retries, timeout_ms, "group")
-          VALUES (p_names[i], p_queues[i], p_inputs[i]::json, p_priorities[i], to_timestamp(p_run_ats[i] / 1000), p_max_retries[i], p_timeouts[i], p_groups[i])
+          INSERT INTO ${s}.jobs (name, queue, input, priority, run_at, max_retries, timeout_ms, "group"${trace ? ', trace_context' : ''})
+          VALUES (p_names[i], p_queues[i], p_inputs[i]::json, p_priorities[i], to_timestamp(p_run_ats[i] / 1000), p_max_retries[i], p_timeouts[i], p_groups[i]${trace ? ', p_traces[i]' : ''})
           RETURNING id INTO the_id;
           -- Waits for a concurrent claim of the key to commit or roll back.
           INSERT INTO ${s}.job_keys (name, key, job_id, keep_for_ms) VALUES (p_names[i], p_keys[i], the_id, p_keep_for[i])
@@ -90,8 +94,8 @@ export const keyedInsertFunction = (s: string) => `
         IF h_state IS NULL OR (h_state = ANY (p_rest) AND h_updated + held_for * interval '1 millisecond' <= now())
            OR (p_on_conflict[i] = 'replace' AND p_debounce[i] AND NOT h_state = ANY (p_rest) AND into_state IS NULL) THEN
           -- Free (its holder gone, or at rest past keepFor), or a started holder a debounce leaves to finish.
-          INSERT INTO ${s}.jobs (name, queue, input, priority, run_at, max_retries, timeout_ms, "group")
-          VALUES (p_names[i], p_queues[i], p_inputs[i]::json, p_priorities[i], to_timestamp(p_run_ats[i] / 1000), p_max_retries[i], p_timeouts[i], p_groups[i])
+          INSERT INTO ${s}.jobs (name, queue, input, priority, run_at, max_retries, timeout_ms, "group"${trace ? ', trace_context' : ''})
+          VALUES (p_names[i], p_queues[i], p_inputs[i]::json, p_priorities[i], to_timestamp(p_run_ats[i] / 1000), p_max_retries[i], p_timeouts[i], p_groups[i]${trace ? ', p_traces[i]' : ''})
           RETURNING id INTO the_id;
           UPDATE ${s}.job_keys k SET job_id = the_id, keep_for_ms = p_keep_for[i] WHERE k.name = p_names[i] AND k.key = p_keys[i];
           EXIT;
@@ -143,7 +147,10 @@ export function keyedParams(jobs: readonly NewJob[], channel: string): unknown[]
     keys[4]!.push(unique?.debounce ?? false);
   }
   const due = [...jobRules.dueThrough];
-  return [...insertColumns(jobs), ...keys, RESTING_STATES, jobRules.replaceFrom, due.map(([from]) => from), due.map(([, { to }]) => to), channel];
+  return [
+    ...insertColumns(jobs), ...keys, RESTING_STATES, jobRules.replaceFrom, due.map(([from]) => from), due.map(([, { to }]) => to), channel,
+    traceColumn(jobs),
+  ];
 }
 
 /** A row insert_keyed answers. */

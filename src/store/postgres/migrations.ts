@@ -221,6 +221,17 @@ export const MIGRATIONS: readonly Migration[] = [
   // After the group and progress columns (versions 7 and 9), which it writes and answers.
   { version: 10, name: 'keyed inserts', sql: keyedInsertFunction },
   { version: 11, name: 'counts of completed jobs', sql: countsSchema },
+  {
+    version: 13,
+    name: 'trace context of the enqueuer',
+    // insert_keyed takes one more array, so the old one is dropped: a second signature would linger beside it.
+    sql: (s) => `
+      -- The enqueuing span's context (the propagator's carrier, e.g. traceparent, as JSON), for each attempt's span to link to.
+      ALTER TABLE ${s}.jobs ADD COLUMN trace_context text;
+      DROP FUNCTION ${s}.insert_keyed(text[], text[], text[], int[], float8[], int[], int[], text[], text[], float8[], text[], bool[], text[], text[], text[], text[], text);
+      ${keyedInsertFunction(s, true)}
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -37,7 +37,7 @@ import { checkVersion, migrate } from './migrations.js';
 import { parseOptions, type PostgresStoreOptions, type ResolvedPostgresOptions } from './options.js';
 import { RestWaits } from './rest-waits.js';
 import { PostgresSchedules } from './schedules.js';
-import { insertColumns, isRowId, type JobRow, toLeasedJobs, toStoredJob } from './rows.js';
+import { insertColumns, isRowId, type JobRow, toLeasedJobs, toStoredJob, traceColumn } from './rows.js';
 import { channelOf, LeaseCheck, type Named, named, schemaTag } from './statements.js';
 import { QueueControl } from './queue-control.js';
 import { namedQueueStatements, QUEUES_PAYLOAD } from './queue-statements.js';
@@ -177,7 +177,7 @@ export class PostgresStore implements Store {
     if (jobs.some((job) => job.unique !== undefined)) return this.insertKeyed(via, jobs);
     // Most jobs have no group: then one null instead of an array of them.
     const groups = jobs.some((job) => job.group != null) ? jobs.map((job) => job.group ?? null) : null;
-    const rows = await this.query<{ id: string; created_at: number }>(via, 'inserting jobs', this.sql.insert, [...insertColumns(jobs), groups]);
+    const rows = await this.query<{ id: string; created_at: number }>(via, 'inserting jobs', this.sql.insert, [...insertColumns(jobs), groups, traceColumn(jobs)]);
     // Ids rise in the caller's order; RETURNING promises no order, so sort them to pair them up.
     rows.sort((a, b) => a.id.length - b.id.length || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     return jobs.map((job, i): StoredJob => {
@@ -192,7 +192,7 @@ export class PostgresStore implements Store {
     if (jobs.length === 1 && only!.unique) {
       const { key, keepForMs } = only!.unique;
       const [row] = await this.query<{ id: string; created_at: number }>(via, 'inserting a job with a unique key', this.sql.insertKeyFree, [
-        only!.name, only!.queue, only!.inputJson, only!.priority, only!.runAt, only!.maxRetries, only!.timeoutMs, only!.group ?? null, key, keepForMs,
+        only!.name, only!.queue, only!.inputJson, only!.priority, only!.runAt, only!.maxRetries, only!.timeoutMs, only!.group ?? null, key, keepForMs, only!.traceContext ?? null,
       ]);
       if (row) return [enqueuedRecord(only!, row.id, only!.input, row.created_at)];
     }

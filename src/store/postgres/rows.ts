@@ -20,7 +20,7 @@ export const jobColumns = (t: string) => `
   ${t}.id::text AS id, ${t}.name, ${t}.queue, ${t}.state, ${t}.input::text AS input, ${t}.priority,
   ${epochMs(`${t}.run_at`)} AS run_at, ${t}.attempt, ${t}.max_retries, ${t}.timeout_ms,
   ${t}.last_error::text AS last_error, ${t}.result::text AS result, ${t}.progress::text AS progress, ${t}.lease_token, ${epochMs(`${t}.lease_expires_at`)} AS lease_expires_at,
-  ${epochMs(`${t}.created_at`)} AS created_at, ${epochMs(`${t}.updated_at`)} AS updated_at, ${t}."group"`;
+  ${epochMs(`${t}.created_at`)} AS created_at, ${epochMs(`${t}.updated_at`)} AS updated_at, ${t}."group", ${t}.trace_context`;
 
 /** A jobs row as this store reads it. */
 export type JobRow = SqlJobRow<string>;
@@ -57,4 +57,9 @@ export function insertColumns(jobs: readonly NewJob[]): unknown[][] {
     columns[6]!.push(job.timeoutMs);
   }
   return columns;
+}
+
+/** Each job's trace context, in the jobs' order; null when none has one (most batches), so no array is sent. */
+export function traceColumn(jobs: readonly NewJob[]): Array<string | null> | null {
+  return jobs.some((job) => job.traceContext) ? jobs.map((job) => job.traceContext ?? null) : null;
 }

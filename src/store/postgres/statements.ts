@@ -108,15 +108,15 @@ export function statements(schema: string) {
   return {
     /**
      * $1 names, $2 queues, $3 inputs (JSON text), $4 priorities, $5 runAt ms,
-     * $6 maxRetries, $7 timeoutMs, $8 groups (null: none has one). Answers only what the caller does not
+     * $6 maxRetries, $7 timeoutMs, $8 groups (null: none has one), $9 trace contexts (null: none has one). Answers only what the caller does not
      * know (ids and the insert time): reading back whole rows cost more than
      * writing them.
      */
     insert: `
-      INSERT INTO ${jobs} (name, queue, input, priority, run_at, max_retries, timeout_ms, "group")
-      SELECT n.name, n.queue, n.input::json, n.priority, ${fromEpochMs('n.run_at')}, n.max_retries, n.timeout_ms, n.grp
-      FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::float8[], $6::int[], $7::int[], $8::text[])
-        WITH ORDINALITY AS n(name, queue, input, priority, run_at, max_retries, timeout_ms, grp, ord)
+      INSERT INTO ${jobs} (name, queue, input, priority, run_at, max_retries, timeout_ms, "group", trace_context)
+      SELECT n.name, n.queue, n.input::json, n.priority, ${fromEpochMs('n.run_at')}, n.max_retries, n.timeout_ms, n.grp, n.trace
+      FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::float8[], $6::int[], $7::int[], $8::text[], $9::text[])
+        WITH ORDINALITY AS n(name, queue, input, priority, run_at, max_retries, timeout_ms, grp, trace, ord)
       -- Identities are drawn in this order, so ids follow the caller's order.
       ORDER BY n.ord
       RETURNING id::text AS id, ${epochMs('created_at')} AS created_at`,
@@ -262,7 +262,7 @@ export function statements(schema: string) {
      * the claim took, so nothing is written when the key is held (or being
      * claimed). No row back: decide it with insert_keyed. $1 name, $2 queue,
      * $3 input, $4 priority, $5 runAt ms, $6 maxRetries, $7 timeoutMs, $8
-     * group, $9 key, $10 keepFor ms.
+     * group, $9 key, $10 keepFor ms, $11 trace context.
      */
     insertKeyFree: `
       WITH claim AS (
@@ -270,13 +270,13 @@ export function statements(schema: string) {
         VALUES ($1, $9, nextval(pg_get_serial_sequence('${pg.escapeIdentifier(schema)}.jobs', 'id')), $10)
         ON CONFLICT (name, key) DO NOTHING
         RETURNING job_id)
-      INSERT INTO ${jobs} (id, name, queue, input, priority, run_at, max_retries, timeout_ms, "group")
+      INSERT INTO ${jobs} (id, name, queue, input, priority, run_at, max_retries, timeout_ms, "group", trace_context)
       OVERRIDING SYSTEM VALUE
-      SELECT claim.job_id, $1, $2, $3::json, $4, ${fromEpochMs('$5::float8')}, $6, $7, $8 FROM claim
+      SELECT claim.job_id, $1, $2, $3::json, $4, ${fromEpochMs('$5::float8')}, $6, $7, $8, $11 FROM claim
       RETURNING id::text AS id, ${epochMs('created_at')} AS created_at`,
 
-    /** Jobs with unique keys: the insert statement's arrays, then keys, keepFor, onConflict, debounce, the chart's states (see job-keys.ts). */
-    insertKeyed: `SELECT * FROM ${pg.escapeIdentifier(schema)}.insert_keyed($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+    /** Jobs with unique keys: the insert statement's arrays, then keys, keepFor, onConflict, debounce, the chart's states, trace contexts (see job-keys.ts). */
+    insertKeyed: `SELECT * FROM ${pg.escapeIdentifier(schema)}.insert_keyed($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
 
     /** $1 job id, $2 waiter. Registers a wait, or keeps the one there. */
     addWaiter: `INSERT INTO ${waiters} (job_id, waiter) VALUES ($1, $2) ON CONFLICT DO NOTHING`,

@@ -22,7 +22,7 @@ const KEYS = {
  * An 'error' conflict throws, and the transaction leaves nothing behind.
  */
 export function keyedInsert(db: Database): (jobs: readonly NewJob[]) => StoredJob[] {
-  const insertOne = db.prepare<[string, string, string, number, number, number, number, number, number, string | null]>(SQL.insert);
+  const insertOne = db.prepare<[string, string, string, number, number, number, number, number, number, string | null, string | null]>(SQL.insert);
   const holderOf = db.prepare<[string, string], { id: number; keepForMs: number; state: JobState; updatedAt: number; runAt: number }>(KEYS.holder);
   const claim = db.prepare<[string, string, number, number]>(KEYS.claim);
   const replace = db.prepare<[JobState, string, number, number, number, number, JobState]>(KEYS.replace);
@@ -49,7 +49,7 @@ export function keyedInsert(db: Database): (jobs: readonly NewJob[]) => StoredJo
           return stored;
         }
       }
-      const { lastInsertRowid } = insertOne.run(job.name, job.queue, job.inputJson, job.priority, job.runAt, job.maxRetries, job.timeoutMs, now, now, job.group ?? null);
+      const { lastInsertRowid } = insertOne.run(job.name, job.queue, job.inputJson, job.priority, job.runAt, job.maxRetries, job.timeoutMs, now, now, job.group ?? null, job.traceContext ?? null);
       if (unique) claim.run(job.name, unique.key, Number(lastInsertRowid), unique.keepForMs);
       return enqueuedRecord(job, String(lastInsertRowid), JSON.parse(job.inputJson), now);
     });

@@ -184,6 +184,14 @@ export const MIGRATIONS: readonly Migration[] = [
         WHERE state IN ('pending', 'retrying') AND "group" IS NOT NULL;
     `,
   },
+  {
+    version: 10,
+    name: 'trace context of the enqueuer',
+    sql: `
+      -- The enqueuing span's context (the propagator's carrier, e.g. traceparent, as JSON), for each attempt's span to link to.
+      ALTER TABLE dispatch_jobs ADD COLUMN trace_context TEXT;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

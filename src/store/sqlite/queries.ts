@@ -19,8 +19,8 @@ const DEADLINE_INDEX = 'dispatch_jobs INDEXED BY dispatch_jobs_lease_deadline';
  * checked against the indexes of the schema (see migrations.ts).
  */
 export const SQL = {
-  insert: `INSERT INTO dispatch_jobs (name, queue, state, input, priority, run_at, attempt, max_retries, timeout_ms, created_at, updated_at, "group")
-    VALUES (?, ?, '${jobRules.initial}', ?, ?, ?, 0, ?, ?, ?, ?, ?)`,
+  insert: `INSERT INTO dispatch_jobs (name, queue, state, input, priority, run_at, attempt, max_retries, timeout_ms, created_at, updated_at, "group", trace_context)
+    VALUES (?, ?, '${jobRules.initial}', ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)`,
 
   // Leasing walks lanes (priority, queue, name) of the leasable index: the first, the next of a priority
   // (row values, so one seek), the first of the next queue (skipping a queue not served), the next priority.

@@ -406,7 +406,7 @@ export class SqliteStore implements Store {
 }
 
 function prepare(db: Db, synchronous: 'full' | 'normal'): Prepared {
-  const insertOne = db.prepare<[string, string, string, number, number, number, number, number, number, string | null]>(SQL.insert);
+  const insertOne = db.prepare<[string, string, string, number, number, number, number, number, number, string | null, string | null]>(SQL.insert);
   const writeOne = db.prepare<{
     id: number;
     from: JobState;
@@ -430,7 +430,7 @@ function prepare(db: Db, synchronous: 'full' | 'normal'): Prepared {
         // Stored as JSON and read back, so the caller gets what a later get() would give.
         const input = job.inputJson;
         const { lastInsertRowid } = insertOne.run(
-          job.name, job.queue, input, job.priority, job.runAt, job.maxRetries, job.timeoutMs, now, now, job.group ?? null,
+          job.name, job.queue, input, job.priority, job.runAt, job.maxRetries, job.timeoutMs, now, now, job.group ?? null, job.traceContext ?? null,
         );
         return enqueuedRecord(job, String(lastInsertRowid), JSON.parse(input), now);
       });
