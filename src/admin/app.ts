@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { prometheusMetrics } from '../observability/prometheus.js';
 import { jobMachine } from '../../machines/job.machine.js';
 import type { Dispatcher } from '../engine/dispatcher.js';
 import { refuseChanges, refuseCrossSite, requireToken } from './auth.js';
@@ -40,10 +41,11 @@ let chartLayout: Promise<ChartLayout> | null = null;
  *   GET    /api/schedules           DELETE /api/schedules/:name
  *   GET    /api/chart               the job chart, laid out to draw
  *   GET    /api/events              Server-Sent Events: this process's steps (?job= to follow one)
- *   GET    /metrics                 Prometheus text, when `options.metrics` is given
+ *   GET    /metrics                 Prometheus text (prometheusMetrics unless `options.metrics` says otherwise)
  */
 export function createAdmin(dispatcher: Dispatcher, options?: AdminOptions): AdminApp {
   const settings = parseAdminOptions(options);
+  const metrics = settings.metrics === false ? null : (settings.metrics ?? prometheusMetrics(dispatcher));
   const closing = new AbortController();
   const throughput = new ThroughputSampler(() => dispatcher.counts(), settings.sampleEveryMs, settings.onError);
   throughput.start();
@@ -84,8 +86,8 @@ export function createAdmin(dispatcher: Dispatcher, options?: AdminOptions): Adm
   });
   // Metrics: whatever source the options give, in its own content type.
   app.get('/metrics', async (c) => {
-    if (!settings.metrics) return c.notFound();
-    return c.body(await settings.metrics.metrics(), 200, { 'content-type': settings.metrics.contentType });
+    if (!metrics) return c.notFound();
+    return c.body(await metrics.metrics(), 200, { 'content-type': metrics.contentType });
   });
 
   return {

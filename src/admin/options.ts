@@ -21,8 +21,11 @@ export interface AdminOptions {
   readOnly?: boolean;
   /** How often the store's counts are sampled for the throughput chart. Default `'5s'`. */
   sampleEvery?: Duration;
-  /** Served at `GET /metrics` (behind the token) when given. */
-  metrics?: MetricsSource;
+  /**
+   * Served at `GET /metrics` (behind the token). Default: this dispatcher's
+   * `prometheusMetrics`; `false` serves none (a 404).
+   */
+  metrics?: MetricsSource | false;
   /** Told of a failure the API answered with a 500 (a store that is down...). Default: `console.error`. */
   onError?: (error: unknown) => void;
 }
@@ -31,7 +34,8 @@ export interface AdminSettings {
   token: string | null;
   readOnly: boolean;
   sampleEveryMs: number;
-  metrics: MetricsSource | null;
+  /** Null: the default, made for the dispatcher; false: none. */
+  metrics: MetricsSource | false | null;
   onError: (error: unknown) => void;
 }
 
@@ -41,8 +45,8 @@ const schema = strictOptions(
     readOnly: z.boolean({ error: 'must be true or false' }).optional(),
     sampleEvery: durationField(100).optional(),
     metrics: z
-      .custom<MetricsSource>((v) => typeof v === 'object' && v !== null && typeof (v as MetricsSource).metrics === 'function' && typeof (v as MetricsSource).contentType === 'string', {
-        error: 'must be { contentType: string, metrics(): Promise<string> }',
+      .custom<MetricsSource | false>((v) => v === false || (typeof v === 'object' && v !== null && typeof (v as MetricsSource).metrics === 'function' && typeof (v as MetricsSource).contentType === 'string'), {
+        error: 'must be false or { contentType: string, metrics(): Promise<string> }',
       })
       .optional(),
     onError: z.custom<(error: unknown) => void>((v) => typeof v === 'function', { error: 'must be a function' }).optional(),

@@ -341,6 +341,17 @@ describe('the admin API: a token, a host other than loopback, mounting', () => {
     expect((await fetch(new URL('api/queues', base), { headers: { authorization: 'Bearer a-long-enough-token' } })).status).toBe(200);
   });
 
+  it("serves this dispatcher's Prometheus metrics at /metrics by default, and none when told", async () => {
+    const { dispatcher, call } = await start({});
+    await dispatcher.waitFor(await dispatcher.enqueue(work, { n: 1 }, { queue: 'scraped' }), { timeout: 10_000 });
+    const scraped = await call('metrics');
+    expect(scraped.status).toBe(200);
+    expect(scraped.body).toMatch(/^dispatch_jobs_completed_total\{queue="scraped",name="work"\} 1$/m);
+    expect(scraped.body).toMatch(/^dispatch_jobs_enqueued_total\{queue="scraped",name="work"\} 1$/m);
+    expect((await (await start({ metrics: false })).call('metrics')).status).toBe(404);
+    expect(() => dispatcher.admin({ metrics: true } as never)).toThrow(expect.objectContaining({ field: 'metrics' }));
+  });
+
   it('refuses bad options with a typed error naming the field', async () => {
     const dispatcher = createDispatcher({ store: memoryStore() });
     closes.push(() => dispatcher.stop());
