@@ -29,7 +29,7 @@ export function leaseOperation(db: Database, synchronous: 'full' | 'normal'): (r
   const nextPriority = db.prepare<[number], Lane>(SQL.nextPriority);
   const dueInLane = db.prepare<[number, string, string, number, number], JobRow>(SQL.dueInLane);
   const firstLaterInLane = db.prepare<[number, string, string, number], { run_at: number }>(SQL.firstLaterInLane);
-  const take = db.prepare<[string, number, number, number]>(SQL.take);
+  const take = db.prepare<[string, number, number, number, string | null]>(SQL.take);
   const limitsOf = queueLimits(db);
 
   /** The lane after this one; past the rest of its queue at once when the queue is not served. */
@@ -97,7 +97,7 @@ export function leaseOperation(db: Database, synchronous: 'full' | 'normal'): (r
     const token = randomUUID();
     const deadline = now + request.leaseMs;
     const jobs = chosen.map((row): LeasedJob => {
-      take.run(token, deadline, now, row.id);
+      take.run(token, deadline, now, row.id, request.worker ?? null);
       const job = toStoredJob(row) as LeasedJob;
       job.leasedFrom = job.state;
       job.state = jobRules.leased;
