@@ -6,6 +6,7 @@ import { describeSchedules } from './store-suite-schedules.js';
 import { describeUniqueKeys } from './store-suite-unique.js';
 import { describeQueueSettings } from './store-suite-queues.js';
 import { describeJobAdmin } from './store-suite-jobs.js';
+import { describeHistory } from './store-suite-history.js';
 import { NAMES, newJob, room } from './store-jobs.js';
 
 export interface StoreUnderTest {
@@ -309,5 +310,6 @@ export function storeSuite(make: () => Promise<StoreUnderTest>, options: StoreSu
     describeSchedules(() => store);
     describeUniqueKeys(() => store);
     describeJobAdmin(() => store);
+    describeHistory(() => store);
   });
 }

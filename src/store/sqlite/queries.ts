@@ -33,10 +33,10 @@ export const SQL = {
   nextPriority: `SELECT priority, queue, name FROM ${LEASABLE_INDEX} WHERE ${LEASABLE} AND priority < ? ORDER BY priority DESC, queue, name LIMIT 1`,
   dueInLane: `SELECT * FROM ${LEASABLE_INDEX} WHERE ${LEASABLE} AND priority = ? AND queue = ? AND name = ? AND run_at <= ? ORDER BY run_at, id LIMIT ?`,
   firstLaterInLane: `SELECT run_at FROM ${LEASABLE_INDEX} WHERE ${LEASABLE} AND priority = ? AND queue = ? AND name = ? AND run_at > ? ORDER BY run_at LIMIT 1`,
-  // ?5: the leasing worker, whose steps go into the job's history; null: none kept.
-  take: `UPDATE dispatch_jobs SET state = ${LEASED}, attempt = attempt + ${jobRules.attemptsPerLease}, lease_token = ?1, lease_expires_at = ?2, updated_at = ?3,
-      history = CASE WHEN ?5 IS NULL THEN history ELSE ${appended(leaseEntries('?5', '?3'))} END
-    WHERE id = ?4`,
+  // @worker: the leasing worker, whose steps go into the job's history; null: none kept.
+  take: `UPDATE dispatch_jobs SET state = ${LEASED}, attempt = attempt + ${jobRules.attemptsPerLease}, lease_token = @token, lease_expires_at = @deadline, updated_at = @now,
+      history = CASE WHEN @worker IS NULL THEN history ELSE ${appended(leaseEntries('@worker', '@now'))} END
+    WHERE id = @id`,
 
   // A compare-and-set: id, state and, unless anyToken, the lease. Leaving running ends the lease.
   write: `UPDATE dispatch_jobs SET
