@@ -34,13 +34,19 @@ export function contextOf(job: StoredJob, deadLetter: boolean): JobContext {
 
 const leasable = new Set(jobRules.leasable);
 
+/** Who takes a step, for the job's history: a worker's id, or null for a client. */
+export interface HistoryMark {
+  worker: string | null;
+}
+
 /**
  * A decision about job `id` as the compare-and-set that stores it, for a job
  * that rests in the store after it: a delayed event the step armed becomes
  * the job's runAt (the store has one), and a job brought back from rest to be
- * leased is due now.
+ * leased is due now. With `history`, the store keeps the step in the job's
+ * history, named by the chart's event.
  */
-export function writeFor(id: string, decision: Decision, token: string | null, now: number): TransitionWrite {
+export function writeFor(id: string, decision: Decision, token: string | null, now: number, history: HistoryMark | null = null): TransitionWrite {
   const { context } = decision;
   const write: TransitionWrite = {
     id,
@@ -50,6 +56,10 @@ export function writeFor(id: string, decision: Decision, token: string | null, n
     attempt: context.attempt,
     lastError: context.lastError,
   };
+  if (history) {
+    write.event = decision.event;
+    write.worker = history.worker;
+  }
   if (decision.timers.length > 1) {
     throw new Error(`the job chart arms ${decision.timers.length} delays on entering ${decision.to}; a resting job has one runAt`);
   }
