@@ -48,6 +48,7 @@ export interface HistoryMark {
  */
 export function writeFor(id: string, decision: Decision, token: string | null, now: number, history: HistoryMark | null = null): TransitionWrite {
   const { context } = decision;
+  // Every field in the literal, set or not: one object shape for every write.
   const write: TransitionWrite = {
     id,
     from: decision.from,
@@ -55,11 +56,9 @@ export function writeFor(id: string, decision: Decision, token: string | null, n
     token,
     attempt: context.attempt,
     lastError: context.lastError,
+    event: history ? decision.event : undefined,
+    worker: history ? history.worker : undefined,
   };
-  if (history) {
-    write.event = decision.event;
-    write.worker = history.worker;
-  }
   if (decision.timers.length > 1) {
     throw new Error(`the job chart arms ${decision.timers.length} delays on entering ${decision.to}; a resting job has one runAt`);
   }

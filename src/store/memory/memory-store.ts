@@ -635,7 +635,10 @@ export function memoryStore(options?: MemoryStoreOptions): MemoryStore {
 /** Moves a row to the leased state under `token` (LEASE, as the chart's rules say); answers the state it left. */
 function take(row: Row, token: string, now: number, leaseMs: number, worker: string | undefined): JobState {
   const leasedFrom = row.state;
-  if (worker !== undefined) for (const entry of leaseEntries(leasedFrom, row.attempt, worker, now)) note(row, entry);
+  if (worker !== undefined) {
+    if (jobRules.dueThrough.has(leasedFrom)) for (const entry of leaseEntries(leasedFrom, row.attempt, worker, now)) note(row, entry);
+    else note(row, { from: leasedFrom, to: LEASED, event: 'LEASE', attempt: row.attempt + jobRules.attemptsPerLease, error: null, worker, at: now });
+  }
   row.state = LEASED;
   row.attempt += jobRules.attemptsPerLease;
   row.leaseToken = token;

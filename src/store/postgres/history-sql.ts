@@ -4,7 +4,9 @@ import { epochMs } from './rows.js';
 /**
  * A job's history on Postgres: the `history` column, JSON arrays joined by
  * commas (see HistoryTuple), appended to in the statement that makes each
- * step. A text append: the write path parses no JSON and rewrites no jsonb.
+ * step. Each entry is made by text concatenation, its strings (the event, the
+ * worker) given as JSON text by the store: the write path neither parses nor
+ * builds JSON values, and rewrites no jsonb.
  */
 
 /** `column` with `entry` (SQL yielding one tuple's text, or null for none) appended. */
@@ -13,27 +15,33 @@ export const appended = (column: string, entry: string) => `concat_ws(',', ${col
 const NOW = `${epochMs('now()')}::bigint`;
 const due = [...jobRules.dueThrough];
 
+/** A tuple's text from SQL text expressions: states (chart names, nothing to escape) quoted here, the rest JSON text already. */
+const tuple = (from: string, to: string, event: string, attempt: string, worker: string, error?: string) =>
+  `'["' || ${from} || '","' || ${to} || '",' || ${event} || ',' || ${attempt} || ',' || ${worker} || ',' || ${NOW}${error ? ` || ',' || ${error}` : ''} || ']'`;
+
+const quoted = (name: string) => `'"${name}"'`;
+
 /**
  * The entries of a lease, in the UPDATE that takes row `t` (SET expressions
  * read the row as it was): the due delayed edge of a state it waited in past
- * its time, then LEASE.
+ * its time, then LEASE. `worker`: the worker as JSON text.
  */
 export function leaseEntries(t: string, worker: string): string {
   const from = due.length ? `CASE ${t}.state ${due.map(([state, { to }]) => `WHEN '${state}' THEN '${to}'`).join(' ')} ELSE ${t}.state END` : `${t}.state`;
-  const lease = `json_build_array(${from}, '${jobRules.leased}', 'LEASE', ${t}.attempt + ${jobRules.attemptsPerLease}, ${worker}, ${NOW}, NULL)::text`;
+  const lease = tuple(from, `'${jobRules.leased}'`, quoted('LEASE'), `(${t}.attempt + ${jobRules.attemptsPerLease})`, worker);
   if (due.length === 0) return lease;
-  const edge = `CASE ${t}.state ${due.map(([state, { event, to }]) => `WHEN '${state}' THEN json_build_array(${t}.state, '${to}', '${event}', ${t}.attempt, ${worker}, ${NOW}, NULL)::text`).join(' ')} END`;
+  const edge = `CASE ${t}.state ${due.map(([state, { event, to }]) => `WHEN '${state}' THEN ${tuple(`${t}.state`, `'${to}'`, quoted(event), `${t}.attempt`, worker)}`).join(' ')} END`;
   return `${edge}, ${lease}`;
 }
 
 /**
  * `history` of row `t` with a written step appended when the write names its
- * event: the attempt and last error as the write leaves them, the error only
- * where the step stops short of success.
+ * event (`event` and `worker` as JSON text): the attempt and last error as
+ * the write leaves them, the error only where the step stops short of success.
  */
 export function withWrittenStep(t: string, p: { from: string; to: string; event: string; attempt: string; worker: string; lastError: string }): string {
-  return `CASE WHEN ${p.event} IS NULL THEN ${t}.history ELSE ${appended(`${t}.history`, `json_build_array(${p.from}, ${p.to}, ${p.event}, ${p.attempt}, ${p.worker}, ${NOW},
-          CASE WHEN ${p.to} IN (${sqlList(ERROR_STATES)}) THEN ${p.lastError} END)::text`)} END`;
+  const error = `coalesce(CASE WHEN ${p.to} IN (${sqlList(ERROR_STATES)}) THEN (${p.lastError})::text END, 'null')`;
+  return `CASE WHEN ${p.event} IS NULL THEN ${t}.history ELSE ${appended(`${t}.history`, tuple(p.from, p.to, p.event, p.attempt, p.worker, error))} END`;
 }
 
 /**

@@ -37,7 +37,7 @@ export function adminStatements(schema: string) {
     /**
      * $1 id, $2 from, $3 to, $4 lease check (0 ignore, 1 none, 2 held), $5
      * token, $6 attempt (null: keep), $7 runAt ms, $8 priority, $9 the
-     * chart's event and $10 the worker, for the job's history (null: no entry). Notifies
+     * chart's event and $10 the worker, as JSON text, for the job's history (null: no entry). Notifies
      * workers everywhere: the job may now be due sooner than they sleep.
      */
     reschedule: `

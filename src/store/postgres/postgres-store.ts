@@ -121,7 +121,7 @@ export class PostgresStore implements Store {
       pool: () => this.db(),
       sql: namedQueueStatements(this.schema, schemaTag(this.schema)),
       query: (via, what, statement, values) => this.query(via, what, statement, values),
-      lease: async (client, request, queue, limit) => toLeasedJobs(await this.query(client, 'leasing jobs of a limited queue', this.sql.lease, [[], [], limit, request.leaseMs, request.names, [queue], [queue], request.worker ?? null])),
+      lease: async (client, request, queue, limit) => toLeasedJobs(await this.query(client, 'leasing jobs of a limited queue', this.sql.lease, [[], [], limit, request.leaseMs, request.names, [queue], [queue], request.worker === undefined ? null : JSON.stringify(request.worker)])),
       refreshMs: this.maxSleepMs,
     });
     this.rest = new RestWaits({
@@ -215,7 +215,7 @@ export class PostgresStore implements Store {
         request.names,
         served,
         null,
-        request.worker ?? null,
+        request.worker === undefined ? null : JSON.stringify(request.worker),
       ]),
     );
     // Queues with limits were passed over above; each is leased under its own lock.
@@ -282,8 +282,9 @@ export class PostgresStore implements Store {
         params[8]!.push(w.lastError === undefined || w.lastError === null ? null : JSON.stringify(w.lastError));
         results.push(w.resultJson ?? null);
         if (w.resultJson !== undefined) anyResult = true;
-        events.push(w.event ?? null);
-        workers.push(w.worker ?? null);
+        // As JSON text: the statement puts them into the entry as they are (see history-sql.ts).
+        events.push(w.event === undefined ? null : JSON.stringify(w.event));
+        workers.push(w.event === undefined ? null : JSON.stringify(w.worker ?? null));
         if (w.event !== undefined) anyEvent = true;
       }
       // Most batches carry no result: one null instead of an array of them. So with events, when history is off.
@@ -383,7 +384,7 @@ export class PostgresStore implements Store {
     const check = write.token === undefined ? LeaseCheck.ignore : write.token === null ? LeaseCheck.none : LeaseCheck.held;
     const rows = await this.query(db, 'rescheduling a job', this.admin.reschedule, [
       write.id, write.from, write.to, check, write.token ?? null, write.attempt ?? null, write.runAt, write.priority,
-      write.event ?? null, write.worker ?? null,
+      write.event === undefined ? null : JSON.stringify(write.event), JSON.stringify(write.worker ?? null),
     ]);
     const applied = rows.length === 1;
     // This process's workers hear at once; others through the statement's NOTIFY.

@@ -136,7 +136,7 @@ export function statements(schema: string) {
      * never read row by row. Rows are locked with SKIP LOCKED as they are
      * read, so concurrent callers take different jobs. Postgres refuses FOR
      * UPDATE beside a window function, so a queue's cap is the LIMIT of its
-     * own walk rather than a row_number(). $8 the leasing worker, whose steps
+     * own walk rather than a row_number(). $8 the leasing worker (JSON text), whose steps
      * go into each job's history (null: none kept).
      */
     lease: `
@@ -220,7 +220,7 @@ export function statements(schema: string) {
      * $5 tokens, $6 attempts (null: keep), $7 runAt ms (null: keep), $8 whether
      * to set last_error, $9 last errors (JSON text), $10 results (JSON text,
      * null: keep; the whole array null when no write has one), $11 the chart's
-     * events and $12 the workers, for the job's history (null: no entry; both
+     * events and $12 the workers, as JSON text, for the job's history (null: no entry; both
      * arrays null when no write has one). Answers the
      * ordinals applied. A job that comes to rest takes its waiters' rows with
      * it and notifies them: one index probe per such job when nobody waits.
