@@ -1,6 +1,6 @@
 import { describe, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
-import { createDispatcher, defineJob, type Duration, type EnqueueOptions, type InputOf, type JobRecord, type OutputOf, type RecordOf } from '../../src/index.js';
+import { createDispatcher, defineJob, type Duration, type EnqueueOptions, type InputOf, type JobError, type JobHistoryEntry, type JobRecord, type JobState, type OutputOf, type RecordOf } from '../../src/index.js';
 
 /**
  * The public API's types, checked by the compiler (`npm test` runs `tsc
@@ -73,6 +73,22 @@ describe('the public API, as the compiler sees it', () => {
       // @ts-expect-error: a string is not { total: number }
       handler: async () => 'done',
     });
+  });
+
+  it("answers a job's history as JobHistoryEntry, the shape the admin API reads", () => {
+    expectTypeOf(dispatcher.jobs.history).toEqualTypeOf<(id: string) => Promise<JobHistoryEntry[]>>();
+    expectTypeOf<JobHistoryEntry>().toEqualTypeOf<{
+      from: JobState | null;
+      to: JobState;
+      event: string;
+      attempt: number;
+      error?: JobError;
+      worker: string | null;
+      at: Date;
+    }>();
+    // @ts-expect-error a history is read by id
+    const byNumber = () => dispatcher.jobs.history(42);
+    void byNumber;
   });
 
   it('takes milliseconds or a duration string, and refuses nonsense strings', () => {
