@@ -14,7 +14,7 @@ export { createDispatcher } from './engine/dispatcher.js';
 export type { Dispatcher, DispatcherOptions, QueueOptions, StopOptions, Dlq, DlqPage, DlqListOptions, DlqPurgeOptions } from './engine/dispatcher.js';
 export type { Schedule, ScheduleOptions, Schedules } from './client/schedules.js';
 export type { QueueConfig, QueueInfo, Queues, QueueSettingsRecord } from './engine/dispatcher.js';
-export type { Jobs, JobListOptions, JobPage, JobCountOptions, RescheduleOptions, ReplayAllOptions } from './client/jobs.js';
+export type { Jobs, JobHistoryEntry, JobListOptions, JobPage, JobCountOptions, RescheduleOptions, ReplayAllOptions } from './client/jobs.js';
 export { MAX_PROGRESS_BYTES } from './worker/progress.js';
 export { RETENTION_DEFAULTS } from './maintenance/retention.js';
 export type { RetentionOptions } from './maintenance/retention.js';

@@ -9,7 +9,7 @@ import { contextOf, writeFor } from '../kernel/chart.js';
 import type { Decision, JobKernel } from '../kernel/kernel.js';
 import { inQueue, type NewJob, type StateCounts, type Store, type StoredJob } from '../store/contract.js';
 import { optionKeys, refuseUnknownKeys } from '../strict-options.js';
-import { checkId, countJobs, type Jobs, listJobs, listPage, type ReplayAllOptions, replayAll, reschedule, type RescheduleOptions } from './jobs.js';
+import { checkId, countJobs, jobHistory, type Jobs, listJobs, listPage, type ReplayAllOptions, replayAll, reschedule, type RescheduleOptions } from './jobs.js';
 import { newJob } from './new-job.js';
 import { duplicateRecord, KEY_IN_BULK } from './unique.js';
 
@@ -63,6 +63,8 @@ export interface ClientParts {
   /** Aborted when the dispatcher stops, ending waits. */
   stopped: AbortSignal;
   clock: Clock;
+  /** Whether steps are kept in job histories. */
+  history: boolean;
 }
 
 /**
@@ -84,6 +86,7 @@ export class JobClient {
     this.jobs = {
       list: (o) => listJobs(parts, o),
       counts: (o) => countJobs(parts, o),
+      history: (id) => jobHistory(parts, id),
     };
   }
 
@@ -149,13 +152,14 @@ export class JobClient {
   /**
    * Moves a job this process does not hold, as the chart decides, and answers
    * the job as written. Null when the chart refuses the event; false when the
-   * compare-and-set lost.
+   * compare-and-set lost. `worker`: the worker taking the step (the reaper's),
+   * for the job's history; null for a client's.
    */
-  async move(job: StoredJob, event: JobEvent): Promise<StoredJob | false | null> {
+  async move(job: StoredJob, event: JobEvent, worker: string | null = null): Promise<StoredJob | false | null> {
     const now = this.parts.clock.now();
     const step = this.parts.kernel.decide(job.state, contextOf(job, this.parts.registry.deadLetter(job.name)), event);
     if (!step) return null;
-    const write = writeFor(job.id, step, job.leaseToken, now);
+    const write = writeFor(job.id, step, job.leaseToken, now, this.parts.history ? { worker } : null);
     const applied = await this.parts.writes.writeAsync(write);
     if (!applied) return false;
     this.parts.emit(job, step);

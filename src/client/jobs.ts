@@ -1,4 +1,4 @@
-import type { JobState } from '../../machines/job.machine.js';
+import type { JobError, JobState } from '../../machines/job.machine.js';
 import { type JobRecord, toRecord } from '../engine/records.js';
 import { InvalidOptionError, InvalidTransitionError, JobNotFoundError } from '../errors.js';
 import { fields, parseOrThrow } from '../job/options.js';
@@ -32,10 +32,31 @@ export interface JobCountOptions {
   queue?: string;
 }
 
-/** Finding jobs: a state's jobs a page at a time, and how many there are in each state. */
+/** One step of a job through the chart, as `jobs.history` answers it. */
+export interface JobHistoryEntry {
+  /** Null for the enqueue that created the job. */
+  from: JobState | null;
+  to: JobState;
+  /** The chart's event, as `events$` names it: LEASE, SUCCEED, FAIL, xstate's name of a delay...; `xstate.init` for the enqueue. */
+  event: string;
+  attempt: number;
+  /** Where the step stopped short of success: the job's last error. */
+  error?: JobError;
+  /** The `workerId` of the dispatcher whose worker (or reaper) took the step; null for a client's (enqueue, cancel, replay, reschedule). */
+  worker: string | null;
+  at: Date;
+}
+
+/** Finding jobs: a state's jobs a page at a time, how many there are in each state, and one job's story. */
 export interface Jobs {
   list(options: JobListOptions): Promise<JobPage>;
   counts(options?: JobCountOptions): Promise<StateCounts>;
+  /**
+   * Every step job `id` took through the chart, oldest first, from its
+   * enqueue (see docs/history.md). [] for an id that names no job (as getJob
+   * answers null), and always [] with `history: false`.
+   */
+  history(id: string): Promise<JobHistoryEntry[]>;
 }
 
 export interface RescheduleOptions {
@@ -99,6 +120,18 @@ export function checkId(id: unknown): asserts id is string {
   if (typeof id !== 'string' || id.length === 0) throw new InvalidOptionError('id', 'must be a non-empty string');
 }
 
+export async function jobHistory(parts: ClientParts, id: string): Promise<JobHistoryEntry[]> {
+  checkId(id);
+  await parts.ready();
+  if (!parts.history) return [];
+  const entries = await parts.store.history(id);
+  return entries.map((entry) => {
+    const out: JobHistoryEntry = { from: entry.from, to: entry.to, event: entry.event, attempt: entry.attempt, worker: entry.worker, at: new Date(entry.at) };
+    if (entry.error) out.error = entry.error;
+    return out;
+  });
+}
+
 export async function countJobs(parts: ClientParts, options: JobCountOptions = {}): Promise<StateCounts> {
   if (options === null || typeof options !== 'object') throw new InvalidOptionError('options', 'must be an object such as { queue: "mail" }');
   refuseUnknownKeys(options, countKeys, 'options', 'jobs.counts');
@@ -127,7 +160,7 @@ export async function reschedule(parts: ClientParts, id: string, options: Resche
     const now = parts.clock.now();
     const step = parts.kernel.decide(job.state, contextOf(job, parts.registry.deadLetter(job.name)), event);
     if (!step) throw new InvalidTransitionError(id, job.state, 'RESCHEDULE');
-    const write = { ...writeFor(job.id, step, job.leaseToken, now), runAt: event.runAt, priority: event.priority };
+    const write = { ...writeFor(job.id, step, job.leaseToken, now, parts.history ? { worker: null } : null), runAt: event.runAt, priority: event.priority };
     // Lost: the job moved on (leased, cancelled, rescheduled by another); look again.
     if (!(await parts.store.reschedule(write))) continue;
     parts.emit(job, step);

@@ -39,7 +39,7 @@ export type { RetentionOptions } from '../maintenance/retention.js';
 export type { Dlq, DlqListOptions, DlqPage, DlqPurgeOptions } from '../client/client.js';
 export type { Schedule, ScheduleOptions, Schedules } from '../client/schedules.js';
 export type { QueueConfig, QueueInfo, Queues, QueueSettingsRecord } from '../client/queues.js';
-export type { JobCountOptions, JobListOptions, JobPage, Jobs, ReplayAllOptions, RescheduleOptions } from '../client/jobs.js';
+export type { JobCountOptions, JobHistoryEntry, JobListOptions, JobPage, Jobs, ReplayAllOptions, RescheduleOptions } from '../client/jobs.js';
 
 /** A dispatcher: the registry, the enqueue API and, once started, the worker. */
 export interface Dispatcher {
@@ -50,7 +50,7 @@ export interface Dispatcher {
   readonly schedules: Schedules;
   /** Cluster-wide queue settings: pause, resume, concurrency, rate limit, group concurrency. */
   readonly queues: Queues;
-  /** Finding jobs: `jobs.list({ state, queue, name, limit, cursor })`, `jobs.counts({ queue })`. */
+  /** Finding jobs: `jobs.list({ state, queue, name, limit, cursor })`, `jobs.counts({ queue })`, `jobs.history(id)`. */
   readonly jobs: Jobs;
   readonly store: Store;
   /** The supervisor actor, for inspection: its state and context show slots and sleeps. */
@@ -209,13 +209,14 @@ export class DispatcherImpl implements Dispatcher {
       enqueued,
       stopped: this.waits.signal,
       clock: settings.clock,
+      history: settings.history,
     });
     this.maintenance = new Maintenance(this.store, reportError, settings.clock).add(
       reaper({
         store: this.store,
         everyMs: settings.reapMs,
         sendLocal: (id, event, token) => this.worker.send(id, event, token),
-        apply: (job, event) => this.client.move(job, event),
+        apply: (job, event) => this.client.move(job, event, settings.workerId),
       }),
     ).add(
       new CronService({

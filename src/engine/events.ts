@@ -1,5 +1,6 @@
 import type { JobError, JobState } from '../../machines/job.machine.js';
 import type { Decision } from '../kernel/kernel.js';
+import { showsError } from '../store/contract.js';
 
 /** One step of one job through the chart, as `dispatcher.events$` reports it once it is stored. */
 export interface TransitionEvent {
@@ -31,6 +32,7 @@ export function transitionEvent(job: { id: string; name: string; queue: string }
     at: new Date(at),
   };
   if (progress !== undefined) event.progress = progress;
-  if (context.lastError && step.to !== 'completed' && step.to !== 'running' && step.to !== 'pending') event.error = context.lastError;
+  // The same rule as a stored history entry's.
+  if (context.lastError && showsError(step.to)) event.error = context.lastError;
   return event;
 }

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { BackoffStrategy } from '../backoff/backoff.js';
 import { defaultBackoff } from '../backoff/backoff.js';
 import { type Duration, describe, toMs } from '../duration.js';
@@ -79,6 +81,18 @@ export interface DispatcherOptions extends JobOptions {
    * one, so tests move time instead of waiting for it.
    */
   clock?: Clock;
+  /**
+   * This process's id in job histories: each step its worker (or reaper)
+   * takes is kept with it. Default `${hostname}:${pid}:${6 random hex}`; at
+   * most 200 characters.
+   */
+  workerId?: string;
+  /**
+   * Whether job steps are kept in the store, for `jobs.history(id)` (see
+   * docs/history.md). Default true; false writes no entry, and
+   * `jobs.history` answers [].
+   */
+  history?: boolean;
 }
 
 export interface QueueOptions {
@@ -110,6 +124,8 @@ const dispatcherKeys = optionKeys<DispatcherOptions>({
   clock: true,
   serve: true,
   retention: true,
+  workerId: true,
+  history: true,
   maxRetries: true,
   timeout: true,
   queue: true,
@@ -142,10 +158,15 @@ export interface Settings {
   meter: Meter;
   tracer: Tracer;
   clock: Clock;
+  workerId: string;
+  /** Whether steps are kept in job histories. */
+  history: boolean;
 }
 
 /** The instrumentation scope metrics and spans are recorded under. */
 export const INSTRUMENTATION_SCOPE = 'dispatch-ts';
+/** The longest worker id taken: it is stored with every step. */
+export const MAX_WORKER_ID = 200;
 
 /** Checks `createDispatcher`'s options; throws an InvalidOptionError naming the first that is wrong. */
 export function parseSettings(options: DispatcherOptions): Settings {
@@ -195,6 +216,11 @@ export function parseSettings(options: DispatcherOptions): Settings {
   if (options.tracerProvider !== undefined && !hasMethods(options.tracerProvider, ['getTracer'])) {
     throw new InvalidOptionError('tracerProvider', 'must be an OpenTelemetry TracerProvider, with getTracer()');
   }
+  const workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  if (typeof workerId !== 'string' || workerId.length === 0 || workerId.length > MAX_WORKER_ID) {
+    throw new InvalidOptionError('workerId', `must be a non-empty string of at most ${MAX_WORKER_ID} characters`);
+  }
+  if (options.history !== undefined && typeof options.history !== 'boolean') throw new InvalidOptionError('history', 'must be true or false');
   if (options.store !== undefined && !isStore(options.store)) {
     throw new StoreConfigError(
       'store',
@@ -225,6 +251,8 @@ export function parseSettings(options: DispatcherOptions): Settings {
     meter: (options.meterProvider ?? metrics.getMeterProvider()).getMeter(INSTRUMENTATION_SCOPE),
     tracer: (options.tracerProvider ?? trace.getTracerProvider()).getTracer(INSTRUMENTATION_SCOPE),
     clock,
+    workerId,
+    history: options.history ?? true,
   };
 }
 

@@ -34,14 +34,21 @@ export function contextOf(job: StoredJob, deadLetter: boolean): JobContext {
 
 const leasable = new Set(jobRules.leasable);
 
+/** Who takes a step, for the job's history: a worker's id, or null for a client. */
+export interface HistoryMark {
+  worker: string | null;
+}
+
 /**
  * A decision about job `id` as the compare-and-set that stores it, for a job
  * that rests in the store after it: a delayed event the step armed becomes
  * the job's runAt (the store has one), and a job brought back from rest to be
- * leased is due now.
+ * leased is due now. With `history`, the store keeps the step in the job's
+ * history, named by the chart's event.
  */
-export function writeFor(id: string, decision: Decision, token: string | null, now: number): TransitionWrite {
+export function writeFor(id: string, decision: Decision, token: string | null, now: number, history: HistoryMark | null = null): TransitionWrite {
   const { context } = decision;
+  // Every field in the literal, set or not: one object shape for every write.
   const write: TransitionWrite = {
     id,
     from: decision.from,
@@ -49,6 +56,8 @@ export function writeFor(id: string, decision: Decision, token: string | null, n
     token,
     attempt: context.attempt,
     lastError: context.lastError,
+    event: history ? decision.event : undefined,
+    worker: history ? history.worker : undefined,
   };
   if (decision.timers.length > 1) {
     throw new Error(`the job chart arms ${decision.timers.length} delays on entering ${decision.to}; a resting job has one runAt`);

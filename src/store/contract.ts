@@ -1,5 +1,6 @@
 import type { JobError, JobState } from '../../machines/job.machine.js';
 import { jobRules } from '../../machines/job.rules.js';
+import type { HistoryEntry } from './history.js';
 import type { ScheduleStore } from './schedules.js';
 import type { QueueSettingsChange, QueueStateCounts, StoredQueue } from './queue-settings.js';
 
@@ -129,6 +130,11 @@ export interface LeaseRequest {
   names: readonly string[];
   /** When given, only jobs of these queues. */
   queues?: readonly string[];
+  /**
+   * The leasing worker's id. Given, each leased job's steps (a due delayed
+   * edge, then LEASE) go into its history in the lease's own write; absent, none.
+   */
+  worker?: string;
 }
 
 export interface LeasedJob extends StoredJob {
@@ -164,6 +170,13 @@ export interface TransitionWrite {
   lastError?: JobError | null;
   /** The handler's result as JSON, on the write that completes the job; absent keeps the stored one. */
   resultJson?: string;
+  /**
+   * The chart's event that took the step. Given, the store appends the step to
+   * the job's history in the same write (only if the write applies); absent, it keeps none.
+   */
+  event?: string;
+  /** With `event`: the worker process taking the step; null or absent for a client's. */
+  worker?: string | null;
 }
 
 /**
@@ -288,6 +301,13 @@ export interface Store extends ScheduleStore {
   /** Pushes the lease deadlines out by `leaseMs`; answers, in order, which leases were still held. */
   extend(leases: readonly LeaseRef[], leaseMs: number): Promise<boolean[]>;
   get(id: string): Promise<StoredJob | null>;
+  /**
+   * The job's steps through the chart, oldest first: its enqueue (the row's
+   * creation), every step written with an `event` or leased with a `worker`,
+   * and every REPLACE of a unique enqueue. Kept with the job and deleted with
+   * it. [] for a job the store does not have.
+   */
+  history(id: string): Promise<HistoryEntry[]>;
   /** Running jobs whose lease deadline has passed, oldest deadline first. */
   expired(limit: number): Promise<StoredJob[]>;
   /** Jobs in one state, in enqueue order, a page at a time. */
@@ -342,13 +362,14 @@ export interface Store extends ScheduleStore {
   queueCounts(): Promise<QueueStateCounts>;
 }
 
+export { ENQUEUE_EVENT, ERROR_STATES, type HistoryEntry, readHistory, showsError } from './history.js';
 export type { CatchUp, NewSchedule, Overlap, ScheduleStore, StoredSchedule, TickFire, TickResult } from './schedules.js';
 export type { QueueSettings, QueueSettingsChange, QueueStateCounts, RateLimit, StoredQueue } from './queue-settings.js';
 export { changedSettings, isDefault, isLimited, NO_QUEUE_SETTINGS } from './queue-settings.js';
 
 /** The methods every store has (the optional ones, subscribe and watchRest, aside): what proves a value is a store. */
 export const STORE_METHODS = [
-  'open', 'close', 'insert', 'lease', 'write', 'extend', 'get', 'expired', 'list', 'purge', 'counts', 'withDuty',
+  'open', 'close', 'insert', 'lease', 'write', 'extend', 'get', 'history', 'expired', 'list', 'purge', 'counts', 'withDuty',
   'progress', 'reschedule', 'expire', 'configureQueue', 'queueSettings', 'queueCounts',
   'saveSchedule', 'listSchedules', 'removeSchedule', 'fireTick', 'pruneTicks',
 ] as const satisfies ReadonlyArray<keyof Store>;

@@ -7,6 +7,7 @@ import { describeUniqueKeys } from './store-suite-unique.js';
 import { describeQueueSettings } from './store-suite-queues.js';
 import { describeJobAdmin } from './store-suite-jobs.js';
 import { describeTraceContext } from './store-suite-trace.js';
+import { describeHistory } from './store-suite-history.js';
 import { NAMES, newJob, room } from './store-jobs.js';
 
 export interface StoreUnderTest {
@@ -311,5 +312,6 @@ export function storeSuite(make: () => Promise<StoreUnderTest>, options: StoreSu
     describeUniqueKeys(() => store);
     describeJobAdmin(() => store);
     describeTraceContext(() => store);
+    describeHistory(() => store);
   });
 }

@@ -6,7 +6,7 @@ import type { WriteBuffer, WriteSink } from '../engine/write-buffer.js';
 import { CancelledError, LeaseLostError, ShutdownError, TimeoutError } from '../errors.js';
 import type { AnyJobDefinition } from '../job/define-job.js';
 import type { Registry } from '../job/registry.js';
-import { contextOf, writeFor } from '../kernel/chart.js';
+import { contextOf, type HistoryMark, writeFor } from '../kernel/chart.js';
 import type { Decision, JobKernel, Timer } from '../kernel/kernel.js';
 import { inQueue, type LeasedJob, type Store, type TransitionWrite } from '../store/contract.js';
 import { type AttemptParts, type AttemptSink, type Outcome, runAttempt } from './attempt.js';
@@ -69,6 +69,8 @@ export interface RunnerParts {
   spans?: AttemptSpans;
   /** Live actors mirroring each job, for an inspector; null for none. */
   mirror: ActorMirror | null;
+  /** This worker's mark on the steps it writes, for job histories; null: none kept. */
+  history: HistoryMark | null;
   hooks: RunnerHooks;
 }
 
@@ -133,6 +135,7 @@ export class JobRunner implements AttemptSink<LiveJob>, WriteSink<LiveJob> {
   private readonly writes: WriteBuffer;
   private readonly store: Store;
   private readonly mirror: ActorMirror | null;
+  private readonly history: HistoryMark | null;
   private readonly hooks: RunnerHooks;
   private readonly spans: AttemptSpans | null;
 
@@ -147,6 +150,7 @@ export class JobRunner implements AttemptSink<LiveJob>, WriteSink<LiveJob> {
       writes: this.writes,
       store: this.store,
       mirror: this.mirror,
+      history: this.history,
       hooks: this.hooks,
     } = parts);
     this.spans = parts.spans ?? null;
@@ -426,7 +430,7 @@ export class JobRunner implements AttemptSink<LiveJob>, WriteSink<LiveJob> {
     live.state = step.to;
     this.clearTimers(live);
     this.endSpan(live, step);
-    const write = writeFor(live.job.id, step, live.job.leaseToken, this.clock.now());
+    const write = writeFor(live.job.id, step, live.job.leaseToken, this.clock.now(), this.history);
     if (live.resultJson !== undefined && step.actions.some((a) => a.type === 'storeResult')) write.resultJson = live.resultJson;
     // The handler's part is over: its slot can be leased into and a prefetched job can start while
     // the write travels, so a lease and a batch of outcome writes share the round trip. It counts

@@ -60,6 +60,7 @@ export class Worker {
       middleware: parts.middleware,
       spans: parts.spans,
       mirror,
+      history: settings.history ? { worker: settings.workerId } : null,
       hooks: {
         freed: (jobs) => this.supervisor.send({ type: 'SLOTS_FREED', jobs }),
         emit: parts.emit,
@@ -138,11 +139,11 @@ export class Worker {
     if (!this.loopTurned) await new Promise<void>((resolve) => setImmediate(resolve));
     this.loopTurned = false;
     setImmediate(() => (this.loopTurned = true));
-    const { store, leaseMs, serve } = this.parts.settings;
+    const { store, leaseMs, serve, history, workerId } = this.parts.settings;
     const names = this.parts.registry.names();
     // Knowing no job, it could take nothing: sleep until a register wakes it.
     if (names.length === 0) return { jobs: [], sleepMs: MAX_TIMER_MS };
-    const result = await store.lease({ ...room, leaseMs, names, queues: serve });
+    const result = await store.lease({ ...room, leaseMs, names, queues: serve, ...(history ? { worker: workerId } : {}) });
     const ceiling = Math.min(store.maxSleepMs, MAX_TIMER_MS);
     const sleepMs = result.nextRunAt === null ? ceiling : Math.max(0, Math.min(ceiling, result.nextRunAt - this.parts.settings.clock.now()));
     return { jobs: result.jobs, sleepMs };

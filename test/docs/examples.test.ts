@@ -70,7 +70,7 @@ describe('the TypeScript examples of README.md and docs/', () => {
   it('are found, in README.md, the concepts, each store page and each feature page', () => {
     const docs = new Set(examples.map((e) => e.name.split(' #')[0]));
     const pages = ['README.md', 'docs/concepts.md', 'docs/stores/postgres.md', 'docs/stores/sqlite.md', 'docs/testing.md'];
-    pages.push('docs/queues.md', 'docs/unique-jobs.md', 'docs/cron.md', 'docs/progress.md', 'docs/retention.md', 'docs/finding-jobs.md', 'docs/cli.md', 'docs/admin.md', 'docs/observability.md');
+    pages.push('docs/queues.md', 'docs/unique-jobs.md', 'docs/cron.md', 'docs/progress.md', 'docs/retention.md', 'docs/finding-jobs.md', 'docs/cli.md', 'docs/admin.md', 'docs/observability.md', 'docs/history.md');
     for (const doc of pages) expect(docs).toContain(doc);
   });
 
@@ -105,7 +105,14 @@ describe('the TypeScript examples of README.md and docs/', () => {
     // 9:00 in Berlin is 8:00 UTC in January; the tick's job ran.
     expect(of("'morning-report'")).toContain('2030-01-01T08:00:00.000Z completed report for core');
     // The suites ran their tests: the store's conformance and every path of the door.
-    expect(of('storeSuite(')).toMatch(/Tests\s+78 passed/);
+    expect(of('storeSuite(')).toMatch(/Tests\s+87 passed/);
+    // A retried job's story, both steps of the lease that took it again among them.
+    expect(of("workerId: 'box-1'").split('\n')).toEqual(expect.arrayContaining([
+      '(new) -> pending xstate.init #0 client',
+      'running -> retrying FAIL #1 box-1 first try',
+      'retrying -> pending xstate.after.backoff.job.retrying #1 box-1',
+      'running -> completed SUCCEED #2 box-1',
+    ]));
     expect(of('const door')).toMatch(/Tests\s+4 passed/); // one a transition: OPEN, LOCK, CLOSE, UNLOCK
     expect(of('createTestDispatcher({ jobs')).toMatch(/Tests\s+1 passed/);
     expect(of('chartPaths(jobMachine')).toMatch(/^\d{2} \(start\)|^\d{2} LEASE/);

@@ -60,6 +60,15 @@ describe('createDispatcher refuses unknown options', () => {
     expect((await refusal(() => createDispatcher({ queues: 'mail' } as never))).field).toBe('options.queues');
   });
 
+  it('refuses a workerId that is empty, not a string or too long, and a history that is not a boolean', async () => {
+    for (const workerId of ['', 7, 'x'.repeat(201)]) {
+      const error = await refusal(() => createDispatcher({ workerId } as never));
+      expect(error.field).toBe('workerId');
+      expect(error.reason).toBe('must be a non-empty string of at most 200 characters');
+    }
+    expect((await refusal(() => createDispatcher({ history: 'yes' } as never))).field).toBe('history');
+  });
+
   it('lists the options when no key is close', async () => {
     const error = await refusal(() => createDispatcher({ colour: 'blue' } as never));
     expect(error.reason).toMatch(/^is not an option of createDispatcher; the options are store, concurrency, .*priority$/);
@@ -84,6 +93,8 @@ describe('createDispatcher refuses unknown options', () => {
       clock: { now: () => Date.now(), setTimeout: (run, ms) => setTimeout(run, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) },
       serve: ['main'],
       retention: { completed: '1d', cancelled: false, failed: '2d', dlq: '60d', interval: '5m', batchSize: 500, pause: '10ms' },
+      workerId: 'box-1',
+      history: true,
       maxRetries: 1,
       timeout: '1m',
       queue: 'main',

@@ -69,6 +69,7 @@ describe('a grown job chart', () => {
       store,
       middleware: [],
       mirror: null,
+      history: null,
       hooks: {
         freed: () => {},
         emit: () => {},

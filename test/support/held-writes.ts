@@ -24,6 +24,7 @@ export function withHeldWrites(inner: Store, mode: HoldMode) {
     lease: (request) => inner.lease(request),
     extend: (leases, leaseMs) => inner.extend(leases, leaseMs),
     get: (id) => inner.get(id),
+    history: (id) => inner.history(id),
     expired: (limit) => inner.expired(limit),
     list: (options) => inner.list(options),
     purge: (state, before) => inner.purge(state, before),

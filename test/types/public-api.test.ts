@@ -7,6 +7,9 @@ import {
   type Duration,
   type EnqueueOptions,
   type InputOf,
+  type JobError,
+  type JobHistoryEntry,
+  type JobState,
   type JobRecord,
   type MigrationReport,
   type OutputOf,
@@ -89,6 +92,22 @@ describe('the public API, as the compiler sees it', () => {
       // @ts-expect-error: a string is not { total: number }
       handler: async () => 'done',
     });
+  });
+
+  it("answers a job's history as JobHistoryEntry, the shape the admin API reads", () => {
+    expectTypeOf(dispatcher.jobs.history).toEqualTypeOf<(id: string) => Promise<JobHistoryEntry[]>>();
+    expectTypeOf<JobHistoryEntry>().toEqualTypeOf<{
+      from: JobState | null;
+      to: JobState;
+      event: string;
+      attempt: number;
+      error?: JobError;
+      worker: string | null;
+      at: Date;
+    }>();
+    // @ts-expect-error a history is read by id
+    const byNumber = () => dispatcher.jobs.history(42);
+    void byNumber;
   });
 
   it('takes milliseconds or a duration string, and refuses nonsense strings', () => {

@@ -27,6 +27,7 @@ import type {
   TransitionWrite,
 } from '../contract.js';
 import { expireRows, listRows } from './job-walks.js';
+import { enqueueEntry, type HistoryEntry, leaseEntries, replaceEntries, showsError } from '../history.js';
 import { enqueuedRecord } from '../enqueued-record.js';
 import { replacedInto } from '../job-keys.js';
 import { MemoryKeys } from './job-keys.js';
@@ -43,6 +44,8 @@ interface Row extends StoredJob {
   ticket: number;
   /** The unique key it was enqueued with, to free the key's entry when the row is purged. */
   keyed?: string;
+  /** Its steps since the enqueue, oldest first; null until one is recorded. */
+  steps?: HistoryEntry[] | null;
 }
 
 /**
@@ -197,6 +200,7 @@ export class MemoryStore implements Store {
         const from = holder.state;
         if (outcome.kind === 'replace') {
           holder.state = replacedInto(holder, now)!;
+          for (const entry of replaceEntries(from, holder.state, holder.attempt, now)) note(holder, entry);
           holder.input = inputs[i];
           holder.runAt = job.runAt;
           holder.priority = job.priority;
@@ -237,7 +241,7 @@ export class MemoryStore implements Store {
       const lane = this.bestLane(lanes, request.queueRoom, taken);
       if (!lane) break;
       const row = lane.ready.pop()!.row;
-      const leasedFrom = take(row, token, now, request.leaseMs);
+      const leasedFrom = take(row, token, now, request.leaseMs, request.worker);
       taken[row.queue] = (taken[row.queue] ?? 0) + 1;
       const leased = copy(row) as LeasedJob;
       leased.leasedFrom = leasedFrom;
@@ -280,6 +284,7 @@ export class MemoryStore implements Store {
       if (write.runAt !== undefined) row.runAt = write.runAt;
       if (write.lastError !== undefined) row.lastError = write.lastError;
       if (results && write.resultJson !== undefined) row.result = results[i];
+      if (write.event !== undefined) noteStep(row, write, now);
       if (this.enterHeap(row, now)) this.wakes.notify(row.runAt);
       return true;
     });
@@ -312,6 +317,13 @@ export class MemoryStore implements Store {
     this.assertOpen();
     const row = this.rows.get(id);
     return row ? copy(row) : null;
+  }
+
+  async history(id: string): Promise<HistoryEntry[]> {
+    this.assertOpen();
+    const row = this.rows.get(id);
+    if (!row) return [];
+    return [enqueueEntry(row.createdAt), ...(row.steps ?? []).map((entry) => ({ ...entry }))];
   }
 
   async expired(limit: number): Promise<StoredJob[]> {
@@ -404,6 +416,7 @@ export class MemoryStore implements Store {
     row.updatedAt = now;
     if (write.attempt !== undefined) row.attempt = write.attempt;
     if (write.lastError !== undefined) row.lastError = write.lastError;
+    if (write.event !== undefined) noteStep(row, write, now);
     // A new heap entry under the new priority and runAt; the old one is stale by its ticket.
     if (this.enterHeap(row, now)) this.wakes.notify(row.runAt);
     return true;
@@ -579,7 +592,7 @@ export class MemoryStore implements Store {
       }
       if (!best) break;
       const row = best.ready.pop()!.row;
-      const leasedFrom = take(row, token, now, request.leaseMs);
+      const leasedFrom = take(row, token, now, request.leaseMs, request.worker);
       taken.set(row.queue, (taken.get(row.queue) ?? 0) + 1);
       if (rooms.get(row.queue)!.groupRoom) groupTaken.set(groupKeyOf(best), bestTurn + 1);
       book.started(row.queue, row.group, now);
@@ -622,8 +635,12 @@ export function memoryStore(options?: MemoryStoreOptions): MemoryStore {
 }
 
 /** Moves a row to the leased state under `token` (LEASE, as the chart's rules say); answers the state it left. */
-function take(row: Row, token: string, now: number, leaseMs: number): JobState {
+function take(row: Row, token: string, now: number, leaseMs: number, worker: string | undefined): JobState {
   const leasedFrom = row.state;
+  if (worker !== undefined) {
+    if (jobRules.dueThrough.has(leasedFrom)) for (const entry of leaseEntries(leasedFrom, row.attempt, worker, now)) note(row, entry);
+    else note(row, { from: leasedFrom, to: LEASED, event: 'LEASE', attempt: row.attempt + jobRules.attemptsPerLease, error: null, worker, at: now });
+  }
   row.state = LEASED;
   row.attempt += jobRules.attemptsPerLease;
   row.leaseToken = token;
@@ -631,4 +648,21 @@ function take(row: Row, token: string, now: number, leaseMs: number): JobState {
   row.updatedAt = now;
   row.ticket++;
   return leasedFrom;
+}
+
+function note(row: Row, entry: HistoryEntry): void {
+  (row.steps ??= []).push(entry);
+}
+
+/** Records a written step, the row already changed by it. */
+function noteStep(row: Row, write: TransitionWrite, now: number): void {
+  note(row, {
+    from: write.from,
+    to: write.to,
+    event: write.event!,
+    attempt: row.attempt,
+    error: showsError(write.to) ? row.lastError : null,
+    worker: write.worker ?? null,
+    at: now,
+  });
 }

@@ -3,6 +3,7 @@ import pg from 'pg';
 import type { JobState } from '../../../machines/job.machine.js';
 import { jobRules } from '../contract.js';
 import { epochMs, fromEpochMs, jobColumns } from './rows.js';
+import { withWrittenStep } from './history-sql.js';
 import { removedWithJobs } from './removed-with-jobs.js';
 import { channelOf, type Named } from './statements.js';
 import { LISTED_STATES } from './listed-states.js';
@@ -35,14 +36,16 @@ export function adminStatements(schema: string) {
 
     /**
      * $1 id, $2 from, $3 to, $4 lease check (0 ignore, 1 none, 2 held), $5
-     * token, $6 attempt (null: keep), $7 runAt ms, $8 priority. Notifies
+     * token, $6 attempt (null: keep), $7 runAt ms, $8 priority, $9 the
+     * chart's event and $10 the worker, as JSON text, for the job's history (null: no entry). Notifies
      * workers everywhere: the job may now be due sooner than they sleep.
      */
     reschedule: `
       WITH moved AS (
         UPDATE ${jobs} j
         SET state = $3, run_at = ${fromEpochMs('$7::float8')}, priority = $8, attempt = coalesce($6::int, j.attempt),
-            lease_token = NULL, lease_expires_at = NULL, updated_at = now()
+            lease_token = NULL, lease_expires_at = NULL, updated_at = now(),
+            history = ${withWrittenStep('j', { from: '$2::text', to: '$3::text', event: '$9::text', attempt: 'coalesce($6::int, j.attempt)', worker: '$10::text', lastError: 'j.last_error' })}
         WHERE j.id = $1 AND j.state = $2
           AND CASE $4::int WHEN 0 THEN true WHEN 1 THEN j.lease_token IS NULL ELSE j.lease_token = $5 END
         RETURNING j.id, j.run_at

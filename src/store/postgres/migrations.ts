@@ -3,6 +3,7 @@ import { type MigrationReport, StoreError } from '../contract.js';
 import { lockKey, lockName } from './advisory-lock.js';
 import { keyedInsertFunction, keysTable } from './job-keys.js';
 import { countsSchema } from './completed-counts.js';
+import { replaceTrigger } from './history-sql.js';
 
 interface Migration {
   version: number;
@@ -221,6 +222,17 @@ export const MIGRATIONS: readonly Migration[] = [
   // After the group and progress columns (versions 7 and 9), which it writes and answers.
   { version: 10, name: 'keyed inserts', sql: keyedInsertFunction },
   { version: 11, name: 'counts of completed jobs', sql: countsSchema },
+  {
+    version: 12,
+    name: 'job history',
+    sql: (s) => `
+      -- Each job's steps through the chart since its enqueue, kept on its row (see history-sql.ts):
+      -- appended by the statement that makes the step, deleted with the row. Nullable without a
+      -- default: adding it rewrites no row, and a job that has not moved costs nothing.
+      ALTER TABLE ${s}.jobs ADD COLUMN history text;
+      ${replaceTrigger(s)}
+    `,
+  },
   {
     version: 13,
     name: 'trace context of the enqueuer',

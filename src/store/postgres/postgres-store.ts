@@ -28,7 +28,7 @@ import type {
   TickResult,
   TransitionWrite,
 } from '../contract.js';
-import { StoreConfigError, StoreError } from '../contract.js';
+import { type HistoryEntry, readHistory, StoreConfigError, StoreError } from '../contract.js';
 import { enqueuedRecord } from '../enqueued-record.js';
 import { lockName } from './advisory-lock.js';
 import { keyConflict, keyedJobs, keyedParams, type KeyedRow } from './job-keys.js';
@@ -122,7 +122,7 @@ export class PostgresStore implements Store {
       pool: () => this.db(),
       sql: namedQueueStatements(this.schema, schemaTag(this.schema)),
       query: (via, what, statement, values) => this.query(via, what, statement, values),
-      lease: async (client, request, queue, limit) => toLeasedJobs(await this.query(client, 'leasing jobs of a limited queue', this.sql.lease, [[], [], limit, request.leaseMs, request.names, [queue], [queue]])),
+      lease: async (client, request, queue, limit) => toLeasedJobs(await this.query(client, 'leasing jobs of a limited queue', this.sql.lease, [[], [], limit, request.leaseMs, request.names, [queue], [queue], request.worker === undefined ? null : JSON.stringify(request.worker)])),
       refreshMs: this.maxSleepMs,
     });
     this.rest = new RestWaits({
@@ -225,6 +225,7 @@ export class PostgresStore implements Store {
         request.names,
         served,
         null,
+        request.worker === undefined ? null : JSON.stringify(request.worker),
       ]),
     );
     // Queues with limits were passed over above; each is leased under its own lock.
@@ -274,7 +275,10 @@ export class PostgresStore implements Store {
       if (batch.length === 0) continue;
       const params: unknown[][] = [[], [], [], [], [], [], [], [], []];
       const results: Array<string | null> = [];
+      const events: Array<string | null> = [];
+      const workers: Array<string | null> = [];
       let anyResult = false;
+      let anyEvent = false;
       for (const i of batch) {
         const w = writes[i]!;
         params[0]!.push(w.id);
@@ -288,9 +292,18 @@ export class PostgresStore implements Store {
         params[8]!.push(w.lastError === undefined || w.lastError === null ? null : JSON.stringify(w.lastError));
         results.push(w.resultJson ?? null);
         if (w.resultJson !== undefined) anyResult = true;
+        // As JSON text: the statement puts them into the entry as they are (see history-sql.ts).
+        events.push(w.event === undefined ? null : JSON.stringify(w.event));
+        workers.push(w.event === undefined ? null : JSON.stringify(w.worker ?? null));
+        if (w.event !== undefined) anyEvent = true;
       }
-      // Most batches carry no result: one null instead of an array of them.
-      const rows = await this.query<{ ord: string }>(db, 'writing job states', this.sql.write, [...params, anyResult ? results : null]);
+      // Most batches carry no result: one null instead of an array of them. So with events, when history is off.
+      const rows = await this.query<{ ord: string }>(db, 'writing job states', this.sql.write, [
+        ...params,
+        anyResult ? results : null,
+        anyEvent ? events : null,
+        anyEvent ? workers : null,
+      ]);
       for (const row of rows) applied[batch[Number(row.ord) - 1]!] = true;
     }
     this.rest.written(writes, applied);
@@ -325,6 +338,13 @@ export class PostgresStore implements Store {
     if (!isRowId(id)) return null;
     const [row] = await this.query<JobRow>(db, 'reading a job', this.sql.get, [id]);
     return row ? toStoredJob(row) : null;
+  }
+
+  async history(id: string): Promise<HistoryEntry[]> {
+    const db = this.db();
+    if (!isRowId(id)) return [];
+    const [row] = await this.query<{ created_at: number; history: string | null }>(db, 'reading a job\'s history', this.sql.history, [id]);
+    return row ? readHistory(id, row.created_at, row.history) : [];
   }
 
   async expired(limit: number): Promise<StoredJob[]> {
@@ -374,6 +394,7 @@ export class PostgresStore implements Store {
     const check = write.token === undefined ? LeaseCheck.ignore : write.token === null ? LeaseCheck.none : LeaseCheck.held;
     const rows = await this.query(db, 'rescheduling a job', this.admin.reschedule, [
       write.id, write.from, write.to, check, write.token ?? null, write.attempt ?? null, write.runAt, write.priority,
+      write.event === undefined ? null : JSON.stringify(write.event), JSON.stringify(write.worker ?? null),
     ]);
     const applied = rows.length === 1;
     // This process's workers hear at once; others through the statement's NOTIFY.

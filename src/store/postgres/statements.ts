@@ -7,6 +7,7 @@ import { removedWithJobs } from './removed-with-jobs.js';
 import { countedCte, countsTable } from './completed-counts.js';
 import { LISTED_STATES } from './listed-states.js';
 import { epochMs, fromEpochMs, jobColumns } from './rows.js';
+import { appended, leaseEntries, withWrittenStep } from './history-sql.js';
 
 /**
  * The chart's states a lease takes from, written as in the partial index, so
@@ -135,7 +136,8 @@ export function statements(schema: string) {
      * never read row by row. Rows are locked with SKIP LOCKED as they are
      * read, so concurrent callers take different jobs. Postgres refuses FOR
      * UPDATE beside a window function, so a queue's cap is the LIMIT of its
-     * own walk rather than a row_number().
+     * own walk rather than a row_number(). $8 the leasing worker (JSON text), whose steps
+     * go into each job's history (null: none kept).
      */
     lease: `
       WITH RECURSIVE
@@ -182,7 +184,8 @@ export function statements(schema: string) {
         -- One token for the whole lease, drawn once: a job's writes name its id and token together, so
         -- the token need only differ from this job's other leases (a uuid per row cost ~4 us each).
         SET state = ${LEASED}, attempt = j.attempt + ${jobRules.attemptsPerLease}, lease_token = (SELECT gen_random_uuid()::text),
-            lease_expires_at = now() + $4::float8 * interval '1 millisecond', updated_at = now()
+            lease_expires_at = now() + $4::float8 * interval '1 millisecond', updated_at = now(),
+            history = CASE WHEN $8::text IS NULL THEN j.history ELSE ${appended('j.history', leaseEntries('j', '$8::text'))} END
         -- By key, not joined: a generic plan cannot see $3 and, guessing many rows, joined by
         -- hashing the whole table (a scan of every row per lease).
         WHERE j.id = ANY (ARRAY(SELECT id FROM chosen))
@@ -216,14 +219,16 @@ export function statements(schema: string) {
      * One compare-and-set per element: $1 ids, $2 from, $3 to, $4 lease check,
      * $5 tokens, $6 attempts (null: keep), $7 runAt ms (null: keep), $8 whether
      * to set last_error, $9 last errors (JSON text), $10 results (JSON text,
-     * null: keep; the whole array null when no write has one). Answers the
+     * null: keep; the whole array null when no write has one), $11 the chart's
+     * events and $12 the workers, as JSON text, for the job's history (null: no entry; both
+     * arrays null when no write has one). Answers the
      * ordinals applied. A job that comes to rest takes its waiters' rows with
      * it and notifies them: one index probe per such job when nobody waits.
      */
     write: `
       WITH w AS (
-        SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::int[], $5::text[], $6::int[], $7::float8[], $8::bool[], $9::text[], $10::text[])
-          WITH ORDINALITY AS w(id, from_state, to_state, lease_check, token, attempt, run_at, set_error, last_error, result, ord)
+        SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::int[], $5::text[], $6::int[], $7::float8[], $8::bool[], $9::text[], $10::text[], $11::text[], $12::text[])
+          WITH ORDINALITY AS w(id, from_state, to_state, lease_check, token, attempt, run_at, set_error, last_error, result, event, worker, ord)
       ),
       moved AS (
         UPDATE ${jobs} j
@@ -235,7 +240,11 @@ export function statements(schema: string) {
             -- Leaving running clears the lease.
             lease_token = CASE WHEN w.to_state = ${LEASED} THEN j.lease_token END,
             lease_expires_at = CASE WHEN w.to_state = ${LEASED} THEN j.lease_expires_at END,
-            updated_at = now()
+            updated_at = now(),
+            history = ${withWrittenStep('j', {
+              from: 'w.from_state', to: 'w.to_state', event: 'w.event', attempt: 'coalesce(w.attempt, j.attempt)', worker: 'w.worker',
+              lastError: 'CASE WHEN w.set_error THEN w.last_error::jsonb ELSE j.last_error END',
+            })}
         FROM w
         WHERE j.id = w.id AND j.state = w.from_state
           AND CASE w.lease_check
@@ -311,6 +320,8 @@ export function statements(schema: string) {
         AND EXISTS (SELECT FROM ${jobs} j WHERE j.id = l.id AND j.state = ${LEASED} AND j.lease_token = l.token)`,
 
     get: `SELECT ${jobColumns('j')} FROM ${jobs} j WHERE j.id = $1`,
+
+    history: `SELECT ${epochMs('created_at')} AS created_at, history FROM ${jobs} WHERE id = $1`,
 
     expired: `
       SELECT ${jobColumns('j')} FROM ${jobs} j

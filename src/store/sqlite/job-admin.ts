@@ -1,6 +1,7 @@
 import type { Database as Db } from 'better-sqlite3';
 import type { CountFilter, ExpireBatch, ExpireResult, ListOptions, ProgressWrite, RescheduleWrite, StateCounts, StoredJob } from '../contract.js';
 import { jobRules } from '../contract.js';
+import { appended, writeEntry } from './history-sql.js';
 import { type JobRow, rowidOf, toStoredJob } from './rows.js';
 
 type JobState = StoredJob['state'];
@@ -12,7 +13,10 @@ export const ADMIN_SQL = {
   reschedule: `UPDATE dispatch_jobs SET
       state = @to, run_at = @runAt, priority = @priority, updated_at = @now,
       attempt = coalesce(@attempt, attempt),
-      lease_token = NULL, lease_expires_at = NULL
+      lease_token = NULL, lease_expires_at = NULL,
+      history = CASE WHEN @event IS NULL THEN history ELSE ${appended(
+        writeEntry({ from: '@from', to: '@to', event: '@event', attempt: 'coalesce(@attempt, attempt)', worker: '@worker', now: '@now', lastError: 'last_error' }),
+      )} END
     WHERE id = @id AND state = @from AND (@anyToken OR lease_token IS @token)`,
   // By queue: the state index (state, then rowid), the queue a filter on the rows it reads. An index
   // by queue cost every enqueue a quarter of its rate (measured in bulk), so there is none.
@@ -65,7 +69,7 @@ export function prepareAdmin(db: Db): JobAdmin {
       if (id === null) return false;
       const params = {
         id, from: w.from, to: w.to, anyToken: w.token === undefined ? 1 : 0, token: w.token ?? null,
-        attempt: w.attempt ?? null, runAt: w.runAt, priority: w.priority, now: Date.now(),
+        attempt: w.attempt ?? null, runAt: w.runAt, priority: w.priority, now: Date.now(), event: w.event ?? null, worker: w.worker ?? null,
       };
       return rescheduleOne.run(params).changes === 1;
     },

@@ -29,7 +29,7 @@ export function leaseOperation(db: Database, synchronous: 'full' | 'normal'): (r
   const nextPriority = db.prepare<[number], Lane>(SQL.nextPriority);
   const dueInLane = db.prepare<[number, string, string, number, number], JobRow>(SQL.dueInLane);
   const firstLaterInLane = db.prepare<[number, string, string, number], { run_at: number }>(SQL.firstLaterInLane);
-  const take = db.prepare<[string, number, number, number]>(SQL.take);
+  const take = db.prepare<{ token: string; deadline: number; now: number; id: number; worker: string | null }>(SQL.take);
   const limitsOf = queueLimits(db);
 
   /** The lane after this one; past the rest of its queue at once when the queue is not served. */
@@ -96,8 +96,9 @@ export function leaseOperation(db: Database, synchronous: 'full' | 'normal'): (r
 
     const token = randomUUID();
     const deadline = now + request.leaseMs;
+    const worker = request.worker ?? null;
     const jobs = chosen.map((row): LeasedJob => {
-      take.run(token, deadline, now, row.id);
+      take.run({ token, deadline, now, id: row.id, worker });
       const job = toStoredJob(row) as LeasedJob;
       job.leasedFrom = job.state;
       job.state = jobRules.leased;

@@ -1,3 +1,4 @@
+import { replaceTrigger } from './history-sql.js';
 import type { Database } from 'better-sqlite3';
 import { type MigrationReport, StoreError } from '../contract.js';
 
@@ -182,6 +183,16 @@ export const MIGRATIONS: readonly Migration[] = [
       -- grouped jobs have an entry, so jobs without a group cost it nothing.
       CREATE INDEX dispatch_jobs_groups ON dispatch_jobs (queue, "group", priority DESC, run_at)
         WHERE state IN ('pending', 'retrying') AND "group" IS NOT NULL;
+    `,
+  },
+  {
+    version: 9,
+    name: 'job history',
+    sql: `
+      -- Each job's steps through the chart since its enqueue, kept on its row (see history-sql.ts):
+      -- appended by the statement that makes the step, deleted with the row. Null: none yet.
+      ALTER TABLE dispatch_jobs ADD COLUMN history TEXT;
+      ${replaceTrigger}
     `,
   },
   {

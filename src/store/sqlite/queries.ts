@@ -1,4 +1,5 @@
 import { jobRules, sqlList } from '../contract.js';
+import { appended, leaseEntries, writeEntry } from './history-sql.js';
 
 /**
  * The chart's states a lease takes from, written exactly as in the partial
@@ -32,7 +33,10 @@ export const SQL = {
   nextPriority: `SELECT priority, queue, name FROM ${LEASABLE_INDEX} WHERE ${LEASABLE} AND priority < ? ORDER BY priority DESC, queue, name LIMIT 1`,
   dueInLane: `SELECT * FROM ${LEASABLE_INDEX} WHERE ${LEASABLE} AND priority = ? AND queue = ? AND name = ? AND run_at <= ? ORDER BY run_at, id LIMIT ?`,
   firstLaterInLane: `SELECT run_at FROM ${LEASABLE_INDEX} WHERE ${LEASABLE} AND priority = ? AND queue = ? AND name = ? AND run_at > ? ORDER BY run_at LIMIT 1`,
-  take: `UPDATE dispatch_jobs SET state = ${LEASED}, attempt = attempt + ${jobRules.attemptsPerLease}, lease_token = ?, lease_expires_at = ?, updated_at = ? WHERE id = ?`,
+  // @worker: the leasing worker, whose steps go into the job's history; null: none kept.
+  take: `UPDATE dispatch_jobs SET state = ${LEASED}, attempt = attempt + ${jobRules.attemptsPerLease}, lease_token = @token, lease_expires_at = @deadline, updated_at = @now,
+      history = CASE WHEN @worker IS NULL THEN history ELSE ${appended(leaseEntries('@worker', '@now'))} END
+    WHERE id = @id`,
 
   // A compare-and-set: id, state and, unless anyToken, the lease. Leaving running ends the lease.
   write: `UPDATE dispatch_jobs SET
@@ -43,11 +47,16 @@ export const SQL = {
       last_error = CASE WHEN @setError THEN @lastError ELSE last_error END,
       result = coalesce(@result, result),
       lease_token = CASE WHEN @to = ${LEASED} THEN lease_token END,
-      lease_expires_at = CASE WHEN @to = ${LEASED} THEN lease_expires_at END
+      lease_expires_at = CASE WHEN @to = ${LEASED} THEN lease_expires_at END,
+      -- The step into the job's history when the write names its event.
+      history = CASE WHEN @event IS NULL THEN history ELSE ${appended(
+        writeEntry({ from: '@from', to: '@to', event: '@event', attempt: 'coalesce(@attempt, attempt)', worker: '@worker', now: '@now', lastError: 'CASE WHEN @setError THEN @lastError ELSE last_error END' }),
+      )} END
     WHERE id = @id AND state = @from AND (@anyToken OR lease_token IS @token)`,
   extend: `UPDATE dispatch_jobs SET lease_expires_at = ? WHERE id = ? AND state = ${LEASED} AND lease_token = ?`,
 
   get: `SELECT * FROM dispatch_jobs WHERE id = ?`,
+  history: `SELECT created_at, history FROM dispatch_jobs WHERE id = ?`,
   expired: `SELECT * FROM ${DEADLINE_INDEX} WHERE state = ${LEASED} AND lease_expires_at < ? ORDER BY lease_expires_at, id LIMIT ?`,
   list: `SELECT * FROM dispatch_jobs WHERE state = ? AND id > ? ORDER BY id LIMIT ?`,
   purge: `DELETE FROM dispatch_jobs WHERE state = ? AND updated_at < ?`,

@@ -29,7 +29,7 @@ import type {
   TickResult,
   TransitionWrite,
 } from '../contract.js';
-import { inQueue, JobKeyConflictError, StoreConfigError, StoreError } from '../contract.js';
+import { type HistoryEntry, inQueue, JobKeyConflictError, readHistory, StoreConfigError, StoreError } from '../contract.js';
 import { type JobAdmin, prepareAdmin } from './job-admin.js';
 import { enqueuedRecord } from '../enqueued-record.js';
 import { RestWatchers } from '../rest-watchers.js';
@@ -62,6 +62,7 @@ interface Prepared {
   write: (writes: readonly TransitionWrite[]) => boolean[];
   extend: (leases: readonly LeaseRef[], leaseMs: number) => boolean[];
   get: Statement<[number], JobRow>;
+  history: Statement<[number], { created_at: number; history: string | null }>;
   expired: Statement<[number, number], JobRow>;
   list: Statement<[JobState, number, number], JobRow>;
   purge: Statement<[JobState, number]>;
@@ -284,6 +285,13 @@ export class SqliteStore implements Store {
     return row ? toStoredJob(row) : null;
   }
 
+  async history(id: string): Promise<HistoryEntry[]> {
+    const rowid = rowidOf(id);
+    if (rowid === null) return [];
+    const row = await this.run('reading a job\'s history', (s) => s.history.get(rowid));
+    return row ? readHistory(id, row.created_at, row.history) : [];
+  }
+
   async expired(limit: number): Promise<StoredJob[]> {
     const rows = await this.run('finding expired leases', (s) => s.expired.all(Date.now(), limit));
     return rows.map(toStoredJob);
@@ -418,6 +426,8 @@ function prepare(db: Db, synchronous: 'full' | 'normal'): Prepared {
     setError: number;
     lastError: string | null;
     result: string | null;
+    event: string | null;
+    worker: string | null;
     now: number;
   }>(SQL.write);
   const extendOne = db.prepare<[number, number, string]>(SQL.extend);
@@ -454,6 +464,8 @@ function prepare(db: Db, synchronous: 'full' | 'normal'): Prepared {
             setError: w.lastError === undefined ? 0 : 1,
             lastError: w.lastError ? JSON.stringify(w.lastError) : null,
             result: w.resultJson ?? null,
+            event: w.event ?? null,
+            worker: w.worker ?? null,
             now,
           }).changes === 1
         );
@@ -467,6 +479,7 @@ function prepare(db: Db, synchronous: 'full' | 'normal'): Prepared {
       });
     }).immediate,
     get: db.prepare(SQL.get),
+    history: db.prepare(SQL.history),
     expired: db.prepare(SQL.expired),
     list: db.prepare(SQL.list),
     purge: db.prepare(SQL.purge),

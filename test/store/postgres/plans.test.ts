@@ -6,9 +6,9 @@ import { databaseUrl, openStore } from './database.js';
 
 /** Sample arguments for each statement, written as SQL literals. */
 const ARGS: Record<string, string> = {
-  lease: `'{}', '{}', 100, 30000, '{job}', NULL, NULL`,
+  lease: `'{}', '{}', 100, 30000, '{job}', NULL, NULL, 'w'`,
   nextRunAt: `'{job}', NULL`,
-  write: `'{1}', '{running}', '{completed}', '{2}', '{t}', '{NULL}', '{NULL}', '{f}', '{NULL}', NULL`,
+  write: `'{1}', '{running}', '{completed}', '{2}', '{t}', '{NULL}', '{NULL}', '{f}', '{NULL}', NULL, '{SUCCEED}', '{w}'`,
   addWaiter: `'1', 'w'`,
   removeWaiter: `'1', 'w'`,
   extend: `'{1}', '{t}', 30000`,
@@ -98,8 +98,8 @@ describe('postgres store: statements reach their rows through indexes', () => {
     SELECT 'unknown', 'default', '{}', 3, 60000, now() + (g % 2) * interval '1 hour' FROM generate_series(1, 6000) g`;
   it.each([
     ['lease', 'lease', ARGS.lease!],
-    ['lease from the queues served, one capped', 'lease', `'{default}', '{5}', 100, 30000, '{job}', '{default,mail}', NULL`],
-    ['lease of a name with no jobs', 'lease', `'{}', '{}', 100, 30000, '{nobody}', NULL, NULL`],
+    ['lease from the queues served, one capped', 'lease', `'{default}', '{5}', 100, 30000, '{job}', '{default,mail}', NULL, 'w'`],
+    ['lease of a name with no jobs', 'lease', `'{}', '{}', 100, 30000, '{nobody}', NULL, NULL, 'w'`],
     ['nextRunAt', 'nextRunAt', ARGS.nextRunAt!],
     ['nextRunAt for the queues served', 'nextRunAt', `'{job}', '{default}'`],
   ] as const)('%s, beside a backlog of another name', async (label, key, args) => {
