@@ -84,9 +84,14 @@ describe.each(['memory', 'sqlite'] as const)('the admin API over HTTP: %s store'
     const one = await call(`api/jobs/${done.id}`);
     expect(one.status).toBe(200);
     expect(one.body).toMatchObject({ id: done.id, name: 'work', state: 'completed', input: { n: 21 }, result: { doubled: 42 }, progress: { done: 21 }, lastError: null, attempt: 1 });
-    expect(one.body.history).toEqual(expect.any(Array));
+    const steps = (body: { history: Array<{ from: string | null; to: string; event: string; worker: string | null; at: string }> }) =>
+      body.history.map((h) => `${h.from ?? '(new)'} -${h.event}-> ${h.to}`);
+    expect(steps(one.body)).toEqual(['(new) -xstate.init-> pending', 'pending -LEASE-> running', 'running -SUCCEED-> completed']);
+    expect(one.body.history[1]).toMatchObject({ attempt: 1, worker: expect.any(String), at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
     const failed = await call(`api/jobs/${dead.id}`);
     expect(failed.body).toMatchObject({ state: 'dlq', lastError: { name: 'PermanentError', message: 'job 7 was told to fail' } });
+    expect(steps(failed.body)).toEqual(['(new) -xstate.init-> pending', 'pending -LEASE-> running', 'running -FAIL-> dlq']);
+    expect(failed.body.history[2].error).toMatchObject({ name: 'PermanentError', message: 'job 7 was told to fail' });
     const missing = await call('api/jobs/no-such-job');
     expect(missing).toEqual({ status: 404, body: { error: { status: 404, message: 'no job with id "no-such-job"' } } });
     expect((await call('api/nothing-here')).status).toBe(404);
@@ -141,7 +146,11 @@ describe.each(['memory', 'sqlite'] as const)('the admin API over HTTP: %s store'
     expect(page.body.jobs).toHaveLength(3);
     expect(page.body.nextCursor).toEqual(expect.any(String));
     expect((await call('api/dlq?queue=y')).body.jobs.map((j: { id: string }) => j.id)).toEqual([dead[2]!.id, dead[3]!.id]);
-    expect((await call(`api/dlq/${dead[0]!.id}`)).body).toMatchObject({ id: dead[0]!.id, state: 'dlq', history: [] });
+    expect((await call(`api/dlq/${dead[0]!.id}`)).body).toMatchObject({
+      id: dead[0]!.id,
+      state: 'dlq',
+      history: [expect.objectContaining({ to: 'pending' }), expect.objectContaining({ to: 'running' }), expect.objectContaining({ to: 'dlq', event: 'FAIL' })],
+    });
     expect((await call(`api/dlq/${alive.id}`)).body.error).toMatchObject({ status: 404, message: expect.stringContaining('not in the DLQ (it is completed)') });
 
     // Replayed jobs fail again, so each lands back in the DLQ once run: wait for that before counting.

@@ -1,7 +1,7 @@
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { defineJob, PermanentError } from '../../src/index.js';
+import { backoff, createDispatcher, defineJob, PermanentError } from '../../src/index.js';
 import { type StoreTarget, storeTargets } from '../support/store-targets.js';
 import { until } from '../support/until.js';
 import { type AdminHarness, startAdmin, work } from './admin-harness.js';
@@ -86,6 +86,38 @@ describe('the dashboard in headless Chromium', () => {
     const timeline = await page.locator('.card', { hasText: 'Timeline' }).textContent();
     expect(timeline).toContain('LEASE');
     expect(timeline).toContain('SUCCEED');
+  });
+
+  it("draws the stored history of a job another worker ran: its retry's path and that worker in the timeline", async () => {
+    // Another worker on the same store, whose steps this dispatcher's stream never carries.
+    const retried = defineJob({
+      name: 'retried',
+      input: z.object({}),
+      maxRetries: 2,
+      backoff: backoff.constant('10ms'),
+      handler: async (_input, ctx) => {
+        if (ctx.attempt === 1) throw new Error('first try fails');
+      },
+    });
+    const other = createDispatcher({ store: admin.dispatcher.store, workerId: 'other-box', onError: () => undefined, retention: false });
+    other.register(retried);
+    await other.start();
+    try {
+      const job = await other.enqueue(retried, {});
+      await other.waitFor(job, { timeout: 10_000 });
+      await page.goto(`${admin.url}#/jobs/${job.id}`);
+      await page.waitForSelector('svg.chart [data-state="completed"].current');
+      for (const [from, to] of [['pending', 'running'], ['running', 'retrying'], ['retrying', 'pending'], ['running', 'completed']]) {
+        expect(await page.locator(`svg.chart .edge.taken[data-from="${from}"][data-to="${to}"]`).count(), `${from} -> ${to}`).toBeGreaterThan(0);
+      }
+      expect(await page.locator('svg.chart .edge.taken[data-to="failed"]').count()).toBe(0);
+      const timeline = await page.locator('.card', { hasText: 'Timeline' }).textContent();
+      expect(timeline).toContain('other-box');
+      expect(timeline).toContain('Error: first try fails');
+      expect(timeline).toContain('SUCCEED');
+    } finally {
+      await other.stop();
+    }
   });
 
   it('replays a DLQ entry from the DLQ page', async () => {

@@ -1,7 +1,6 @@
 import { Hono } from 'hono';
 import type { Dispatcher } from '../../engine/dispatcher.js';
 import { notFound } from '../http-errors.js';
-import { jobHistory } from '../job-history.js';
 import { bodyOf, integerParam, onlyFields, queryOf, timeParam } from '../request.js';
 
 /** The dead-letter queue: list, one, replay one or all, purge. */
@@ -44,7 +43,7 @@ export function dlqRoutes(dispatcher: Dispatcher): Hono {
     const job = await dispatcher.getJob(id);
     if (!job) throw notFound(`no job with id "${id}"`);
     if (job.state !== 'dlq') throw notFound(`job ${id} is not in the DLQ (it is ${job.state})`);
-    return c.json({ ...job, history: await jobHistory(dispatcher, id) });
+    return c.json({ ...job, history: await dispatcher.jobs.history(id) });
   });
 
   app.post('/:id/replay', async (c) => c.json(await dispatcher.dlq.replay(c.req.param('id'))));

@@ -2,7 +2,6 @@ import { Hono } from 'hono';
 import type { Dispatcher } from '../../engine/dispatcher.js';
 import type { JobState } from '../../../machines/job.machine.js';
 import { httpError, notFound } from '../http-errors.js';
-import { jobHistory } from '../job-history.js';
 import { bodyOf, integerParam, onlyFields, queryOf, timeParam } from '../request.js';
 
 /** States a job waits in: "retry now" moves it to now. */
@@ -31,7 +30,7 @@ export function jobRoutes(dispatcher: Dispatcher): Hono {
     const id = c.req.param('id');
     const job = await dispatcher.getJob(id);
     if (!job) throw notFound(`no job with id "${id}"`);
-    return c.json({ ...job, history: await jobHistory(dispatcher, id) });
+    return c.json({ ...job, history: await dispatcher.jobs.history(id) });
   });
 
   app.post('/:id/cancel', async (c) => c.json(await dispatcher.cancel(c.req.param('id'))));
