@@ -30,6 +30,8 @@ export interface DlqListOptions {
 
 export interface DlqPurgeOptions {
   before: Date;
+  /** Called after each bounded batch with how many this call has deleted so far. */
+  onProgress?: (purged: number) => void;
 }
 
 export interface Dlq {
@@ -41,7 +43,9 @@ export interface Dlq {
 }
 
 const dlqListKeys = optionKeys<DlqListOptions>({ limit: true, cursor: true });
-const dlqPurgeKeys = optionKeys<DlqPurgeOptions>({ before: true });
+const dlqPurgeKeys = optionKeys<DlqPurgeOptions>({ before: true, onProgress: true });
+/** Jobs deleted a batch: each batch is a short statement using an index, as retention's are. */
+const PURGE_BATCH = 1000;
 
 export interface ClientParts {
   store: Store;
@@ -213,7 +217,17 @@ export class JobClient {
   private async purgeDlq(options: DlqPurgeOptions): Promise<number> {
     refuseUnknownKeys(options, dlqPurgeKeys, 'options', 'dlq.purge');
     const before = parseOrThrow(fields.runAt, options?.before, 'before');
+    const { onProgress } = options;
+    if (onProgress !== undefined && typeof onProgress !== 'function') throw new InvalidOptionError('onProgress', 'must be a function (purged) => ...');
     await this.parts.ready();
-    return this.parts.store.purge('dlq', before.getTime());
+    let purged = 0;
+    let cursor: string | null = null;
+    do {
+      const batch = await this.parts.store.expire({ state: 'dlq', before: before.getTime(), limit: PURGE_BATCH, cursor });
+      purged += batch.deleted;
+      onProgress?.(purged);
+      cursor = batch.cursor;
+    } while (cursor !== null);
+    return purged;
   }
 }

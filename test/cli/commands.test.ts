@@ -190,7 +190,7 @@ describe('dispatch, run in-process on a SQLite file', () => {
     expect(await cliJson(['dlq', 'ls', ...store])).toEqual({ jobs: [], nextCursor: null });
   });
 
-  it('draws a progress bar on a terminal while replaying hundreds, and none under --json', async () => {
+  it('draws a progress bar on a terminal while replaying or purging hundreds, and none under --json', async () => {
     await deadJobs(250);
     const drawn = await cli(['dlq', 'replay', '--all', ...store], { tty: true });
     expect(drawn.stdout).toBe('replayed 250 jobs\n');
@@ -200,6 +200,10 @@ describe('dispatch, run in-process on a SQLite file', () => {
     const quiet = await cli(['dlq', 'replay', '--all', '--json', ...store], { tty: true });
     expect(JSON.parse(quiet.stdout)).toEqual({ replayed: 250 });
     expect(quiet.stderr).toBe('');
+    await deadJobsAgain();
+    const purging = await cli(['dlq', 'purge', '--before', '0s', ...store], { tty: true });
+    expect(purging.stdout).toMatch(/^purged 250 jobs dead-lettered before /);
+    expect(purging.stderr).toContain('purging [');
 
     /** The replayed jobs die again. */
     async function deadJobsAgain() {

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineJob, InvalidOptionError, InvalidTransitionError, JobNotFoundError } from '../../src/index.js';
 import { harness } from '../support/harness.js';
+import { until } from '../support/until.js';
 
 describe('dead-letter queue', () => {
   let stop: () => Promise<void> = async () => {};
@@ -83,6 +84,19 @@ describe('dead-letter queue', () => {
     expect(await dispatcher.dlq.purge({ before: cut })).toBe(1);
     expect((await dispatcher.dlq.list()).jobs.map((j) => j.id)).toEqual([recent.id]);
     expect(await dispatcher.getJob(old.id)).toBeNull();
+  });
+
+  it('purges thousands in bounded batches, telling the count after each', async () => {
+    const { dispatcher, job } = setup();
+    await dispatcher.start();
+    await dispatcher.enqueueMany(job, Array.from({ length: 2300 }, (_, n) => ({ n })));
+    await until(async () => (await dispatcher.counts()).dlq === 2300, 'every job dead', 30_000);
+    const told: number[] = [];
+    expect(await dispatcher.dlq.purge({ before: new Date(Date.now() + 1000), onProgress: (n) => told.push(n) })).toBe(2300);
+    expect(told.slice(0, 3)).toEqual([1000, 2000, 2300]);
+    expect(told.at(-1)).toBe(2300);
+    expect((await dispatcher.counts()).dlq).toBe(0);
+    await expect(dispatcher.dlq.purge({ before: new Date(), onProgress: 'yes' as never })).rejects.toMatchObject({ field: 'onProgress' });
   });
 
   it('checks its arguments', async () => {

@@ -66,10 +66,19 @@ export const dlqCommands: CommandFamily = (program, ctx) => {
     .command('purge')
     .description('delete dead-lettered jobs that died before a time')
     .requiredOption('--before <time>', 'an ISO time, or an age such as 7d (dead for longer than that)')
-    .addHelpText('after', '\nExamples:\n  dispatch dlq purge --before 30d\n  dispatch dlq purge --before 2026-11-01T00:00:00Z');
+    .addHelpText('after', '\nDeletes in bounded batches; a progress bar is drawn on stderr when it is a terminal.\n\nExamples:\n  dispatch dlq purge --before 30d\n  dispatch dlq purge --before 2026-11-01T00:00:00Z');
   jsonOption(storeOptions(purge)).action(async (flags: StoreFlags & { before: string }) => {
     const before = timeArg(flags.before, '--before', 'ago');
-    const purged = await withDispatcher(ctx, flags, (d) => d.dlq.purge({ before }));
+    const purged = await withDispatcher(ctx, flags, async (d) => {
+      // The bar's total is the DLQ's size at the start: an upper bound, as only jobs dead before the time go.
+      const total = ctx.io.stderr.isTTY && !flags.json ? (await d.jobs.counts()).dlq : 0;
+      const bar = progressBar(ctx.io.stderr, { total, label: 'purging', json: Boolean(flags.json) });
+      try {
+        return await d.dlq.purge({ before, onProgress: (n) => bar.update(n) });
+      } finally {
+        bar.stop();
+      }
+    });
     if (flags.json) return ctx.print.json({ purged, before });
     ctx.print.line(`purged ${purged} job${purged === 1 ? '' : 's'} dead-lettered before ${before.toISOString()}`);
   });
