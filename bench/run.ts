@@ -45,7 +45,7 @@ interface Args {
 function usage(): never {
   const suites = SUITES.map((d) => `    ${d.id.padEnd(10)} ${d.about}\n               (${d.scenarios.join(', ')})`).join('\n');
   console.log(`usage: npm run bench -- [options]
-  --suite LIST        suites to run, comma-separated, or all (default ${DEFAULT_SUITE}); each is under 10 minutes on 2 cores:
+  --suite LIST        suites to run, comma-separated, or all (default ${DEFAULT_SUITE}); each meant to take under 10 minutes on a quiet 2-core machine:
 ${suites}
   --quick             small counts, one run: for development (about a minute a suite)
   --only LIST         targets, comma-separated: ${TARGETS.map((t) => t.id).join(', ')}
