@@ -7,6 +7,10 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { AllocationMeter, Counter, collect, drained, heapUsed, now, percentile, profileStart, sleep, StallMeter } from './lib/measure.js';
 import { loadAdapter } from './lib/targets.js';
+import { footprint } from './lib/footprint-scenario.js';
+import { concurrentProducers } from './lib/producers-scenario.js';
+import { realHandlers } from './lib/real-scenario.js';
+import { scaleOut, scaleOutWorker } from './lib/scaleout-scenario.js';
 import { uniqueRun } from './lib/unique-scenario.js';
 import { type Adapter, type ChildResult, type MeasureSpec, Unavailable } from './lib/types.js';
 
@@ -286,6 +290,10 @@ async function measure(spec: MeasureSpec): Promise<ChildResult> {
     else if (group === 'backlog') metrics = await backlog(adapter, p, spec.reset);
     else if (group === 'memory') metrics = await memory(adapter, p);
     else if (group === 'unique') metrics = await uniqueRun(adapter, p);
+    else if (group === 'scaleout') metrics = await scaleOut(adapter, spec, fileURLToPath(import.meta.url));
+    else if (group === 'real') metrics = await realHandlers(adapter, p);
+    else if (group === 'producers') metrics = await concurrentProducers(adapter, p);
+    else if (group === 'footprint') metrics = await footprint(adapter, p);
     else throw new Error(`unknown scenario ${spec.scenario}`);
     return { ok: true, metrics, settings: adapter.settings };
   } catch (error) {
@@ -298,6 +306,7 @@ async function measure(spec: MeasureSpec): Promise<ChildResult> {
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as MeasureSpec;
 if (spec.role === 'producer') void produce(spec);
+else if (spec.role === 'worker') scaleOutWorker(spec);
 else measure(spec).then(
   (result) => {
     process.stdout.write(`BENCH_RESULT ${JSON.stringify(result)}\n`);

@@ -1,8 +1,10 @@
 /**
  * `npm run bench`: builds the engine as users get it (dist/), then runs every
- * measurement in a fresh child process, three times, and prints one table.
+ * measurement of a suite in a fresh child process, three times, and prints
+ * one table and the targets it can judge.
  *
  *   npm run bench -- --quick
+ *   npm run bench -- --suite scale
  *   npm run bench -- --only memory,bullmq --scenario process
  *   npm run bench -- --runs 5 --budget 900
  */
@@ -13,8 +15,10 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cleanup } from './lib/cleanup.js';
 import { median } from './lib/measure.js';
-import { SCENARIOS, type ScenarioDef } from './lib/plan.js';
+import { checkGoals, type Goal, renderGoals } from './lib/goals.js';
+import type { ScenarioDef } from './lib/plan.js';
 import { type Aggregate, type Outcome, type Row, renderTable, report } from './lib/report.js';
+import { ALL_SCENARIOS, DEFAULT_SUITE, pickScenarios, SUITES } from './lib/suites.js';
 import { TARGETS, type TargetDef } from './lib/targets.js';
 import type { ChildResult, MeasureSpec, TargetId } from './lib/types.js';
 
@@ -27,8 +31,10 @@ interface Args {
   quick: boolean;
   runs: number;
   only: string[] | null;
+  suites: string[] | null;
   scenarios: string[] | null;
   build: boolean;
+  /** 0: the default, 570 s for each suite run. */
   budgetS: number;
   out: string;
   baseline: boolean;
@@ -37,13 +43,17 @@ interface Args {
 }
 
 function usage(): never {
+  const suites = SUITES.map((d) => `    ${d.id.padEnd(10)} ${d.about}\n               (${d.scenarios.join(', ')})`).join('\n');
   console.log(`usage: npm run bench -- [options]
-  --quick             small counts, one run: for development (about a minute)
+  --suite LIST        suites to run, comma-separated, or all (default ${DEFAULT_SUITE}); each meant to take under 10 minutes on a quiet 2-core machine:
+${suites}
+  --quick             small counts, one run: for development (about a minute a suite)
   --only LIST         targets, comma-separated: ${TARGETS.map((t) => t.id).join(', ')}
                       (a prefix takes its variants: pgboss = pgboss,pgboss-batch; also: ours, peers)
-  --scenario LIST     scenarios or groups: ${[...new Set(SCENARIOS.flatMap((s) => [s.group, s.id]))].join(', ')}
+  --scenario LIST     scenarios or groups from any suite (within --suite if given too):
+                      ${[...new Set(ALL_SCENARIOS.flatMap((s) => [s.group, s.id]))].join(', ')}
   --runs N            runs per figure (default 3; --quick 1); the table shows the median, min and max
-  --budget SECONDS    stop starting measurements after this long (default 570)
+  --budget SECONDS    stop starting measurements after this long (default 570 for each suite)
   --no-build          use the last build (bench/results/dist) as it is
   --out FILE          where the JSON goes (default bench/results/latest.json)
   --baseline          also write bench/baseline.json, the copy the docs cite
@@ -57,9 +67,10 @@ function parseArgs(argv: string[]): Args {
     quick: false,
     runs: 0,
     only: null,
+    suites: null,
     scenarios: null,
     build: true,
-    budgetS: 570,
+    budgetS: 0,
     out: join(root, 'bench', 'results', 'latest.json'),
     baseline: false,
     render: null,
@@ -73,6 +84,7 @@ function parseArgs(argv: string[]): Args {
     if (flag === '--quick') args.quick = true;
     else if (flag === '--only') args.only = list(value());
     else if (flag === '--scenario' || flag === '--scenarios') args.scenarios = list(value());
+    else if (flag === '--suite' || flag === '--suites') args.suites = list(value());
     else if (flag === '--runs') args.runs = Number(value());
     else if (flag === '--budget') args.budgetS = Number(value());
     else if (flag === '--no-build') args.build = false;
@@ -85,7 +97,7 @@ function parseArgs(argv: string[]): Args {
   }
   if (args.runs === 0) args.runs = args.quick ? 1 : 3;
   if (!Number.isInteger(args.runs) || args.runs < 1) throw new Error('--runs must be a whole number of at least 1');
-  if (!(args.budgetS > 0)) throw new Error('--budget must be a number of seconds');
+  if (!(args.budgetS >= 0)) throw new Error('--budget must be a number of seconds');
   return args;
 }
 
@@ -97,13 +109,6 @@ function pickTargets(only: string[] | null): TargetDef[] {
   const unknown = only.filter((o) => o !== 'ours' && o !== 'peers' && !TARGETS.some((t) => t.id === o || t.id.startsWith(`${o}-`)));
   if (unknown.length > 0) throw new Error(`unknown target(s) ${unknown.join(', ')} (try --help)`);
   return picked;
-}
-
-function pickScenarios(names: string[] | null): ScenarioDef[] {
-  if (!names) return [...SCENARIOS];
-  const unknown = names.filter((n) => !SCENARIOS.some((s) => s.id === n || s.group === n));
-  if (unknown.length > 0) throw new Error(`unknown scenario(s) ${unknown.join(', ')} (try --help)`);
-  return SCENARIOS.filter((s) => names.includes(s.id) || names.includes(s.group));
 }
 
 /**
@@ -163,13 +168,19 @@ async function main(): Promise<void> {
       date: string;
       elapsedS: number;
       machine: { cpus: number; node: string };
+      goals?: Goal[];
     };
     console.log(renderTable(saved.rows, saved.notRun));
+    if (saved.goals && saved.goals.length > 0) console.log(`\n${renderGoals(saved.goals)}`);
     console.log(`\n${saved.command} | ${saved.date} | ${fmtS(saved.elapsedS * 1000)} | ${saved.machine.cpus} cores, Node ${saved.machine.node}`);
     return;
   }
   const targets = pickTargets(args.only);
-  const scenarios = pickScenarios(args.scenarios);
+  const scenarios = pickScenarios(args.suites, args.scenarios);
+  if (args.budgetS === 0) {
+    const suites = args.suites?.includes('all') ? SUITES.length : (args.suites?.length ?? 1);
+    args.budgetS = 570 * suites;
+  }
   const started = Date.now();
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
   if (args.build) build();
@@ -256,8 +267,10 @@ async function main(): Promise<void> {
     }
   }
   const { table, json } = report(aggregates, targets);
+  const goals = checkGoals(aggregates);
   const elapsedMs = Date.now() - started;
   console.log(`\n${table}`);
+  if (goals.length > 0) console.log(`\n${renderGoals(goals)}`);
   console.log('\nSettings (as in the process scenario at concurrency 50; every scenario\'s are in the JSON):');
   for (const target of targets) {
     const byScenario = settings[target.id];
@@ -277,6 +290,7 @@ async function main(): Promise<void> {
     parameters: Object.fromEntries(scenarios.map((s) => [s.id, s.params(args.quick)])),
     settings,
     ...json,
+    goals,
   };
   mkdirSync(dirname(args.out), { recursive: true });
   writeFileSync(args.out, `${JSON.stringify(document, null, 2)}\n`);

@@ -72,6 +72,11 @@ export async function bullmqAdapter(): Promise<Adapter> {
     async enqueue(i) {
       await queue!.add(QUEUE, { i }, jobOpts);
     },
+    async enqueueUrgent(i) {
+      // BullMQ runs jobs without a priority before prioritized ones, so no priority can pass a plain backlog;
+      // LIFO puts the job at the head of the wait list instead, the next one taken.
+      await queue!.add(QUEUE, { i }, { ...jobOpts, lifo: true });
+    },
     async enqueueKeyed(i, key) {
       // BullMQ's equal of a unique key: deduplication by id, held until the job completes or fails.
       await queue!.add(QUEUE, { i }, { ...jobOpts, deduplication: { id: key } });

@@ -58,6 +58,10 @@ export async function graphileAdapter(batched: boolean): Promise<Adapter> {
     async enqueue(i) {
       await utils.addJob(QUEUE, { i }, { maxAttempts });
     },
+    async enqueueUrgent(i) {
+      // Smaller runs first (default 0); the column is a smallint.
+      await utils.addJob(QUEUE, { i }, { maxAttempts, priority: -32768 });
+    },
     async enqueueBulk(from, count) {
       await utils.addJobs(specs(from, count));
     },

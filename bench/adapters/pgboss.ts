@@ -74,6 +74,10 @@ export async function pgbossAdapter(batched: boolean): Promise<Adapter> {
     async enqueue(i) {
       await boss.send(QUEUE, { i }, sendOptions);
     },
+    async enqueueUrgent(i) {
+      // Higher runs first (default 0).
+      await boss.send(QUEUE, { i }, { ...sendOptions, priority: 2 ** 31 - 1 });
+    },
     async enqueueBulk(from, count) {
       await boss.insert(rows(from, count));
     },

@@ -22,12 +22,12 @@ export interface ScenarioDef {
   tweak?(target: TargetId, params: Record<string, number>): Record<string, number>;
 }
 
-const rate = (label = 'throughput'): MetricDef => ({ key: 'rate', label, unit: 'jobs/s', better: 'higher' });
+export const rate = (label = 'throughput'): MetricDef => ({ key: 'rate', label, unit: 'jobs/s', better: 'higher' });
 const rss: MetricDef = { key: 'peakRssMb', label: 'peak RSS', unit: 'MB', better: 'lower' };
 const alloc: MetricDef = { key: 'allocKbPerJob', label: 'allocated per job', unit: 'KB', better: 'lower' };
 const stall: MetricDef = { key: 'maxStallMs', label: 'longest event-loop stall', unit: 'ms', better: 'lower' };
 
-const onlyFloor = (t: TargetId) => (t === 'xstate' ? 'the bare actor has only the floor scenario' : null);
+export const onlyFloor = (t: TargetId) => (t === 'xstate' ? 'the bare actor has only the floor scenario' : null);
 const sameEnqueue = (t: TargetId) =>
   onlyFloor(t) ??
   (t === 'pgboss-batch' ? 'enqueue does not depend on worker settings: see pg-boss' : null) ??

@@ -50,7 +50,7 @@ export interface Row {
 
 function fmt(value: number, unit: string): string {
   if (!Number.isFinite(value)) return String(value);
-  if (unit === 'jobs/s' || (unit === 'ms' && value >= 1000)) return Math.round(value).toLocaleString('en-US');
+  if (unit === 'jobs/s' || unit === 'jobs' || (unit === 'ms' && value >= 1000)) return Math.round(value).toLocaleString('en-US');
   if (unit === 'x') return value.toFixed(2);
   const digits = value >= 100 ? 0 : value >= 10 ? 1 : 2;
   return value.toFixed(digits);
@@ -169,6 +169,24 @@ function derived(aggregates: readonly Aggregate[], targets: readonly TargetDef[]
         better: 'higher',
         status: 'ok',
         median: large / small,
+      });
+    }
+  }
+  for (const target of targets) {
+    const one = find('scaleout-p1', target.id, 'rate');
+    for (const procs of [2, 4]) {
+      const many = find(`scaleout-p${procs}`, target.id, 'rate');
+      if (one === undefined || many === undefined) continue;
+      rows.push({
+        scenario: 'scaleout-scaling',
+        title: 'scale-out (aggregate rate with more worker processes / with one; at least 1 is the target)',
+        target: target.id,
+        label: target.label,
+        metric: `${procs} processes / 1`,
+        unit: 'x',
+        better: 'higher',
+        status: 'ok',
+        median: many / one,
       });
     }
   }

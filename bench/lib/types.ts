@@ -26,6 +26,11 @@ export interface Adapter {
   enqueue(i: number): Promise<void>;
   /** One job with a unique key (the engine's deduplication), awaited; absent where not wired. */
   enqueueKeyed?(i: number, key: string): Promise<void>;
+  /**
+   * One job ahead of everything waiting, awaited: the engine's highest
+   * priority in its own terms (see docs/performance.md for each).
+   */
+  enqueueUrgent(i: number): Promise<void>;
   /** Jobs from..from+count-1 in one bulk call. */
   enqueueBulk(from: number, count: number): Promise<void>;
   /** The quickest way to put `count` jobs in the queue before a timed run (chunks of bulk calls). */
@@ -64,8 +69,12 @@ export interface MeasureSpec {
   run: number;
   /** For backlog runs: whether to wipe the queue before topping it up. */
   reset: boolean;
-  /** A producer process only enqueues, when the worker process tells it to (remote pickup latency). */
-  role?: 'producer';
+  /**
+   * A helper process the measuring one forks: a producer only enqueues when
+   * told to (remote pickup latency); a worker runs jobs when told to and
+   * reports which (scale-out).
+   */
+  role?: 'producer' | 'worker';
 }
 
 export type ChildResult =
