@@ -31,6 +31,8 @@ const URGENT = 2 ** 31 - 1;
 const PREFETCH: Record<Kind, number> = { memory: 0, sqlite: 200, postgres: 500 };
 
 /** Our engine on one of its stores, through its public API only. */
+const HISTORY_OFF = process.env.BENCH_HISTORY === 'off';
+
 export function dispatchAdapter(kind: Kind, scenario: string): Adapter {
   const sqlitePath = join(SQLITE_DIR, `${scenario}.db`);
   let dispatcher: engine.Dispatcher | null = null;
@@ -88,7 +90,10 @@ export function dispatchAdapter(kind: Kind, scenario: string): Adapter {
         prefetch: PREFETCH[kind],
         // Minimal backoff: the retry is due at once.
         backoff: engine.backoff.constant(0),
+        // BENCH_HISTORY=off measures what keeping each job's history costs (docs/history.md).
+        ...(HISTORY_OFF ? { history: false } : {}),
       });
+      if (HISTORY_OFF) settings.history = 'createDispatcher({ history: false })';
       if (options.retry) settings.retry = 'maxRetries 3 (default), backoff.constant(0)';
       dispatcher.register(job);
       // Opens (and migrates) the store before anything is timed.
