@@ -63,6 +63,8 @@ export function appManifest(projectLockPath: string, tarball: string, appDir: st
     resolved: spec,
     integrity,
     dependencies: packed.dependencies,
+    // npm ci links a package's bins from its lock entry, not from the package it unpacks.
+    ...(packed.bin ? { bin: packed.bin } : {}),
     ...(packed.peerDependencies ? { peerDependencies: packed.peerDependencies } : {}),
     ...(packed.peerDependenciesMeta ? { peerDependenciesMeta: packed.peerDependenciesMeta } : {}),
   };
