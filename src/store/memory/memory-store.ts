@@ -2,7 +2,7 @@
 // lanes shared by every method; pieces that stand alone (rest watchers, wake listeners) live beside it.
 import { randomUUID } from 'node:crypto';
 import TinyQueue from 'tinyqueue';
-import type { JobState } from '../../../machines/job.machine.js';
+import type { JobError, JobState } from '../../../machines/job.machine.js';
 import type {
   CountFilter,
   ExpireBatch,
@@ -44,8 +44,12 @@ interface Row extends StoredJob {
   ticket: number;
   /** The unique key it was enqueued with, to free the key's entry when the row is purged. */
   keyed?: string;
-  /** Its steps since the enqueue, oldest first; null until one is recorded. */
-  steps?: HistoryEntry[] | null;
+  /**
+   * Its steps since the enqueue, oldest first, flat: STEP_FIELDS values a
+   * step (see note), no object each, as completed jobs keep them for days.
+   * Null until one is recorded.
+   */
+  steps?: unknown[] | null;
 }
 
 /**
@@ -323,7 +327,7 @@ export class MemoryStore implements Store {
     this.assertOpen();
     const row = this.rows.get(id);
     if (!row) return [];
-    return [enqueueEntry(row.createdAt), ...(row.steps ?? []).map((entry) => ({ ...entry }))];
+    return [enqueueEntry(row.createdAt), ...entriesOf(row.steps ?? [])];
   }
 
   async expired(limit: number): Promise<StoredJob[]> {
@@ -639,7 +643,7 @@ function take(row: Row, token: string, now: number, leaseMs: number, worker: str
   const leasedFrom = row.state;
   if (worker !== undefined) {
     if (jobRules.dueThrough.has(leasedFrom)) for (const entry of leaseEntries(leasedFrom, row.attempt, worker, now)) note(row, entry);
-    else note(row, { from: leasedFrom, to: LEASED, event: 'LEASE', attempt: row.attempt + jobRules.attemptsPerLease, error: null, worker, at: now });
+    else push(row, leasedFrom, LEASED, 'LEASE', row.attempt + jobRules.attemptsPerLease, null, worker, now);
   }
   row.state = LEASED;
   row.attempt += jobRules.attemptsPerLease;
@@ -650,19 +654,27 @@ function take(row: Row, token: string, now: number, leaseMs: number, worker: str
   return leasedFrom;
 }
 
+/** Values a step takes in Row.steps: from, to, event, attempt, error, worker, at. */
+const STEP_FIELDS = 7;
+
+function push(row: Row, from: JobState, to: JobState, event: string, attempt: number, error: JobError | null, worker: string | null, at: number): void {
+  (row.steps ??= []).push(from, to, event, attempt, error, worker, at);
+}
+
 function note(row: Row, entry: HistoryEntry): void {
-  (row.steps ??= []).push(entry);
+  push(row, entry.from!, entry.to, entry.event, entry.attempt, entry.error, entry.worker, entry.at);
+}
+
+function entriesOf(steps: readonly unknown[]): HistoryEntry[] {
+  const entries: HistoryEntry[] = [];
+  for (let i = 0; i < steps.length; i += STEP_FIELDS) {
+    const [from, to, event, attempt, error, worker, at] = steps.slice(i, i + STEP_FIELDS) as [JobState, JobState, string, number, JobError | null, string | null, number];
+    entries.push({ from, to, event, attempt, error, worker, at });
+  }
+  return entries;
 }
 
 /** Records a written step, the row already changed by it. */
 function noteStep(row: Row, write: TransitionWrite, now: number): void {
-  note(row, {
-    from: write.from,
-    to: write.to,
-    event: write.event!,
-    attempt: row.attempt,
-    error: showsError(write.to) ? row.lastError : null,
-    worker: write.worker ?? null,
-    at: now,
-  });
+  push(row, write.from, write.to, write.event!, row.attempt, showsError(write.to) ? row.lastError : null, write.worker ?? null, now);
 }
