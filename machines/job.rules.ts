@@ -37,6 +37,8 @@ export interface JobRules {
   progressIn: JobState;
   /** The states RESCHEDULE moves a job from: those it waits in, not running. */
   rescheduleFrom: readonly JobState[];
+  /** The states REPLAY brings a job back from: those it ended in short of success. */
+  replayFrom: readonly JobState[];
 }
 
 const PROBE: JobContext = {
@@ -116,6 +118,7 @@ export function rulesOf(machine: JobMachine): JobRules {
     replaceFrom,
     progressIn: leased,
     rescheduleFrom,
+    replayFrom: accepting({ type: 'REPLAY' }),
   };
 }
 

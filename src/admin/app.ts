@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { prometheusMetrics } from '../observability/prometheus.js';
 import { jobMachine } from '../../machines/job.machine.js';
+import { jobRules } from '../../machines/job.rules.js';
 import type { Dispatcher } from '../engine/dispatcher.js';
 import { refuseChanges, refuseCrossSite, requireToken } from './auth.js';
 import { type ChartLayout, layoutChart } from './chart-layout.js';
@@ -29,7 +30,7 @@ let chartLayout: Promise<ChartLayout> | null = null;
  * The admin HTTP API and the dashboard, as one Hono app. The route table:
  *
  *   GET    /                        the dashboard (its files under /assets/)
- *   GET    /api/info                what the dashboard needs to know of this server
+ *   GET    /api/info                what the dashboard needs to know of this server (and the chart's states)
  *   GET    /api/stats               counts by state and queue, throughput by minute
  *   GET    /api/jobs                ?state (required) &queue &name &limit &cursor
  *   GET    /api/jobs/:id            the job, with its history
@@ -70,7 +71,7 @@ export function createAdmin(dispatcher: Dispatcher, options?: AdminOptions): Adm
   app.use('/api/*', refuseCrossSite());
 
   app.route('/', uiRoutes());
-  app.get('/api/info', (c) => c.json({ readOnly: settings.readOnly, token: settings.token !== null, sampleEveryMs: settings.sampleEveryMs }));
+  app.get('/api/info', (c) => c.json({ readOnly: settings.readOnly, token: settings.token !== null, sampleEveryMs: settings.sampleEveryMs, states: jobRules.states }));
   app.route('/api/stats', statsRoutes(dispatcher, throughput));
   app.route('/api/jobs', jobRoutes(dispatcher));
   app.route('/api/dlq', dlqRoutes(dispatcher));

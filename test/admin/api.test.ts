@@ -307,7 +307,7 @@ describe('the admin API: a token, a host other than loopback, mounting', () => {
     const open = await start({ host: '0.0.0.0' });
     const local = open.url.replace('0.0.0.0', '127.0.0.1');
     expect((await fetch(new URL('api/stats', local))).status).toBe(200);
-    expect(await (await fetch(new URL('api/info', local))).json()).toMatchObject({ readOnly: true });
+    expect(await (await fetch(new URL('api/info', local))).json()).toMatchObject({ readOnly: true, states: ['pending', 'running', 'retrying', 'completed', 'failed', 'dlq', 'cancelled'] });
     const refused = await fetch(new URL('api/queues/q/pause', local), { method: 'POST' });
     expect(refused.status).toBe(403);
     expect(await refused.json()).toEqual({ error: { status: 403, message: expect.stringContaining('read-only') } });

@@ -1,13 +1,14 @@
 import { Hono } from 'hono';
 import type { Dispatcher } from '../../engine/dispatcher.js';
 import type { JobState } from '../../../machines/job.machine.js';
+import { jobRules } from '../../../machines/job.rules.js';
 import { httpError, notFound } from '../http-errors.js';
 import { bodyOf, integerParam, onlyFields, queryOf, timeParam } from '../request.js';
 
-/** States a job waits in: "retry now" moves it to now. */
-const WAITING: ReadonlySet<JobState> = new Set(['pending', 'retrying']);
-/** States a job ended dead in: "retry now" replays it. */
-const DEAD: ReadonlySet<JobState> = new Set(['failed', 'dlq']);
+/** States a job waits in, which RESCHEDULE takes: "retry now" moves it to now. */
+const WAITING: ReadonlySet<JobState> = new Set(jobRules.rescheduleFrom);
+/** States a job ended dead in, which REPLAY takes: "retry now" replays it. */
+const DEAD: ReadonlySet<JobState> = new Set(jobRules.replayFrom);
 
 /** Listing jobs, one job with its history, and what can be done to one. */
 export function jobRoutes(dispatcher: Dispatcher): Hono {
@@ -41,7 +42,7 @@ export function jobRoutes(dispatcher: Dispatcher): Hono {
     if (!job) throw notFound(`no job with id "${id}"`);
     if (WAITING.has(job.state)) return c.json(await dispatcher.reschedule(id, { runAt: new Date() }));
     if (DEAD.has(job.state)) return c.json(await dispatcher.dlq.replay(id));
-    throw httpError(409, `job ${id} is ${job.state}: only a waiting job (pending, retrying) or a dead one (failed, dlq) can be retried`);
+    throw httpError(409, `job ${id} is ${job.state}: only a waiting job (${[...WAITING].join(', ')}) or a dead one (${[...DEAD].join(', ')}) can be retried`);
   });
 
   app.post('/:id/reschedule', async (c) => {

@@ -1,23 +1,21 @@
 // Jobs of one state (and queue, name), a page at a time.
-import { api } from './api.js';
+import { api, serverInfo } from './api.js';
 import { h, link, relative, stateBadge, table, time } from './dom.js';
-
-const STATES = ['pending', 'running', 'retrying', 'completed', 'failed', 'dlq', 'cancelled'];
 
 export async function jobsPage(view, params) {
   const state = params.get('state') || 'pending';
   const filters = { state, queue: params.get('queue') || '', name: params.get('name') || '', limit: params.get('limit') || '50' };
   const query = new URLSearchParams(Object.entries({ ...filters, cursor: params.get('cursor') || '' }).filter(([, v]) => v));
-  const page = await api('jobs?' + query);
-  view.append(h('h1', {}, 'Jobs'), filterForm(filters), jobsTable(page.jobs), pager(filters, params.get('cursor'), page.nextCursor));
+  const [page, { states }] = await Promise.all([api('jobs?' + query), serverInfo()]);
+  view.append(h('h1', {}, 'Jobs'), filterForm(states, filters), jobsTable(page.jobs), pager(filters, params.get('cursor'), page.nextCursor));
 }
 
-function filterForm(filters) {
+function filterForm(states, filters) {
   const field = (name, placeholder) => h('input', { name, placeholder, value: filters[name] });
   const form = h(
     'form',
     { class: 'filters' },
-    h('div', { class: 'tabs' }, STATES.map((s) => h('a', { href: link('/jobs', { ...filters, state: s }), class: s === filters.state ? 'tab active' : 'tab', 'data-state': s }, s))),
+    h('div', { class: 'tabs' }, states.map((s) => h('a', { href: link('/jobs', { ...filters, state: s }), class: s === filters.state ? 'tab active' : 'tab', 'data-state': s }, s))),
     field('queue', 'queue'),
     field('name', 'job name'),
     h('select', { name: 'limit' }, ['20', '50', '200'].map((n) => h('option', { value: n, selected: n === filters.limit }, n + ' a page'))),

@@ -1,27 +1,27 @@
 // Overview: jobs by state, throughput by minute, and each queue's jobs by state.
-import { api } from './api.js';
+import { api, serverInfo } from './api.js';
 import { h, link, table } from './dom.js';
 
-const STATES = ['pending', 'running', 'retrying', 'completed', 'failed', 'dlq', 'cancelled'];
 const SVG = 'http://www.w3.org/2000/svg';
 
 export async function overviewPage(view, params, ctx) {
   const body = h('div');
   view.append(h('h1', {}, 'Overview'), body);
+  const { states } = await serverInfo();
   const draw = async () => {
     const stats = await api('stats');
     if (!ctx.alive) return;
-    body.replaceChildren(tiles(stats.counts), throughputChart(stats.throughput), h('h2', {}, 'Queues'), queuesTable(stats.queues));
+    body.replaceChildren(tiles(states, stats.counts), throughputChart(stats.throughput), h('h2', {}, 'Queues'), queuesTable(states, stats.queues));
   };
   await draw();
   ctx.every(2000, draw);
 }
 
-function tiles(counts) {
+function tiles(states, counts) {
   return h(
     'div',
     { class: 'tiles' },
-    STATES.map((state) =>
+    states.map((state) =>
       h('a', { class: 'tile state-' + state, href: state === 'dlq' ? '#/dlq' : link('/jobs', { state }), 'data-count': state }, h('span', { class: 'n' }, counts[state]), h('span', { class: 'label' }, state)),
     ),
   );
@@ -63,15 +63,15 @@ function throughputChart(throughput) {
   );
 }
 
-function queuesTable(queues) {
+function queuesTable(states, queues) {
   return table(
-    ['queue', ...STATES],
+    ['queue', ...states],
     queues.map((q) =>
       h(
         'tr',
         { 'data-queue': q.name },
         h('td', {}, h('a', { href: link('/jobs', { state: 'pending', queue: q.name }) }, q.name), q.paused ? h('span', { class: 'badge paused' }, 'paused') : null),
-        STATES.map((state) => h('td', { class: 'num' }, q.counts[state] ? h('a', { href: link('/jobs', { state, queue: q.name }) }, q.counts[state]) : '0')),
+        states.map((state) => h('td', { class: 'num' }, q.counts[state] ? h('a', { href: link('/jobs', { state, queue: q.name }) }, q.counts[state]) : '0')),
       ),
     ),
     'No queues yet.',
