@@ -21,7 +21,9 @@ import { deferred } from './harness.js';
 import { chartTests } from '../../src/testing/chart-tests.js';
 
 const TIMEOUT_MS = 150;
-const BACKOFF_MS = 100;
+// The check after a FAIL must see `retrying` before the backoff ends and the worker leases the job
+// again: 100 ms was outlasted once by a pause of the Postgres run in CI.
+const BACKOFF_MS = 300;
 const label = (e: ChartEvent) =>
   e.type === 'FAIL' ? (e.retryable ? 'FAIL' : 'FAIL(permanent)') : e.type.replace('xstate.after.', 'after ').replace(/\.job\..*/, '');
 
