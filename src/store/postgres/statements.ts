@@ -6,7 +6,7 @@ import { lockKey } from './advisory-lock.js';
 import { removedWithJobs } from './removed-with-jobs.js';
 import { countedCte, countsTable } from './completed-counts.js';
 import { LISTED_STATES } from './listed-states.js';
-import { epochMs, fromEpochMs, jobColumns } from './rows.js';
+import { epochMs, fromEpochMs, jobColumns, ownColumns } from './rows.js';
 import { appended, leaseEntries, withWrittenStep } from './history-sql.js';
 
 /**
@@ -189,10 +189,12 @@ export function statements(schema: string) {
         -- By key, not joined: a generic plan cannot see $3 and, guessing many rows, joined by
         -- hashing the whole table (a scan of every row per lease).
         WHERE j.id = ANY (ARRAY(SELECT id FROM chosen))
-        RETURNING ${jobColumns('j')}, j.id AS seq
-      )
+        RETURNING ${ownColumns('j')}, j.id AS seq
+      ),
+      -- The times the update set on every row alike (now() is the transaction's), in ms once.
+      stamped AS (SELECT ${epochMs(`now() + $4::float8 * interval '1 millisecond'`)} AS lease_expires_at, ${epochMs('now()')} AS updated_at)
       -- The rows are locked from the pick on, so the state read there is the one they left.
-      SELECT l.*, c.state AS leased_from FROM leased l JOIN chosen c ON c.id = l.seq, relaxed
+      SELECT l.*, s.lease_expires_at, s.updated_at, c.state AS leased_from FROM leased l JOIN chosen c ON c.id = l.seq, relaxed, stamped s
       ORDER BY l.priority DESC, l.run_at, l.seq`,
 
     /**
