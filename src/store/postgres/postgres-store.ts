@@ -28,7 +28,7 @@ import type {
   TickResult,
   TransitionWrite,
 } from '../contract.js';
-import { type HistoryEntry, readHistory, StoreConfigError, StoreError } from '../contract.js';
+import { type HistoryEntry, jobRules, readHistory, StoreConfigError, StoreError } from '../contract.js';
 import { enqueuedRecord } from '../enqueued-record.js';
 import { lockName } from './advisory-lock.js';
 import { keyConflict, keyedJobs, keyedParams, type KeyedRow } from './job-keys.js';
@@ -279,6 +279,10 @@ export class PostgresStore implements Store {
     for (const round of rounds(writes.map((w) => w.id))) {
       const batch = round.filter((i) => isRowId(writes[i]!.id));
       if (batch.length === 0) continue;
+      if (alike(writes, batch)) {
+        for (const ord of await this.writeAlike(db, writes, batch)) applied[batch[ord - 1]!] = true;
+        continue;
+      }
       const ids: string[] = [];
       const from: string[] = [];
       const to: string[] = [];
@@ -330,6 +334,32 @@ export class PostgresStore implements Store {
     }
     this.rest.written(writes, applied);
     return applied;
+  }
+
+  /** A batch that `alike` passed, its shared values sent once; answers the ordinals applied. */
+  private async writeAlike(db: pg.Pool, writes: readonly TransitionWrite[], batch: readonly number[]): Promise<number[]> {
+    const first = writes[batch[0]!]!;
+    const ids: string[] = [];
+    const tokens: string[] = [];
+    const results: Array<string | null> = [];
+    let anyResult = false;
+    for (const i of batch) {
+      const w = writes[i]!;
+      ids.push(w.id);
+      tokens.push(w.token!);
+      results.push(w.resultJson ?? null);
+      if (w.resultJson !== undefined) anyResult = true;
+    }
+    const rows = await this.query<{ ord: string }>(db, 'writing job states', this.sql.writeAlike, [
+      textArray(ids),
+      textArray(tokens),
+      first.from,
+      first.to,
+      first.event === undefined ? null : JSON.stringify(first.event),
+      first.event === undefined ? null : JSON.stringify(first.worker ?? null),
+      anyResult ? textArray(results) : null,
+    ]);
+    return rows.map((row) => Number(row.ord));
   }
 
   async extend(leases: readonly LeaseRef[], leaseMs: number): Promise<boolean[]> {
@@ -618,6 +648,24 @@ function forState(statements: Record<JobState, Named>, state: string): Named | u
 function queryable(client: unknown): Queryable {
   if (typeof client === 'object' && client !== null && typeof (client as Queryable).query === 'function') return client as Queryable;
   throw new StoreConfigError('client', 'must be a pg Client or PoolClient: the connection your transaction runs on');
+}
+
+/**
+ * Whether the writes at `batch` share what `writeAlike` sends once: one from,
+ * one to (leaving the lease), one event and worker, each under its lease, and
+ * nothing else changed (attempt, runAt, lastError). Most batches of
+ * completions are.
+ */
+function alike(writes: readonly TransitionWrite[], batch: readonly number[]): boolean {
+  const first = writes[batch[0]!]!;
+  if (first.to === jobRules.leased) return false;
+  const worker = first.worker ?? null;
+  for (const i of batch) {
+    const w = writes[i]!;
+    if (typeof w.token !== 'string' || w.attempt !== undefined || w.runAt !== undefined || w.lastError !== undefined) return false;
+    if (w.from !== first.from || w.to !== first.to || w.event !== first.event || (w.worker ?? null) !== worker) return false;
+  }
+  return true;
 }
 
 /**
