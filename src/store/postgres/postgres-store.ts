@@ -342,6 +342,8 @@ export class PostgresStore implements Store {
     const ids: string[] = [];
     const tokens: string[] = [];
     const results: Array<string | null> = [];
+    const attempts: Array<number | null> = [];
+    const errors: Array<string | null> = [];
     let anyResult = false;
     for (const i of batch) {
       const w = writes[i]!;
@@ -349,6 +351,8 @@ export class PostgresStore implements Store {
       tokens.push(w.token!);
       results.push(w.resultJson ?? null);
       if (w.resultJson !== undefined) anyResult = true;
+      attempts.push(w.attempt ?? null);
+      errors.push(w.lastError === null ? null : JSON.stringify(w.lastError));
     }
     const rows = await this.query<{ ord: string }>(db, 'writing job states', this.sql.writeAlike, [
       textArray(ids),
@@ -358,6 +362,8 @@ export class PostgresStore implements Store {
       first.event === undefined ? null : JSON.stringify(first.event),
       first.event === undefined ? null : JSON.stringify(first.worker ?? null),
       anyResult ? textArray(results) : null,
+      numberArray(attempts),
+      textArray(errors),
     ]);
     return rows.map((row) => Number(row.ord));
   }
@@ -652,9 +658,9 @@ function queryable(client: unknown): Queryable {
 
 /**
  * Whether the writes at `batch` share what `writeAlike` sends once: one from,
- * one to (leaving the lease), one event and worker, each under its lease, and
- * nothing else changed (attempt, runAt, lastError). Most batches of
- * completions are.
+ * one to (leaving the lease), one event and worker, each under its lease,
+ * each setting its last error (as the engine's writes do) and no runAt. Most
+ * batches of completions are.
  */
 function alike(writes: readonly TransitionWrite[], batch: readonly number[]): boolean {
   const first = writes[batch[0]!]!;
@@ -662,7 +668,7 @@ function alike(writes: readonly TransitionWrite[], batch: readonly number[]): bo
   const worker = first.worker ?? null;
   for (const i of batch) {
     const w = writes[i]!;
-    if (typeof w.token !== 'string' || w.attempt !== undefined || w.runAt !== undefined || w.lastError !== undefined) return false;
+    if (typeof w.token !== 'string' || w.runAt !== undefined || w.lastError === undefined) return false;
     if (w.from !== first.from || w.to !== first.to || w.event !== first.event || (w.worker ?? null) !== worker) return false;
   }
   return true;

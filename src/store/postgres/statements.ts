@@ -272,25 +272,28 @@ export function statements(schema: string) {
 
     /**
      * The write of a batch whose steps are alike (one from, one to, each under
-     * its lease, one event and worker; most often a batch of completions), the
-     * shared values sent once: $1 ids, $2 tokens, $3 from, $4 to (not the
-     * leased state), $5 event and $6 worker as JSON text (null: no history
-     * entry), $7 results (JSON text; null: none has one). The same effect as
-     * the write above, with two arrays to read instead of twelve and no
-     * per-row CASE: about a quarter less of the server's time per row.
+     * its lease, one event and worker, no new runAt; most often a batch of
+     * completions), the shared values sent once: $1 ids, $2 tokens, $3 from,
+     * $4 to (not the leased state), $5 event and $6 worker as JSON text (null:
+     * no history entry), $7 results (JSON text; null: none has one), $8
+     * attempts (null: keep), $9 last errors (JSON text, null for none). The
+     * same effect as the write above, with fewer arrays to read and no
+     * per-row CASE.
      */
     writeAlike: `
       WITH w AS (
-        SELECT * FROM unnest($1::bigint[], $2::text[], $7::text[]) WITH ORDINALITY AS w(id, token, result, ord)
+        SELECT * FROM unnest($1::bigint[], $2::text[], $7::text[], $8::int[], $9::text[]) WITH ORDINALITY AS w(id, token, result, attempt, last_error, ord)
       ),
       moved AS (
         UPDATE ${jobs} j
         SET state = $4::text,
+            attempt = coalesce(w.attempt, j.attempt),
+            last_error = w.last_error::jsonb,
             result = coalesce(w.result::json, j.result),
             lease_token = NULL,
             lease_expires_at = NULL,
             updated_at = now(),
-            history = ${withWrittenStep('j', { from: '$3::text', to: '$4::text', event: '$5::text', attempt: 'j.attempt', worker: '$6::text', lastError: 'j.last_error' })}
+            history = ${withWrittenStep('j', { from: '$3::text', to: '$4::text', event: '$5::text', attempt: 'coalesce(w.attempt, j.attempt)', worker: '$6::text', lastError: 'w.last_error::jsonb' })}
         FROM w
         WHERE j.id = w.id AND j.state = $3::text AND j.lease_token = w.token
         RETURNING w.ord, j.id, j.queue, j.state
