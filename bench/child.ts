@@ -12,7 +12,10 @@ import { concurrentProducers } from './lib/producers-scenario.js';
 import { realHandlers } from './lib/real-scenario.js';
 import { scaleOut, scaleOutWorker } from './lib/scaleout-scenario.js';
 import { uniqueRun } from './lib/unique-scenario.js';
+import { CPU_SPLIT, cpuSplitStart, trackPools } from './lib/cpu-split.js';
 import { type Adapter, type ChildResult, type MeasureSpec, Unavailable } from './lib/types.js';
+
+if (CPU_SPLIT) trackPools();
 
 type Metrics = Record<string, number>;
 type Params = Record<string, number>;
@@ -58,11 +61,13 @@ async function processRun(a: Adapter, p: Params): Promise<Metrics> {
   const profileStop = await profileStart();
   meter.start();
   stalls.start();
+  const split = CPU_SPLIT ? cpuSplitStart() : null;
   const t0 = now();
   await a.startWorker(() => void counter.hit());
   const all = await counter.reach(p.n!, p.capMs);
   // Done when the store says so, not when the last handler returned.
   const tEnd = all ? await drained(() => a.remaining(), 30_000) : now();
+  if (split) console.error(`CPU_SPLIT ${JSON.stringify(await split(all ? p.n! : counter.count))}`);
   const allocated = meter.stop();
   const maxStallMs = stalls.stop();
   await profileStop();

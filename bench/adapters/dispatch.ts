@@ -28,7 +28,15 @@ const URGENT = 2 ** 31 - 1;
  * the local queue of Graphile's batched setup; SQLite 200, the best of 100,
  * 200 and 500 measured here (see docs/performance.md).
  */
-const PREFETCH: Record<Kind, number> = { memory: 0, sqlite: 200, postgres: 500 };
+const PREFETCH: Record<Kind, number> = { memory: 0, sqlite: 200, postgres: prefetchOverride() ?? 500 };
+
+/** BENCH_PREFETCH=N: another prefetch for the Postgres rows, to measure what it changes (docs/performance.md). */
+function prefetchOverride(): number | null {
+  const value = process.env.BENCH_PREFETCH;
+  if (value === undefined) return null;
+  if (!/^\d+$/.test(value)) throw new Error(`BENCH_PREFETCH must be a whole number, got ${JSON.stringify(value)}`);
+  return Number(value);
+}
 
 /** Our engine on one of its stores, through its public API only. */
 const HISTORY_OFF = process.env.BENCH_HISTORY === 'off';

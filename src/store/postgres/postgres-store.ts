@@ -28,7 +28,7 @@ import type {
   TickResult,
   TransitionWrite,
 } from '../contract.js';
-import { type HistoryEntry, readHistory, StoreConfigError, StoreError } from '../contract.js';
+import { type HistoryEntry, jobRules, readHistory, StoreConfigError, StoreError } from '../contract.js';
 import { enqueuedRecord } from '../enqueued-record.js';
 import { lockName } from './advisory-lock.js';
 import { keyConflict, keyedJobs, keyedParams, type KeyedRow } from './job-keys.js';
@@ -37,6 +37,7 @@ import { checkVersion, migrate } from './migrations.js';
 import { parseOptions, type PostgresStoreOptions, type ResolvedPostgresOptions } from './options.js';
 import { RestWaits } from './rest-waits.js';
 import { PostgresSchedules } from './schedules.js';
+import { boolArray, numberArray, textArray } from './array-literal.js';
 import { insertColumns, isRowId, type JobRow, toLeasedJobs, toStoredJob, traceColumn } from './rows.js';
 import { channelOf, LeaseCheck, type Named, named, schemaTag } from './statements.js';
 import { QueueControl } from './queue-control.js';
@@ -177,7 +178,12 @@ export class PostgresStore implements Store {
     if (jobs.some((job) => job.unique !== undefined)) return this.insertKeyed(via, jobs);
     // Most jobs have no group: then one null instead of an array of them.
     const groups = jobs.some((job) => job.group != null) ? jobs.map((job) => job.group ?? null) : null;
-    const rows = await this.query<{ id: string; created_at: number }>(via, 'inserting jobs', this.sql.insert, [...insertColumns(jobs), groups, traceColumn(jobs)]);
+    const [names, queues, inputs, priorities, runAts, maxRetries, timeouts] = insertColumns(jobs) as [string[], string[], string[], number[], number[], number[], number[]];
+    const traces = traceColumn(jobs);
+    const rows = await this.query<{ id: string; created_at: number }>(via, 'inserting jobs', this.sql.insert, [
+      textArray(names), textArray(queues), textArray(inputs), numberArray(priorities), numberArray(runAts), numberArray(maxRetries), numberArray(timeouts),
+      groups && textArray(groups), traces && textArray(traces),
+    ]);
     // Ids rise in the caller's order; RETURNING promises no order, so sort them to pair them up.
     rows.sort((a, b) => a.id.length - b.id.length || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     return jobs.map((job, i): StoredJob => {
@@ -273,7 +279,19 @@ export class PostgresStore implements Store {
     for (const round of rounds(writes.map((w) => w.id))) {
       const batch = round.filter((i) => isRowId(writes[i]!.id));
       if (batch.length === 0) continue;
-      const params: unknown[][] = [[], [], [], [], [], [], [], [], []];
+      if (alike(writes, batch)) {
+        for (const ord of await this.writeAlike(db, writes, batch)) applied[batch[ord - 1]!] = true;
+        continue;
+      }
+      const ids: string[] = [];
+      const from: string[] = [];
+      const to: string[] = [];
+      const checks: number[] = [];
+      const tokens: Array<string | null> = [];
+      const attempts: Array<number | null> = [];
+      const runAts: Array<number | null> = [];
+      const setsError: boolean[] = [];
+      const errors: Array<string | null> = [];
       const results: Array<string | null> = [];
       const events: Array<string | null> = [];
       const workers: Array<string | null> = [];
@@ -281,15 +299,15 @@ export class PostgresStore implements Store {
       let anyEvent = false;
       for (const i of batch) {
         const w = writes[i]!;
-        params[0]!.push(w.id);
-        params[1]!.push(w.from);
-        params[2]!.push(w.to);
-        params[3]!.push(w.token === undefined ? LeaseCheck.ignore : w.token === null ? LeaseCheck.none : LeaseCheck.held);
-        params[4]!.push(w.token ?? null);
-        params[5]!.push(w.attempt ?? null);
-        params[6]!.push(w.runAt ?? null);
-        params[7]!.push(w.lastError !== undefined);
-        params[8]!.push(w.lastError === undefined || w.lastError === null ? null : JSON.stringify(w.lastError));
+        ids.push(w.id);
+        from.push(w.from);
+        to.push(w.to);
+        checks.push(w.token === undefined ? LeaseCheck.ignore : w.token === null ? LeaseCheck.none : LeaseCheck.held);
+        tokens.push(w.token ?? null);
+        attempts.push(w.attempt ?? null);
+        runAts.push(w.runAt ?? null);
+        setsError.push(w.lastError !== undefined);
+        errors.push(w.lastError === undefined || w.lastError === null ? null : JSON.stringify(w.lastError));
         results.push(w.resultJson ?? null);
         if (w.resultJson !== undefined) anyResult = true;
         // As JSON text: the statement puts them into the entry as they are (see history-sql.ts).
@@ -299,15 +317,55 @@ export class PostgresStore implements Store {
       }
       // Most batches carry no result: one null instead of an array of them. So with events, when history is off.
       const rows = await this.query<{ ord: string }>(db, 'writing job states', this.sql.write, [
-        ...params,
-        anyResult ? results : null,
-        anyEvent ? events : null,
-        anyEvent ? workers : null,
+        textArray(ids),
+        textArray(from),
+        textArray(to),
+        numberArray(checks),
+        textArray(tokens),
+        numberArray(attempts),
+        numberArray(runAts),
+        boolArray(setsError),
+        textArray(errors),
+        anyResult ? textArray(results) : null,
+        anyEvent ? textArray(events) : null,
+        anyEvent ? textArray(workers) : null,
       ]);
       for (const row of rows) applied[batch[Number(row.ord) - 1]!] = true;
     }
     this.rest.written(writes, applied);
     return applied;
+  }
+
+  /** A batch that `alike` passed, its shared values sent once; answers the ordinals applied. */
+  private async writeAlike(db: pg.Pool, writes: readonly TransitionWrite[], batch: readonly number[]): Promise<number[]> {
+    const first = writes[batch[0]!]!;
+    const ids: string[] = [];
+    const tokens: string[] = [];
+    const results: Array<string | null> = [];
+    const attempts: Array<number | null> = [];
+    const errors: Array<string | null> = [];
+    let anyResult = false;
+    for (const i of batch) {
+      const w = writes[i]!;
+      ids.push(w.id);
+      tokens.push(w.token!);
+      results.push(w.resultJson ?? null);
+      if (w.resultJson !== undefined) anyResult = true;
+      attempts.push(w.attempt ?? null);
+      errors.push(w.lastError === null ? null : JSON.stringify(w.lastError));
+    }
+    const rows = await this.query<{ ord: string }>(db, 'writing job states', this.sql.writeAlike, [
+      textArray(ids),
+      textArray(tokens),
+      first.from,
+      first.to,
+      first.event === undefined ? null : JSON.stringify(first.event),
+      first.event === undefined ? null : JSON.stringify(first.worker ?? null),
+      anyResult ? textArray(results) : null,
+      numberArray(attempts),
+      textArray(errors),
+    ]);
+    return rows.map((row) => Number(row.ord));
   }
 
   async extend(leases: readonly LeaseRef[], leaseMs: number): Promise<boolean[]> {
@@ -596,6 +654,24 @@ function forState(statements: Record<JobState, Named>, state: string): Named | u
 function queryable(client: unknown): Queryable {
   if (typeof client === 'object' && client !== null && typeof (client as Queryable).query === 'function') return client as Queryable;
   throw new StoreConfigError('client', 'must be a pg Client or PoolClient: the connection your transaction runs on');
+}
+
+/**
+ * Whether the writes at `batch` share what `writeAlike` sends once: one from,
+ * one to (leaving the lease), one event and worker, each under its lease,
+ * each setting its last error (as the engine's writes do) and no runAt. Most
+ * batches of completions are.
+ */
+function alike(writes: readonly TransitionWrite[], batch: readonly number[]): boolean {
+  const first = writes[batch[0]!]!;
+  if (first.to === jobRules.leased) return false;
+  const worker = first.worker ?? null;
+  for (const i of batch) {
+    const w = writes[i]!;
+    if (typeof w.token !== 'string' || w.runAt !== undefined || w.lastError === undefined) return false;
+    if (w.from !== first.from || w.to !== first.to || w.event !== first.event || (w.worker ?? null) !== worker) return false;
+  }
+  return true;
 }
 
 /**

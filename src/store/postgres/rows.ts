@@ -16,11 +16,19 @@ export const fromEpochMs = (value: string) => `to_timestamp(${value} / 1000)`;
  * The columns every read selects, cast so the answer does not depend on the
  * type parsers of a pool the user gave: ids and JSON as text, times as ms.
  */
-export const jobColumns = (t: string) => `
+export const jobColumns = (t: string) => `${ownColumns(t)},
+  ${epochMs(`${t}.lease_expires_at`)} AS lease_expires_at, ${epochMs(`${t}.updated_at`)} AS updated_at`;
+
+/**
+ * The columns but the two times a lease sets alike on every row it takes
+ * (updated_at, lease_expires_at): the lease answers those once, not a
+ * conversion to ms per row.
+ */
+export const ownColumns = (t: string) => `
   ${t}.id::text AS id, ${t}.name, ${t}.queue, ${t}.state, ${t}.input::text AS input, ${t}.priority,
   ${epochMs(`${t}.run_at`)} AS run_at, ${t}.attempt, ${t}.max_retries, ${t}.timeout_ms,
-  ${t}.last_error::text AS last_error, ${t}.result::text AS result, ${t}.progress::text AS progress, ${t}.lease_token, ${epochMs(`${t}.lease_expires_at`)} AS lease_expires_at,
-  ${epochMs(`${t}.created_at`)} AS created_at, ${epochMs(`${t}.updated_at`)} AS updated_at, ${t}."group", ${t}.trace_context`;
+  ${t}.last_error::text AS last_error, ${t}.result::text AS result, ${t}.progress::text AS progress, ${t}.lease_token,
+  ${epochMs(`${t}.created_at`)} AS created_at, ${t}."group", ${t}.trace_context`;
 
 /** A jobs row as this store reads it. */
 export type JobRow = SqlJobRow<string>;
