@@ -1,4 +1,4 @@
-import { assign, fromPromise, setup } from 'xstate';
+import { assign, setup } from 'xstate';
 
 /** What the supervisor asks the store for: how many jobs, and room per capped queue. */
 export interface LeaseRoom {
@@ -7,7 +7,7 @@ export interface LeaseRoom {
   queueRoom: Record<string, number>;
 }
 
-/** What a lease brought back; the supervisor counts the jobs by queue and hands them to `startJobs`. */
+/** What a lease brought back (LEASED); the supervisor counts the jobs by queue and hands them to `startJobs`. */
 export interface LeaseOutcome {
   jobs: ReadonlyArray<{ queue: string }>;
   /** Milliseconds until the earliest waiting job is due, when the lease came back short. */
@@ -49,7 +49,11 @@ export type SupervisorEvent =
   | { type: 'SLOTS_FREED'; jobs: ReadonlyArray<{ queue: string }> }
   /** A batch of outcome writes failed and is being tried again (true), or it landed or was given up on (false). */
   | { type: 'WRITES_STALLED'; stalled: boolean }
-  | { type: 'STOP'; graceMs: number };
+  | { type: 'STOP'; graceMs: number }
+  /** The lease `leaseJobs` started came back with jobs (maybe none). */
+  | { type: 'LEASED'; output: LeaseOutcome }
+  /** The lease `leaseJobs` started failed. */
+  | { type: 'LEASE_FAILED'; error: unknown };
 
 /**
  * Room to lease: `concurrency` (the engine's concurrency plus prefetch) less
@@ -91,11 +95,14 @@ export const supervisorMachine = setup({
     events: {} as SupervisorEvent,
     input: {} as SupervisorInput,
   },
-  actors: {
-    /** Supplied by the engine: lease up to the room given and start a job actor for each job. */
-    leaseJobs: fromPromise<LeaseOutcome, LeaseRoom>(async () => ({ jobs: [], sleepMs: 0 })),
-  },
   actions: {
+    /**
+     * Supplied by the engine: lease up to the room given, and answer with
+     * LEASED or LEASE_FAILED. An action, not an invoked promise actor: that
+     * was a child actor (and an AbortController) per lease, a fifth of a
+     * job's time on the memory store.
+     */
+    leaseJobs: (_, _params: LeaseRoom) => {},
     /** Supplied by the engine: start a job actor for each leased job. */
     startJobs: (_, _params: { jobs: ReadonlyArray<{ queue: string }> }) => {},
     /** Supplied by the engine: note when the sleep ends, so an earlier job can cut it short. */
@@ -175,11 +182,12 @@ export const supervisorMachine = setup({
       },
       states: {
         leasing: {
-          entry: assign({ lookAgain: false, asked: ({ context }) => roomLeft(context) }),
-          invoke: {
-            src: 'leaseJobs',
-            input: ({ context }) => roomOf(context),
-            onDone: {
+          entry: [
+            assign({ lookAgain: false, asked: ({ context }) => roomLeft(context) }),
+            { type: 'leaseJobs', params: ({ context }) => roomOf(context) },
+          ],
+          on: {
+            LEASED: {
               target: 'deciding',
               actions: [
                 assign(({ context, event }) => {
@@ -196,7 +204,7 @@ export const supervisorMachine = setup({
                 { type: 'startJobs', params: ({ event }) => ({ jobs: event.output.jobs }) },
               ],
             },
-            onError: {
+            LEASE_FAILED: {
               // Sleep before trying again, rather than hammering a store that is down.
               target: 'deciding',
               actions: [
@@ -204,8 +212,6 @@ export const supervisorMachine = setup({
                 assign({ sleepMs: ({ context }) => context.retryMs, lookAgain: false }),
               ],
             },
-          },
-          on: {
             // A lease is in flight: count the change and look again once it lands,
             // so its jobs are started and drained rather than lost.
             SLOTS_FREED: { actions: ['freeSlots', 'lookAgain'] },
