@@ -128,10 +128,24 @@ export const supervisorMachine = setup({
       graceMs: ({ event, context }) => (event.type === 'STOP' ? event.graceMs : context.graceMs),
     }),
     lookAgain: assign({ lookAgain: true }),
+    countLeased: assign(({ context, event }) => {
+      if (event.type !== 'LEASED') return {};
+      const { jobs, sleepMs } = event.output;
+      const { asked } = context;
+      return {
+        inFlight: context.inFlight + jobs.length,
+        queueInFlight: countQueues(context.queueInFlight, jobs, context.queueLimits, 1),
+        sleepMs,
+        // A full batch means more may be waiting.
+        lookAgain: context.lookAgain || (asked > 0 && jobs.length >= asked),
+      };
+    }),
   },
   guards: {
     stopRequested: ({ context }) => context.stopRequested,
     full: ({ context }) => roomLeft(context) === 0,
+    fullOnceLeased: ({ context, event }) =>
+      event.type === 'LEASED' && !context.stopRequested && (context.writesStalled || context.concurrency - (context.inFlight + event.output.jobs.length) <= 0),
     roomOnceFreed: ({ context, event }) =>
       event.type === 'SLOTS_FREED' && !context.writesStalled && context.concurrency - (context.inFlight - event.jobs.length) > 0,
     lookAgain: ({ context }) => context.lookAgain,
@@ -187,23 +201,16 @@ export const supervisorMachine = setup({
             { type: 'leaseJobs', params: ({ context }) => roomOf(context) },
           ],
           on: {
-            LEASED: {
-              target: 'deciding',
-              actions: [
-                assign(({ context, event }) => {
-                  const { jobs, sleepMs } = event.output;
-                  const { asked } = context;
-                  return {
-                    inFlight: context.inFlight + jobs.length,
-                    queueInFlight: countQueues(context.queueInFlight, jobs, context.queueLimits, 1),
-                    sleepMs,
-                    // A full batch means more may be waiting.
-                    lookAgain: context.lookAgain || (asked > 0 && jobs.length >= asked),
-                  };
-                }),
-                { type: 'startJobs', params: ({ event }) => ({ jobs: event.output.jobs }) },
-              ],
-            },
+            // Straight to full when the batch leaves no room (every busy cycle, so one step, not
+            // two); deciding tells what else to do.
+            LEASED: [
+              {
+                guard: 'fullOnceLeased',
+                target: 'full',
+                actions: ['countLeased', { type: 'startJobs', params: ({ event }) => ({ jobs: event.output.jobs }) }],
+              },
+              { target: 'deciding', actions: ['countLeased', { type: 'startJobs', params: ({ event }) => ({ jobs: event.output.jobs }) }] },
+            ],
             LEASE_FAILED: {
               // Sleep before trying again, rather than hammering a store that is down.
               target: 'deciding',

@@ -194,4 +194,16 @@ describe('supervisor statechart', () => {
     s.free('a');
     expect(s.stopped()).toBe(true);
   });
+
+  it('drains after a lease in flight that fills the room, rather than waiting in full', async () => {
+    const s = start({ concurrency: 1, backlog: ['a', 'a'] });
+    s.actor.send({ type: 'START' });
+    s.actor.send({ type: 'STOP', graceMs: 1000 });
+    await s.settle();
+    expect(s.started).toEqual(['a']);
+    expect(s.actor.getSnapshot().value).toBe('draining');
+    s.free('a');
+    expect(s.stopped()).toBe(true);
+    expect(s.backlog).toEqual(['a']);
+  });
 });
