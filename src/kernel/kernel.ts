@@ -56,7 +56,8 @@ interface Recent {
  * (a test walks the chart to check it). xstate's own delayed events are
  * remembered only for steps that assigned nothing (the context comes out the
  * same object): a delayed step may plan a jittered backoff, which is an
- * assign, while one that assigns nothing depends on its guards alone.
+ * assign, while one that assigns nothing depends only on its guards, delays
+ * and params, pure as for every remembered step.
  * Events with a payload (FAIL) are always computed afresh: the chart keeps
  * the error, and the backoff it plans may read it. Nothing here reads the
  * chart's structure: a new state, action or guard is decided the same way.
