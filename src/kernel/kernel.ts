@@ -53,10 +53,14 @@ interface Recent {
  * a context this kernel answered, as a job's next step usually starts from
  * its last one's) or one equal to it in every field but the job's id. That is exact because xstate requires guards and assigns to be
  * pure functions of context and event, and the job chart never reads the id
- * (a test walks the chart to check it). Events with a payload (FAIL) and
- * xstate's own delayed events (whose steps may plan a jittered backoff) are
- * always computed afresh. Nothing here reads the chart's structure: a new
- * state, action or guard is decided the same way.
+ * (a test walks the chart to check it). xstate's own delayed events are
+ * remembered only for steps that assigned nothing (the context comes out the
+ * same object): a delayed step may plan a jittered backoff, which is an
+ * assign, while one that assigns nothing depends only on its guards, delays
+ * and params, pure as for every remembered step.
+ * Events with a payload (FAIL) are always computed afresh: the chart keeps
+ * the error, and the backoff it plans may read it. Nothing here reads the
+ * chart's structure: a new state, action or guard is decided the same way.
  */
 export class JobKernel {
   private readonly scope: Parameters<JobMachine['transition']>[2];
@@ -65,6 +69,8 @@ export class JobKernel {
   private readonly memo = new Map<string, Map<string, Recent>>();
   /** The contexts of decisions this kernel computed. */
   private readonly answered = new WeakSet<JobContext>();
+  /** By state, the last snapshot resolved from a context this kernel answered (frozen, so it stays right). */
+  private readonly resolved = new Map<string, { context: JobContext; snapshot: ReturnType<JobMachine['resolveState']> }>();
 
   constructor(readonly machine: JobMachine) {
     // One inert actor for the whole kernel: xstate's `transition()` makes a new one per call, which is
@@ -87,7 +93,8 @@ export class JobKernel {
 
   /** Where `event` takes a job in `state` with `context`; null when the chart does not accept it there. */
   decide(state: JobState, context: JobContext, event: JobEvent | { type: string }): Decision | null {
-    const recent = rememberable(event) ? this.recentFor(state, event.type) : null;
+    const kind = rememberable(event);
+    const recent = kind === NEVER ? null : this.recentFor(state, event.type);
     let decision: Decision | null | undefined;
     if (recent) {
       for (const entry of recent.entries) {
@@ -99,7 +106,7 @@ export class JobKernel {
     }
     if (decision === undefined) {
       decision = this.compute(state, context, event);
-      if (recent) {
+      if (recent && (kind === ALWAYS || !decision || decision.context === context)) {
         // A context this kernel answered is kept as it is (it is frozen), so the steps that
         // follow from it are found by identity; any other is copied, as its owner may change it.
         const entry = { context: this.answered.has(context) ? context : { ...context }, decision };
@@ -122,8 +129,17 @@ export class JobKernel {
     return recent;
   }
 
-  private compute(state: JobState, context: JobContext, event: JobEvent | { type: string }): Decision | null {
+  /** The chart's snapshot of `state` with `context`; one resolved from the same frozen context is reused (xstate's snapshots are not changed by a transition). */
+  private snapshotOf(state: JobState, context: JobContext): ReturnType<JobMachine['resolveState']> {
+    const last = this.resolved.get(state);
+    if (last && last.context === context) return last.snapshot;
     const snapshot = this.machine.resolveState({ value: state, context });
+    if (this.answered.has(context)) this.resolved.set(state, { context, snapshot });
+    return snapshot;
+  }
+
+  private compute(state: JobState, context: JobContext, event: JobEvent | { type: string }): Decision | null {
+    const snapshot = this.snapshotOf(state, context);
     if (!snapshot.can(event as JobEvent)) return null;
     this.collected.length = 0;
     const next = this.machine.transition(snapshot, event as JobEvent, this.scope);
@@ -147,16 +163,22 @@ export class JobKernel {
   }
 }
 
-/** Frozen events (the engine's shared LEASE, SUCCEED...) answered once: a for-in over a frozen object is slow. */
-const frozenAnswers = new WeakMap<object, boolean>();
+/** How a step on an event may be remembered: always (it carries nothing but its type), when it assigned nothing (a delayed event), never (a payload). */
+const ALWAYS = 0;
+const UNASSIGNED = 1;
+const NEVER = 2;
+type Rememberable = typeof ALWAYS | typeof UNASSIGNED | typeof NEVER;
 
-function rememberable(event: { type: string }): boolean {
+/** Frozen events (the engine's shared LEASE, SUCCEED...) answered once: a for-in over a frozen object is slow. */
+const frozenAnswers = new WeakMap<object, Rememberable>();
+
+function rememberable(event: { type: string }): Rememberable {
   const known = frozenAnswers.get(event);
   if (known !== undefined) return known;
-  let plain = !event.type.startsWith('xstate.');
-  if (plain) for (const key in event) if (key !== 'type') plain = false;
-  if (Object.isFrozen(event)) frozenAnswers.set(event, plain);
-  return plain;
+  let kind: Rememberable = event.type.startsWith('xstate.') ? UNASSIGNED : ALWAYS;
+  for (const key in event) if (key !== 'type') kind = NEVER;
+  if (Object.isFrozen(event)) frozenAnswers.set(event, kind);
+  return kind;
 }
 
 /** Whether two contexts hold the same values in every field but the id (an object's own fields compared one level down). */

@@ -1,4 +1,4 @@
-import { type Attributes, context, ROOT_CONTEXT, type Span, SpanKind, type SpanOptions, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
+import { type Attributes, context, INVALID_SPAN_CONTEXT, ROOT_CONTEXT, type Span, SpanKind, type SpanOptions, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
 import type { Decision } from '../kernel/kernel.js';
 import type { LeasedJob } from '../store/contract.js';
 import { attemptFailed } from './outcome.js';
@@ -35,8 +35,12 @@ export class AttemptSpans {
     // A job enqueued in no span (every job, without an SDK) asks with options made once: a no-op span costs no allocation but its own.
     const options: SpanOptions = link ? { ...UNLINKED, links: [link], attributes: attributesOf(job) } : UNLINKED;
     const span = this.tracer.startSpan(this.nameOf(job.name), options, ROOT_CONTEXT);
-    // A sampled-out span still has a valid context, which its children must inherit; a no-op one has none.
-    if (!span.isRecording()) return trace.isSpanContextValid(span.spanContext()) ? { span, context: trace.setSpan(ROOT_CONTEXT, span) } : null;
+    // A sampled-out span still has a valid context, which its children must inherit; a no-op one has none
+    // (without an SDK, the API's own invalid context: known by identity, without checking its ids' hex every job).
+    if (!span.isRecording()) {
+      const spanContext = span.spanContext();
+      return spanContext !== INVALID_SPAN_CONTEXT && trace.isSpanContextValid(spanContext) ? { span, context: trace.setSpan(ROOT_CONTEXT, span) } : null;
+    }
     if (!link) span.setAttributes(attributesOf(job));
     return { span, context: trace.setSpan(ROOT_CONTEXT, span) };
   }

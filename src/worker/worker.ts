@@ -1,6 +1,6 @@
-import { type Actor, createActor, fromPromise } from 'xstate';
+import { type Actor, createActor } from 'xstate';
 import type { JobEvent } from '../../machines/job.machine.js';
-import { type LeaseOutcome, type LeaseRoom, supervisorMachine } from '../../machines/supervisor.machine.js';
+import { type LeaseOutcome, type LeaseRoom, type SupervisorEvent, supervisorMachine } from '../../machines/supervisor.machine.js';
 import { MAX_TIMER_MS } from '../duration.js';
 import type { Settings } from '../engine/settings.js';
 import type { WriteBuffer } from '../engine/write-buffer.js';
@@ -131,6 +131,18 @@ export class Worker {
     }
   }
 
+  /** Leases, and tells the supervisor what came back (unless it was stopped meanwhile). */
+  private startLease(room: LeaseRoom): void {
+    this.lease(room).then(
+      (output) => this.answerLease({ type: 'LEASED', output }),
+      (error: unknown) => this.answerLease({ type: 'LEASE_FAILED', error }),
+    );
+  }
+
+  private answerLease(event: SupervisorEvent): void {
+    if (this.supervisor.getSnapshot().status === 'active') this.supervisor.send(event);
+  }
+
   private async lease(room: LeaseRoom): Promise<LeaseOutcome> {
     if (room.limit === 0) return { jobs: [], sleepMs: MAX_TIMER_MS };
     // With a store that answers at once (memory, SQLite) a busy worker is one unbroken chain of
@@ -154,10 +166,8 @@ export class Worker {
     const { concurrency, prefetch, queueLimits, inspect } = this.parts.settings;
     return createActor(
       supervisorMachine.provide({
-        actors: {
-          leaseJobs: fromPromise<LeaseOutcome, LeaseRoom>(({ input: room }) => this.lease(room)),
-        },
         actions: {
+          leaseJobs: (_, room) => this.startLease(room),
           // Jobs start and move outside the supervisor's own step: one actor's transition must
           // not run inside another's action.
           startJobs: (_, { jobs }) => queueMicrotask(() => this.runner.start(jobs as readonly LeasedJob[])),

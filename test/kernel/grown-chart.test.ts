@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { setup } from 'xstate';
+import { assign, setup } from 'xstate';
 import { z } from 'zod';
 import { jobMachine, type JobMachine } from '../../machines/job.machine.js';
 import { rulesOf } from '../../machines/job.rules.js';
@@ -32,7 +32,27 @@ function grownChart(): JobMachine {
 
 const context = { id: '1', name: 'grown', queue: 'default', attempt: 0, maxRetries: 1, timeoutMs: 1000, retryDelayMs: 0, lastError: null, deadLetter: true };
 
+/** The job chart grown so the backoff's end assigns: it counts the retries it lets through. */
+function chartCountingRetries(): JobMachine {
+  const config = jobMachine.config as unknown as { states: Record<string, Record<string, unknown>> };
+  const { actions, guards, delays } = jobMachine.implementations;
+  let retried = 0;
+  return setup({ actions: { ...actions, countRetry: assign({ retryDelayMs: () => ++retried }) }, guards, delays } as never).createMachine({
+    ...(config as object),
+    states: { ...config.states, retrying: { ...config.states.retrying, after: { backoff: { target: 'pending', actions: 'countRetry' } } } },
+  } as never) as unknown as JobMachine;
+}
+
 describe('a grown job chart', () => {
+  it("decides a delay's step afresh once it assigns, though the same step assigning nothing was remembered", () => {
+    const kernel = new JobKernel(chartCountingRetries());
+    const retrying = { ...context, attempt: 1, lastError: { name: 'E', message: 'm' } };
+    const due = { type: 'xstate.after.backoff.job.retrying' };
+    expect(kernel.decide('retrying', retrying, due)!.context.retryDelayMs).toBe(1);
+    expect(kernel.decide('retrying', { ...retrying }, due)!.context.retryDelayMs).toBe(2);
+    expect(kernel.decide('retrying', { ...retrying }, due)!.to).toBe('pending');
+  });
+
   it('is decided by the kernel as it stands: the new action on SUCCEED and the new state, memo or not', () => {
     const kernel = new JobKernel(grownChart());
     for (let i = 0; i < 2; i++) {

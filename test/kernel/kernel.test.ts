@@ -97,7 +97,7 @@ describe('the kernel', () => {
     }
   });
 
-  it('decides afresh each time for events with a payload and for delays, whose steps may plan a jittered backoff', () => {
+  it('decides afresh each time for events with a payload and for delays whose steps assign, as a jittered backoff is planned', () => {
     let calls = 0;
     const jittery = jobMachine.provide({
       actions: {
@@ -116,4 +116,23 @@ describe('the kernel', () => {
     kernel.decide('running', running, { type: 'xstate.after.timeout.job.running' });
     expect(calls).toBe(4);
   });
+
+  it("remembers a delay's step that assigns nothing (the backoff's end), for equal contexts only", () => {
+    let asked = 0;
+    const counted = jobMachine.provide({ delays: { backoff: ({ context }) => (asked++, context.retryDelayMs) } });
+    const kernel = new JobKernel(counted);
+    const retrying = { id: '', name: 'n', queue: 'q', attempt: 1, maxRetries: 3, timeoutMs: 5, retryDelayMs: 0, lastError: { name: 'E', message: 'm' }, deadLetter: true };
+    const due = { type: 'xstate.after.backoff.job.retrying' };
+    const first = kernel.decide('retrying', { ...retrying }, due)!;
+    expect(first.to).toBe('pending');
+    expect(kernel.decide('retrying', { ...retrying, lastError: { name: 'E', message: 'm' } }, due)).toBe(first);
+    const other = kernel.decide('retrying', { ...retrying, lastError: { name: 'E', message: 'other' } }, due)!;
+    expect(other).not.toBe(first);
+    expect(other.context.lastError).toEqual({ name: 'E', message: 'other' });
+    const want = expected('retrying', { ...retrying, lastError: { name: 'E', message: 'other' } }, due);
+    expect({ to: other.to, context: other.context }).toEqual({ to: want.to, context: want.context });
+    // Asked when the backoff is armed (entering retrying), never by the step out of it.
+    expect(asked).toBe(0);
+  });
 });
+

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createActor, fromPromise, SimulatedClock } from 'xstate';
+import { createActor, SimulatedClock } from 'xstate';
 import { type LeaseOutcome, type LeaseRoom, supervisorMachine } from '../../machines/supervisor.machine.js';
 
 /** A supervisor over a fake backlog of queue names; leases answer on the next microtask. */
@@ -10,27 +10,29 @@ function start(options: { concurrency: number; queueLimits?: Record<string, numb
   const started: string[] = [];
   let abandoned = 0;
   let stopped = false;
+  const lease = (input: LeaseRoom): LeaseOutcome => {
+    asked.push(input);
+    const taken: Record<string, number> = {};
+    const jobs: Array<{ queue: string }> = [];
+    for (let i = 0; i < backlog.length && jobs.length < input.limit; ) {
+      const queue = backlog[i]!;
+      const room = input.queueRoom[queue];
+      if (room !== undefined && (taken[queue] ?? 0) >= room) {
+        i++;
+        continue;
+      }
+      taken[queue] = (taken[queue] ?? 0) + 1;
+      jobs.push({ queue });
+      backlog.splice(i, 1);
+    }
+    return { jobs, sleepMs: options.sleepMs ?? 60_000 };
+  };
   const machine = supervisorMachine.provide({
-    actors: {
-      leaseJobs: fromPromise<LeaseOutcome, LeaseRoom>(async ({ input }) => {
-        asked.push(input);
-        const taken: Record<string, number> = {};
-        const jobs: Array<{ queue: string }> = [];
-        for (let i = 0; i < backlog.length && jobs.length < input.limit; ) {
-          const queue = backlog[i]!;
-          const room = input.queueRoom[queue];
-          if (room !== undefined && (taken[queue] ?? 0) >= room) {
-            i++;
-            continue;
-          }
-          taken[queue] = (taken[queue] ?? 0) + 1;
-          jobs.push({ queue });
-          backlog.splice(i, 1);
-        }
-        return { jobs, sleepMs: options.sleepMs ?? 60_000 };
-      }),
-    },
     actions: {
+      leaseJobs: ({ self }, room) => {
+        const output = lease(room);
+        void Promise.resolve().then(() => self.send({ type: 'LEASED', output }));
+      },
       startJobs: (_, { jobs }) => void started.push(...jobs.map((j) => j.queue)),
       abandonAll: () => void abandoned++,
       stopped: () => void (stopped = true),
@@ -191,5 +193,17 @@ describe('supervisor statechart', () => {
     expect(s.actor.getSnapshot().value).toBe('draining');
     s.free('a');
     expect(s.stopped()).toBe(true);
+  });
+
+  it('drains after a lease in flight that fills the room, rather than waiting in full', async () => {
+    const s = start({ concurrency: 1, backlog: ['a', 'a'] });
+    s.actor.send({ type: 'START' });
+    s.actor.send({ type: 'STOP', graceMs: 1000 });
+    await s.settle();
+    expect(s.started).toEqual(['a']);
+    expect(s.actor.getSnapshot().value).toBe('draining');
+    s.free('a');
+    expect(s.stopped()).toBe(true);
+    expect(s.backlog).toEqual(['a']);
   });
 });
