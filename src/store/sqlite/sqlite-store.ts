@@ -186,7 +186,10 @@ export class SqliteStore implements Store {
     const keyed = jobs.some((job) => job.unique !== undefined);
     const stored = await this.run('inserting jobs', (s) => (keyed ? s.insertKeyed(jobs) : s.insert(jobs)));
     const fresh = keyed ? stored.filter((job) => !job.duplicate) : stored;
-    if (fresh.length > 0) this.foreign?.inserted(Number(fresh[0]!.id), Number(fresh[fresh.length - 1]!.id));
+    if (fresh.length > 0) {
+      this.foreign?.inserted(Number(fresh[0]!.id), Number(fresh[fresh.length - 1]!.id));
+      this.foreign?.announce();
+    }
     let earliest = Infinity;
     for (const job of jobs) earliest = Math.min(earliest, job.runAt);
     this.wakes.notify(earliest);
@@ -387,6 +390,7 @@ export class SqliteStore implements Store {
     const result = await this.run('firing a tick', (s) => s.schedules.fire(tick));
     if (result.job) {
       this.foreign?.inserted(Number(result.job.id), Number(result.job.id));
+      this.foreign?.announce();
       this.wakes.notify(result.job.runAt);
     }
     return result;
