@@ -83,6 +83,8 @@ interface Prepared {
  */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite';
+  /** Its inserts wake this process's subscribers as they return. */
+  readonly subscribeTellsOwnInserts = true;
   readonly maxSleepMs: number;
   readonly path: string;
   private readonly options: ResolvedSqliteOptions;
