@@ -233,32 +233,29 @@ export class PostgresStore implements Store {
     const served = request.queues ?? null;
     const queues = Object.keys(request.queueRoom);
     const rooms = queues.map((q) => Math.max(0, Math.floor(request.queueRoom[q]!)));
-    // The lease goes out first: it is what a waiting job waits on. The statement passes over limited
-    // queues by itself, so which queues are limited (a read every pollInterval) is only needed after it.
-    const leased = this.query<JobRow & { leased_from: JobState }>(db, 'leasing jobs', this.sql.lease, [
-      queues,
-      rooms,
-      request.limit,
-      request.leaseMs,
-      request.names,
-      served,
-      null,
-      request.worker === undefined ? null : JSON.stringify(request.worker),
-    ]);
-    const limiting = this.queues.limitedFor(request);
     // After a short lease the next is likely short too (an idle worker): ask for the next due time
     // beside it rather than after, a round trip sooner. The lease takes only due rows, so it cannot
     // change the answer, which is about rows due later.
+    const limited = await this.queues.limitedFor(request);
     const early = this.lastLeaseShort ? this.nextRunAt(db, request.names, served) : null;
-    limiting.catch(() => undefined);
     early?.catch(() => undefined);
-    const jobs = toLeasedJobs(await leased);
-    // Once jobs are leased, a failed side question must not lose them to their lease's expiry.
+    const jobs = toLeasedJobs(
+      await this.query<JobRow & { leased_from: JobState }>(db, 'leasing jobs', this.sql.lease, [
+        queues,
+        rooms,
+        request.limit,
+        request.leaseMs,
+        request.names,
+        served,
+        null,
+        request.worker === undefined ? null : JSON.stringify(request.worker),
+      ]),
+    );
+    // Once jobs are leased, a failed question about later ones must not lose them to their lease's expiry.
     const unlessLeased = <T>(fallback: T) => (error: unknown): T => {
       if (jobs.length === 0) throw error;
       return fallback;
     };
-    const limited = await limiting.catch(unlessLeased<string[]>([]));
     // Queues with limits were passed over above; each is leased under its own lock.
     let rateOpensAt = Infinity;
     for (const queue of limited) {
