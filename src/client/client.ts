@@ -192,9 +192,12 @@ export class JobClient {
     await this.parts.ready();
     const stored = await this.parts.store.insert(jobs, client === undefined ? undefined : { client });
     this.parts.enqueued(stored);
-    let earliest = Infinity;
-    for (const job of jobs) if (job.runAt < earliest) earliest = job.runAt;
-    this.parts.wake(earliest);
+    // A store that tells its subscribers of its own inserts has woken this worker already.
+    if (!this.parts.store.subscribeTellsOwnInserts) {
+      let earliest = Infinity;
+      for (const job of jobs) if (job.runAt < earliest) earliest = job.runAt;
+      this.parts.wake(earliest);
+    }
     return stored;
   }
 

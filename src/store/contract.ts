@@ -332,6 +332,12 @@ export interface Store extends ScheduleStore {
    */
   subscribe?(listener: (runAt: number) => void): () => void;
   /**
+   * True when `subscribe` also tells of jobs inserted through this store
+   * object, once a lease can see them: the engine then does not wake its own
+   * worker after an enqueue as well (a second wake is a second lease).
+   */
+  readonly subscribeTellsOwnInserts?: boolean;
+  /**
    * Calls `listener` when job `id` may have come to rest (see RESTING_STATES),
    * whichever process moved it, soon after the write: a hint, which the caller
    * confirms with `get`. Resolves once the watch is in effect, with the

@@ -144,6 +144,8 @@ interface LaneChoice {
  */
 export class MemoryStore implements Store {
   readonly kind = 'memory';
+  /** Its inserts wake this process's subscribers as they return. */
+  readonly subscribeTellsOwnInserts = true;
   /** Every enqueue is local and wakes the supervisor itself. */
   readonly maxSleepMs = Infinity;
   private readonly rows = new Map<string, Row>();

@@ -33,6 +33,7 @@ import { enqueuedRecord } from '../enqueued-record.js';
 import { lockName } from './advisory-lock.js';
 import { keyConflict, keyedJobs, keyedParams, type KeyedRow } from './job-keys.js';
 import { Listener } from './listener.js';
+import { OwnEchoes } from './own-echoes.js';
 import { checkVersion, migrate } from './migrations.js';
 import { parseOptions, type PostgresStoreOptions, type ResolvedPostgresOptions } from './options.js';
 import { RestWaits } from './rest-waits.js';
@@ -61,6 +62,7 @@ interface Queryable {
  */
 export class PostgresStore implements Store {
   readonly kind = 'postgres';
+  readonly subscribeTellsOwnInserts = true;
   /** The fallback poll: a notification lost while the listener reconnects costs at most this. */
   readonly maxSleepMs: number;
   readonly schema: string;
@@ -69,6 +71,7 @@ export class PostgresStore implements Store {
   private readonly admin: ReturnType<typeof namedAdmin>;
   private readonly listener: Listener;
   private readonly subscribers = new Set<(runAt: number) => void>();
+  private readonly echoes = new OwnEchoes();
   private readonly rest: RestWaits;
   private readonly schedules: PostgresSchedules;
   private readonly queues: QueueControl;
@@ -102,11 +105,13 @@ export class PostgresStore implements Store {
           return;
         }
         const runAt = Number(payload);
-        this.wake(Number.isFinite(runAt) ? runAt : Date.now());
+        if (!Number.isFinite(runAt)) this.wake(Date.now());
+        else if (this.echoes.heard(runAt)) this.wake(runAt);
       },
       // Whatever was enqueued before LISTEN took effect (a worker starting, or a connection lost
       // and back) sent its notification to nobody: look once now rather than at the next poll.
       listening: (again) => {
+        this.echoes.clear();
         this.queues.changed();
         this.wake(Date.now());
         if (again) this.rest.relistened();
@@ -175,15 +180,33 @@ export class PostgresStore implements Store {
     const db = this.db();
     const via = options?.client === undefined ? db : queryable(options.client);
     if (jobs.length === 0) return [];
-    if (jobs.some((job) => job.unique !== undefined)) return this.insertKeyed(via, jobs);
+    if (jobs.some((job) => job.unique !== undefined)) {
+      const keyed = await this.insertKeyed(via, jobs);
+      // Not paired with its echo (the keyed statement may notify once per row): told here and again by it.
+      if (via === db) this.wake(Math.min(...jobs.map((job) => job.runAt)));
+      return keyed;
+    }
     // Most jobs have no group: then one null instead of an array of them.
     const groups = jobs.some((job) => job.group != null) ? jobs.map((job) => job.group ?? null) : null;
-    const [names, queues, inputs, priorities, runAts, maxRetries, timeouts] = insertColumns(jobs) as [string[], string[], string[], number[], number[], number[], number[]];
-    const traces = traceColumn(jobs);
-    const rows = await this.query<{ id: string; created_at: number }>(via, 'inserting jobs', this.sql.insert, [
-      textArray(names), textArray(queues), textArray(inputs), numberArray(priorities), numberArray(runAts), numberArray(maxRetries), numberArray(timeouts),
-      groups && textArray(groups), traces && textArray(traces),
-    ]);
+    // On the pool the insert commits before it returns: this process's workers are told then, and its echo
+    // on the listening connection is passed over (or the other way round, whichever comes first).
+    // In the caller's transaction nothing is visible until the caller commits: the NOTIFY tells.
+    let earliest = Infinity;
+    if (via === db) for (const job of jobs) earliest = Math.min(earliest, job.runAt);
+    const paired = via === db && this.echoes.sending(earliest);
+    let rows: Array<{ id: string; created_at: number }>;
+    try {
+      const [names, queues, inputs, priorities, runAts, maxRetries, timeouts] = insertColumns(jobs) as [string[], string[], string[], number[], number[], number[], number[]];
+      const traces = traceColumn(jobs);
+      rows = await this.query<{ id: string; created_at: number }>(via, 'inserting jobs', this.sql.insert, [
+        textArray(names), textArray(queues), textArray(inputs), numberArray(priorities), numberArray(runAts), numberArray(maxRetries), numberArray(timeouts),
+        groups && textArray(groups), traces && textArray(traces),
+      ]);
+    } catch (error) {
+      if (paired) this.echoes.failed(earliest);
+      throw error;
+    }
+    if (via === db && (!paired || this.echoes.returned(earliest))) this.wake(earliest);
     // Ids rise in the caller's order; RETURNING promises no order, so sort them to pair them up.
     rows.sort((a, b) => a.id.length - b.id.length || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     return jobs.map((job, i): StoredJob => {
@@ -234,6 +257,11 @@ export class PostgresStore implements Store {
         request.worker === undefined ? null : JSON.stringify(request.worker),
       ]),
     );
+    // Once jobs are leased, a failed question about later ones must not lose them to their lease's expiry.
+    const unlessLeased = <T>(fallback: T) => (error: unknown): T => {
+      if (jobs.length === 0) throw error;
+      return fallback;
+    };
     // Queues with limits were passed over above; each is leased under its own lock.
     let rateOpensAt = Infinity;
     for (const queue of limited) {
@@ -244,7 +272,7 @@ export class PostgresStore implements Store {
     }
     this.lastLeaseShort = jobs.length < request.limit;
     if (!this.lastLeaseShort) return { jobs, nextRunAt: null };
-    const next = await (early ?? this.nextRunAt(db, request.names, served));
+    const next = await (early ?? this.nextRunAt(db, request.names, served)).catch(unlessLeased(null));
     return { jobs, nextRunAt: rateOpensAt === Infinity ? next : Math.min(rateOpensAt, next ?? Infinity) };
   }
 

@@ -1,4 +1,4 @@
-import { type FSWatcher, watch } from 'node:fs';
+import { type FSWatcher, utimesSync, watch } from 'node:fs';
 import type { Database, Statement } from 'better-sqlite3';
 import { SQL } from './queries.js';
 
@@ -14,6 +14,11 @@ const MAX_LOOK_GAP_MS = 20;
  * enqueued and when the first of those jobs is due. Every such commit is also
  * told to `onCommit`, which looks for jobs someone waits on that came to rest.
  * Where the file system cannot be watched, the store's poll still finds the jobs.
+ *
+ * The WAL write that wakes the watch comes before the commit's fsync, so
+ * the commit is not yet visible then. An enqueue therefore also touches the
+ * `-wal` file's times once its commit is done (`announce`): a second event,
+ * at the moment the rows can be read, and each event is looked at at once.
  */
 export class ForeignEnqueues {
   private watcher: FSWatcher | null = null;
@@ -56,6 +61,21 @@ export class ForeignEnqueues {
     this.watcher = null;
   }
 
+  /**
+   * This connection's commit is visible now: wakes other processes' watches
+   * (an attribute change is an event, and leaves the file's contents alone).
+   * A failure loses nothing: their looks at growing intervals, and their
+   * polls, still find the rows.
+   */
+  announce(): void {
+    try {
+      const now = new Date();
+      utimesSync(`${this.db.name}-wal`, now, now);
+    } catch {
+      // No WAL file to touch (a file system that refuses): the other processes' polls find the rows.
+    }
+  }
+
   /** This connection inserted ids `first` to `last`: they are not another process's enqueue. */
   inserted(first: number, last: number): void {
     // No other commit since the last look: every id up to `last` is seen or ours.
@@ -71,6 +91,8 @@ export class ForeignEnqueues {
   private changed(): void {
     this.settleUntil = Date.now() + SETTLE_MS;
     this.nextDelayMs = 0;
+    // At once: the event may be an announce, made when the commit became visible.
+    if (this.db.open) this.look();
     if (this.looking) return;
     this.looking = true;
     this.lookAfter(0);

@@ -83,6 +83,8 @@ interface Prepared {
  */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite';
+  /** Its inserts wake this process's subscribers as they return. */
+  readonly subscribeTellsOwnInserts = true;
   readonly maxSleepMs: number;
   readonly path: string;
   private readonly options: ResolvedSqliteOptions;
@@ -186,7 +188,10 @@ export class SqliteStore implements Store {
     const keyed = jobs.some((job) => job.unique !== undefined);
     const stored = await this.run('inserting jobs', (s) => (keyed ? s.insertKeyed(jobs) : s.insert(jobs)));
     const fresh = keyed ? stored.filter((job) => !job.duplicate) : stored;
-    if (fresh.length > 0) this.foreign?.inserted(Number(fresh[0]!.id), Number(fresh[fresh.length - 1]!.id));
+    if (fresh.length > 0) {
+      this.foreign?.inserted(Number(fresh[0]!.id), Number(fresh[fresh.length - 1]!.id));
+      this.foreign?.announce();
+    }
     let earliest = Infinity;
     for (const job of jobs) earliest = Math.min(earliest, job.runAt);
     this.wakes.notify(earliest);
@@ -387,6 +392,7 @@ export class SqliteStore implements Store {
     const result = await this.run('firing a tick', (s) => s.schedules.fire(tick));
     if (result.job) {
       this.foreign?.inserted(Number(result.job.id), Number(result.job.id));
+      this.foreign?.announce();
       this.wakes.notify(result.job.runAt);
     }
     return result;

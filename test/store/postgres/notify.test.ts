@@ -69,6 +69,21 @@ describe('postgres store: LISTEN/NOTIFY', () => {
     off();
   });
 
+  it('tells its own subscribers once of an insert through its pool: when it returns or by its NOTIFY, not both', async () => {
+    const { seen, next, off, listening } = wakes(listener);
+    await listening();
+    const runAt = Date.now() - 4321;
+    await listener.insert([newJob({ runAt }), newJob({ runAt: runAt + 5 })]);
+    // Told by the time the insert returns, before its notification has to come back.
+    expect(seen).toEqual([runAt]);
+    // A marker committed after: notifications arrive in commit order, so the echo is in by then.
+    const marker = Date.now() - 99_999;
+    await other.insert([newJob({ runAt: marker })]);
+    await next((r) => r === marker);
+    expect(seen).toEqual([runAt, marker]);
+    off();
+  });
+
   it('wakes subscribers when a job re-enters the queue, not when it is leased or finished', async () => {
     const [job] = await other.insert([newJob()]);
     const { seen, next, off, listening } = wakes(listener);
