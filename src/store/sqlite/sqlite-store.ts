@@ -114,9 +114,10 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
-    await this.opening?.catch(() => undefined);
     // Inserts already called are committed (and answered) before the connection goes; later ones are refused.
-    await this.inserts?.close();
+    const inserted = this.inserts?.close();
+    await this.opening?.catch(() => undefined);
+    await inserted;
     this.inserts = null;
     const prepared = this.prepared;
     this.prepared = null;
@@ -191,8 +192,9 @@ export class SqliteStore implements Store {
       throw new StoreConfigError('client', 'the sqlite store has no outside transaction to join; leave it out');
     }
     this.ready();
+    if (!this.inserts) throw this.notOpen();
     if (jobs.length === 0) return [];
-    return this.inserts!.add(jobs);
+    return this.inserts.add(jobs);
   }
 
   /**
