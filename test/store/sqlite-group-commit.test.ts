@@ -82,6 +82,17 @@ describe('sqlite group commit: inserts called together share one transaction', (
     for (const [job] of stored) expect(await store.get(job!.id)).toMatchObject({ id: job!.id, input: job!.input, state: 'pending' });
   });
 
+  it('gathers inserts called from separate callbacks of one turn of the event loop, as requests arriving together are', async () => {
+    const store = await openStore();
+    const before = commitsInWal();
+    // Node runs the microtasks between two such callbacks: a flush on a microtask would commit each on its own.
+    const stored = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => new Promise<StoredJob[]>((resolve, reject) => setImmediate(() => store.insert([newJob({ input: i })]).then(resolve, reject)))),
+    );
+    expect(commitsInWal() - before).toBe(1);
+    expect(stored.map(([job]) => job!.input)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+  });
+
   it('commits each insert on its own when each waits for the last, as before', async () => {
     const store = await openStore();
     const before = commitsInWal();
