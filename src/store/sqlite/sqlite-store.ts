@@ -36,6 +36,7 @@ import { RestWatchers } from '../rest-watchers.js';
 import { WakeListeners } from '../wake-listeners.js';
 import { type DutyClaims, dutyClaims } from './duties.js';
 import { ForeignEnqueues } from './foreign-enqueues.js';
+import { GroupCommit, type InsertOutcome } from './group-commit.js';
 import { keyedInsert } from './job-keys.js';
 import { leaseOperation } from './lease.js';
 import { migrate } from './migrations.js';
@@ -58,6 +59,8 @@ interface Prepared {
   db: Db;
   insert: (jobs: readonly NewJob[]) => StoredJob[];
   insertKeyed: (jobs: readonly NewJob[]) => StoredJob[];
+  /** Several callers' batches in one write transaction, each under a savepoint of its own. */
+  insertBatches: (batches: ReadonlyArray<readonly NewJob[]>) => InsertOutcome[];
   lease: (request: LeaseRequest) => LeaseResult;
   write: (writes: readonly TransitionWrite[]) => boolean[];
   extend: (leases: readonly LeaseRef[], leaseMs: number) => boolean[];
@@ -93,6 +96,8 @@ export class SqliteStore implements Store {
   private readonly wakes = new WakeListeners();
   private readonly resting = new RestWatchers();
   private foreign: ForeignEnqueues | null = null;
+  /** Gathers the inserts of one turn of the event loop into one commit; one per open connection. */
+  private inserts: GroupCommit | null = null;
   /** The queue settings as last seen, to tell another process's resume from its other commits. */
   private queuesVersion = '';
 
@@ -107,10 +112,15 @@ export class SqliteStore implements Store {
     if (this.prepared) return;
     this.opening ??= this.connect().finally(() => (this.opening = null));
     this.prepared = await this.opening;
+    this.inserts ??= new GroupCommit((batches) => this.commitInserts(batches), () => this.notOpen());
   }
 
   async close(): Promise<void> {
+    // Inserts already called are committed (and answered) before the connection goes; later ones are refused.
+    const inserted = this.inserts?.close();
     await this.opening?.catch(() => undefined);
+    await inserted;
+    this.inserts = null;
     const prepared = this.prepared;
     this.prepared = null;
     this.foreign?.stop();
@@ -184,18 +194,45 @@ export class SqliteStore implements Store {
       throw new StoreConfigError('client', 'the sqlite store has no outside transaction to join; leave it out');
     }
     this.ready();
+    if (!this.inserts) throw this.notOpen();
     if (jobs.length === 0) return [];
-    const keyed = jobs.some((job) => job.unique !== undefined);
-    const stored = await this.run('inserting jobs', (s) => (keyed ? s.insertKeyed(jobs) : s.insert(jobs)));
-    const fresh = keyed ? stored.filter((job) => !job.duplicate) : stored;
-    if (fresh.length > 0) {
-      this.foreign?.inserted(Number(fresh[0]!.id), Number(fresh[fresh.length - 1]!.id));
-      this.foreign?.announce();
-    }
+    return this.inserts.add(jobs);
+  }
+
+  /**
+   * One commit for the batches of every caller of this turn. A lone batch is
+   * its own transaction, as before; several share one, each under a savepoint,
+   * so a batch that fails (a key conflict, a bad row) is rolled back alone and
+   * fails only its caller. Whatever fails the transaction itself fails them all.
+   */
+  private async commitInserts(batches: ReadonlyArray<readonly NewJob[]>): Promise<InsertOutcome[]> {
+    const outcomes = await this.run('inserting jobs', (s): InsertOutcome[] =>
+      batches.length === 1 ? [{ stored: insertOne(s, batches[0]!) }] : s.insertBatches(batches),
+    );
+    let first = Infinity;
+    let last = -Infinity;
     let earliest = Infinity;
-    for (const job of jobs) earliest = Math.min(earliest, job.runAt);
-    this.wakes.notify(earliest);
-    return stored;
+    outcomes.forEach((outcome, i) => {
+      if (!('stored' in outcome)) {
+        outcome.error = this.failure('inserting jobs', outcome.error);
+        return;
+      }
+      for (const job of outcome.stored) {
+        if (job.duplicate) continue;
+        first = Math.min(first, Number(job.id));
+        last = Math.max(last, Number(job.id));
+      }
+      for (const job of batches[i]!) earliest = Math.min(earliest, job.runAt);
+    });
+    try {
+      if (first <= last) this.foreign?.inserted(first, last);
+    } catch {
+      // Committed all the same: at worst this store takes its own jobs for another process's and wakes its workers once more.
+    }
+    // Once a commit is visible, other processes are told by the WAL file's times (see foreign-enqueues.ts).
+    if (first <= last) this.foreign?.announce();
+    if (earliest < Infinity) this.wakes.notify(earliest);
+    return outcomes;
   }
 
   lease(request: LeaseRequest): Promise<LeaseResult> {
@@ -407,14 +444,22 @@ export class SqliteStore implements Store {
     try {
       return await whileBusy(this.options.busyTimeoutMs, () => operation(this.ready()));
     } catch (error) {
-      if (error instanceof StoreError || error instanceof StoreConfigError || error instanceof JobKeyConflictError) throw error;
-      throw new StoreError(`sqlite store: ${what} failed: ${reasonOf(error, this.options.busyTimeoutMs)}`, { cause: error });
+      throw this.failure(what, error);
     }
   }
 
+  /** The typed error a caller gets: the store's own errors as they are, anything from underneath as a StoreError. */
+  private failure(what: string, error: unknown): unknown {
+    if (error instanceof StoreError || error instanceof StoreConfigError || error instanceof JobKeyConflictError) return error;
+    return new StoreError(`sqlite store: ${what} failed: ${reasonOf(error, this.options.busyTimeoutMs)}`, { cause: error });
+  }
+
+  private notOpen(): StoreError {
+    return new StoreError(`the sqlite store at ${this.path} is not open; call open() first`);
+  }
 
   private ready(): Prepared {
-    if (!this.prepared) throw new StoreError(`the sqlite store at ${this.path} is not open; call open() first`);
+    if (!this.prepared) throw this.notOpen();
     return this.prepared;
   }
 }
@@ -438,9 +483,8 @@ function prepare(db: Db, synchronous: 'full' | 'normal'): Prepared {
   }>(SQL.write);
   const extendOne = db.prepare<[number, number, string]>(SQL.extend);
 
-  const prepared: Omit<Prepared, 'schedules'> = {
-    db,
-    insert: db.transaction((jobs: readonly NewJob[]) => {
+  const insertKeyed = keyedInsert(db);
+  const insert = db.transaction((jobs: readonly NewJob[]) => {
       const now = Date.now();
       return jobs.map((job): StoredJob => {
         // Stored as JSON and read back, so the caller gets what a later get() would give.
@@ -450,8 +494,23 @@ function prepare(db: Db, synchronous: 'full' | 'normal'): Prepared {
         );
         return enqueuedRecord(job, String(lastInsertRowid), JSON.parse(input), now);
       });
-    }).immediate,
-    insertKeyed: keyedInsert(db),
+    }).immediate;
+  const prepared: Omit<Prepared, 'schedules'> = {
+    db,
+    insert,
+    insertKeyed,
+    // Called inside this transaction, each batch's own transaction is a savepoint (better-sqlite3 nests them so).
+    insertBatches: db.transaction((batches: ReadonlyArray<readonly NewJob[]>) =>
+      batches.map((jobs): InsertOutcome => {
+        try {
+          return { stored: (isKeyed(jobs) ? insertKeyed : insert)(jobs) };
+        } catch (error) {
+          // A lock not had, or a failure that ended the transaction (SQLite rolls back on some I/O errors): all fail.
+          if (isBusy(error) || !db.inTransaction) throw error;
+          return { error };
+        }
+      }),
+    ).immediate,
     lease: leaseOperation(db, synchronous),
     write: db.transaction((writes: readonly TransitionWrite[]) => {
       const now = Date.now();
@@ -516,6 +575,15 @@ async function whileBusy<T>(timeoutMs: number, operation: () => T): Promise<T> {
     }
     await sleep(1 + Math.random() * 4);
   }
+}
+
+/** A batch with a unique key reads each key's holder and writes under the lock: see job-keys.ts. */
+function isKeyed(jobs: readonly NewJob[]): boolean {
+  return jobs.some((job) => job.unique !== undefined);
+}
+
+function insertOne(s: Prepared, jobs: readonly NewJob[]): StoredJob[] {
+  return isKeyed(jobs) ? s.insertKeyed(jobs) : s.insert(jobs);
 }
 
 function isBusy(error: unknown): boolean {
