@@ -7,9 +7,11 @@ const SETTLE_MS = 200;
 const MAX_LOOK_GAP_MS = 20;
 /**
  * At most one announce this often; a commit inside the gap is announced at
- * its end. Touching the file costs a lone enqueue about a fifth of its time
- * (the next fsync carries the change), and a burst needs no more: the other
- * processes' looks run on for SETTLE_MS after each event.
+ * its end. Touching the file cost one-by-one enqueues about a fifth of their
+ * rate (measured; the file system's work, not ours), and a burst needs no
+ * more: the other processes' looks run on for SETTLE_MS after each event.
+ * Longer gaps held back lone enqueues a few ms apart (5 ms: cross-process
+ * pickup p50 x2.27 of BullMQ's, against x1.25 and x1.86 at 1 ms).
  */
 const ANNOUNCE_GAP_MS = 1;
 
