@@ -1,41 +1,14 @@
 import { openSync, readSync, closeSync, fstatSync } from 'node:fs';
-import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createDispatcher, defineJob, JobKeyConflictError, type SqliteStore, sqliteStore, type StoredJob, StoreError } from '../../src/index.js';
 import { newJob } from '../../src/testing/store-jobs.js';
 import { until } from '../support/until.js';
 import { spawnScript } from './sqlite/processes.js';
-import { tempDatabase } from './sqlite/temp-file.js';
+import { sqliteFileFixture } from './sqlite/file-fixture.js';
 
-let temp: ReturnType<typeof tempDatabase>;
-const opened: SqliteStore[] = [];
-const connections: Database.Database[] = [];
-const children: Array<ReturnType<typeof spawnScript>> = [];
-
-beforeEach(() => {
-  temp = tempDatabase('dispatch-sqlite-group-');
-});
-
-afterEach(async () => {
-  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  for (const db of connections.splice(0)) if (db.open) db.close();
-  for (const store of opened.splice(0)) await store.close();
-  temp.remove();
-});
-
-async function openStore(options: Partial<Parameters<typeof sqliteStore>[0]> = {}): Promise<SqliteStore> {
-  const store = sqliteStore({ path: temp.path, ...options });
-  await store.open();
-  opened.push(store);
-  return store;
-}
-
-function rawConnection(): Database.Database {
-  const db = new Database(temp.path);
-  connections.push(db);
-  return db;
-}
+const fixture = sqliteFileFixture('dispatch-sqlite-group-');
+const { openStore, rawConnection, opened, children } = fixture;
 
 /**
  * Commits in the WAL file since its last restart, read from the file: each
@@ -44,7 +17,7 @@ function rawConnection(): Database.Database {
  * The tests write far less than a checkpoint's 1,000 pages, so none restarts it.
  */
 function commitsInWal(): number {
-  const fd = openSync(`${temp.path}-wal`, 'r');
+  const fd = openSync(`${fixture.temp.path}-wal`, 'r');
   try {
     const size = fstatSync(fd).size;
     const header = Buffer.alloc(32);
@@ -102,7 +75,7 @@ describe('sqlite group commit: inserts called together share one transaction', (
 
   it('shares one commit among concurrent enqueues through the dispatcher, and tells this process of them once', async () => {
     const mark = defineJob({ name: 'mark', input: z.object({ i: z.number() }), handler: () => {} });
-    const store = sqliteStore({ path: temp.path });
+    const store = sqliteStore({ path: fixture.temp.path });
     // Only enqueues: no worker of its own commits beside them.
     const dispatcher = createDispatcher({ store }).register(mark);
     try {
@@ -223,7 +196,7 @@ describe('sqlite group commit: a failing call fails alone', () => {
 
 describe('sqlite group commit: closing with callers waiting', () => {
   it('commits and answers the inserts called before close, refuses those called after, and leaves none hanging', async () => {
-    const store = sqliteStore({ path: temp.path });
+    const store = sqliteStore({ path: fixture.temp.path });
     await store.open();
     const before = Array.from({ length: 10 }, (_, i) => store.insert([newJob({ input: i })]));
     const closing = store.close();
@@ -237,7 +210,7 @@ describe('sqlite group commit: closing with callers waiting', () => {
   });
 
   it('waits at close for a batch waiting on another connection\'s lock, then commits it', async () => {
-    const store = sqliteStore({ path: temp.path, busyTimeout: '5s' });
+    const store = sqliteStore({ path: fixture.temp.path, busyTimeout: '5s' });
     await store.open();
     const other = rawConnection();
     other.exec('BEGIN IMMEDIATE');
@@ -251,7 +224,7 @@ describe('sqlite group commit: closing with callers waiting', () => {
   });
 
   it('rejects at close a batch whose lock never comes, and closes', async () => {
-    const store = sqliteStore({ path: temp.path, busyTimeout: 100 });
+    const store = sqliteStore({ path: fixture.temp.path, busyTimeout: 100 });
     await store.open();
     const other = rawConnection();
     other.exec('BEGIN IMMEDIATE');
@@ -275,7 +248,7 @@ describe('sqlite group commit: closing with callers waiting', () => {
 
 describe('sqlite group commit: durability', () => {
   it('a process of concurrent producers killed at any moment leaves every enqueue that resolved in the file', async () => {
-    const enqueuer = spawnScript('concurrent-enqueuer.ts', [temp.path]);
+    const enqueuer = spawnScript('concurrent-enqueuer.ts', [fixture.temp.path]);
     children.push(enqueuer);
     const resolved = () => enqueuer.output().split('\n').filter((l) => l.startsWith('resolved '));
     await until(() => resolved().length >= 300, '300 enqueues to resolve', 30_000, 5);

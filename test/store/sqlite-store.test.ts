@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import {
   createDispatcher,
@@ -22,39 +22,15 @@ import { newJob } from '../../src/testing/store-jobs.js';
 import { deferred } from '../support/harness.js';
 import { spawnScript } from './sqlite/processes.js';
 import { until } from '../support/until.js';
+import { sqliteFileFixture } from './sqlite/file-fixture.js';
 import { tempDatabase } from './sqlite/temp-file.js';
 
-let temp: ReturnType<typeof tempDatabase>;
-const opened: Store[] = [];
-const connections: Database.Database[] = [];
-const children: Array<ReturnType<typeof spawnScript>> = [];
+const fixture = sqliteFileFixture();
+const { openStore, rawConnection, opened, children } = fixture;
 
-beforeEach(() => {
-  temp = tempDatabase();
-});
-
-afterEach(async () => {
+afterEach(() => {
   vi.restoreAllMocks();
-  // Killed here, not in the test: a test that times out never reaches its own finally.
-  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  for (const db of connections.splice(0)) if (db.open) db.close();
-  for (const store of opened.splice(0)) await store.close();
-  temp.remove();
 });
-
-async function openStore(options: Partial<Parameters<typeof sqliteStore>[0]> = {}): Promise<SqliteStore> {
-  const store = sqliteStore({ path: temp.path, ...options });
-  await store.open();
-  opened.push(store);
-  return store;
-}
-
-/** A second, plain connection to the same file, as another process would have. */
-function rawConnection(): Database.Database {
-  const db = new Database(temp.path);
-  connections.push(db);
-  return db;
-}
 
 function configError(run: () => unknown): StoreConfigError {
   try {
@@ -73,35 +49,35 @@ describe('sqlite store options', () => {
     ['a path that is not a string', () => ({ path: 42 }), 'path', /string/],
     ['an empty path', () => ({ path: '' }), 'path', /empty/],
     ['an in-memory database', () => ({ path: ':memory:' }), 'path', /memoryStore/],
-    ['a directory', () => ({ path: temp.dir }), 'path', /is a directory/],
-    ['a folder that does not exist', () => ({ path: join(temp.dir, 'missing', 'jobs.db') }), 'path', /does not exist/],
-    ['a path under a file', () => ({ path: join(temp.path, 'jobs.db') }), 'path', /not a folder/],
-    ['an unknown synchronous level', () => ({ path: temp.path, synchronous: 'off' }), 'synchronous', /'full' or 'normal'/],
-    ['a negative busyTimeout', () => ({ path: temp.path, busyTimeout: -1 }), 'busyTimeout', /must not be negative/],
-    ['a busyTimeout that is no duration', () => ({ path: temp.path, busyTimeout: 'soon' }), 'busyTimeout', /not a duration/],
-    ['a zero pollInterval', () => ({ path: temp.path, pollInterval: 0 }), 'pollInterval', /at least 1 ms/],
-    ['a dutyExpiry too short to renew', () => ({ path: temp.path, dutyExpiry: 50 }), 'dutyExpiry', /at least 100 ms/],
-    ['a misspelt option', () => ({ path: temp.path, pollIntervall: 100 }), 'pollIntervall', /not an option/],
+    ['a directory', () => ({ path: fixture.temp.dir }), 'path', /is a directory/],
+    ['a folder that does not exist', () => ({ path: join(fixture.temp.dir, 'missing', 'jobs.db') }), 'path', /does not exist/],
+    ['a path under a file', () => ({ path: join(fixture.temp.path, 'jobs.db') }), 'path', /not a folder/],
+    ['an unknown synchronous level', () => ({ path: fixture.temp.path, synchronous: 'off' }), 'synchronous', /'full' or 'normal'/],
+    ['a negative busyTimeout', () => ({ path: fixture.temp.path, busyTimeout: -1 }), 'busyTimeout', /must not be negative/],
+    ['a busyTimeout that is no duration', () => ({ path: fixture.temp.path, busyTimeout: 'soon' }), 'busyTimeout', /not a duration/],
+    ['a zero pollInterval', () => ({ path: fixture.temp.path, pollInterval: 0 }), 'pollInterval', /at least 1 ms/],
+    ['a dutyExpiry too short to renew', () => ({ path: fixture.temp.path, dutyExpiry: 50 }), 'dutyExpiry', /at least 100 ms/],
+    ['a misspelt option', () => ({ path: fixture.temp.path, pollIntervall: 100 }), 'pollIntervall', /not an option/],
   ])('refuses %s, naming the field', (_, options, field, reason) => {
     // The file a path under it points into must exist for that case to mean what it says.
-    writeFileSync(temp.path, '');
+    writeFileSync(fixture.temp.path, '');
     const error = configError(() => sqliteStore(options() as never));
     expect(error.field).toBe(field);
     expect(error.reason).toMatch(reason);
   });
 
   it('refuses at open a file that is not a SQLite database', async () => {
-    writeFileSync(temp.path, 'just some text, long enough to fill the header of a database file....');
-    const store = sqliteStore({ path: temp.path });
+    writeFileSync(fixture.temp.path, 'just some text, long enough to fill the header of a database file....');
+    const store = sqliteStore({ path: fixture.temp.path });
     const error = await store.open().then(() => null, (e: unknown) => e);
     expect(error).toBeInstanceOf(StoreConfigError);
     expect(error).toMatchObject({ field: 'path', reason: expect.stringMatching(/not a SQLite database/) });
   });
 
   it('sleeps at most pollInterval, since other processes cannot wake it', () => {
-    expect(sqliteStore({ path: temp.path }).maxSleepMs).toBe(250);
-    expect(sqliteStore({ path: temp.path, pollInterval: '1s' }).maxSleepMs).toBe(1000);
-    expect(sqliteStore({ path: temp.path }).kind).toBe('sqlite');
+    expect(sqliteStore({ path: fixture.temp.path }).maxSleepMs).toBe(250);
+    expect(sqliteStore({ path: fixture.temp.path, pollInterval: '1s' }).maxSleepMs).toBe(1000);
+    expect(sqliteStore({ path: fixture.temp.path }).kind).toBe('sqlite');
   });
 
   it('refuses a client to enqueue through', async () => {
@@ -112,7 +88,7 @@ describe('sqlite store options', () => {
   });
 
   it('answers a StoreError before open and after close', async () => {
-    const store = sqliteStore({ path: temp.path });
+    const store = sqliteStore({ path: fixture.temp.path });
     await expect(store.get('1')).rejects.toThrow(StoreError);
     await store.open();
     await store.close();
@@ -125,7 +101,7 @@ describe('sqlite store file and schema', () => {
     const pragma = vi.spyOn(Database.prototype, 'pragma');
     await openStore();
     expect(pragma).toHaveBeenCalledWith('synchronous = FULL');
-    const normal = sqliteStore({ path: join(temp.dir, 'normal.db'), synchronous: 'normal' });
+    const normal = sqliteStore({ path: join(fixture.temp.dir, 'normal.db'), synchronous: 'normal' });
     await normal.open();
     opened.push(normal);
     expect(pragma).toHaveBeenCalledWith('synchronous = NORMAL');
@@ -168,7 +144,7 @@ describe('sqlite store file and schema', () => {
 
   it('lets several processes open and migrate one new file at once', async () => {
     const at = Date.now() + 2500;
-    const children = Array.from({ length: 4 }, () => spawnScript('open-at-once.ts', [temp.path, String(at)]));
+    const children = Array.from({ length: 4 }, () => spawnScript('open-at-once.ts', [fixture.temp.path, String(at)]));
     for (const child of children) expect(await child.exited, child.output()).toBe(0);
     const db = rawConnection();
     expect(db.prepare('SELECT version FROM dispatch_migrations').all()).toEqual(MIGRATIONS.map(({ version }) => ({ version })));
@@ -391,7 +367,7 @@ describe('sqlite store wake-ups within one process', () => {
   });
 
   it('lets a worker start a job enqueued by another dispatcher sharing its store without waiting for the poll', async () => {
-    const store = sqliteStore({ path: temp.path, pollInterval: '1h' });
+    const store = sqliteStore({ path: fixture.temp.path, pollInterval: '1h' });
     const ran = deferred<string>();
     const job = defineJob({ name: 'ping', input: z.object({ n: z.number() }), handler: (_input, ctx) => ran.resolve(ctx.job.id) });
     const worker = createDispatcher({ store }).register(job);
@@ -430,12 +406,12 @@ describe('sqlite store wake-ups across processes', () => {
   it('starts a job enqueued by another process at once, not after the poll', async () => {
     const ran = deferred<number>();
     const mark = defineJob({ name: 'mark', input: z.object({ batch: z.number(), i: z.number() }), handler: () => ran.resolve(Date.now()) });
-    const worker = createDispatcher({ store: sqliteStore({ path: temp.path, pollInterval: '1h' }) }).register(mark);
+    const worker = createDispatcher({ store: sqliteStore({ path: fixture.temp.path, pollInterval: '1h' }) }).register(mark);
     await worker.start();
     try {
       // The worker's first lease finds nothing, and it goes to sleep for the hour-long poll.
       await sleep(100);
-      const enqueuer = spawnScript('enqueuer.ts', [temp.path]);
+      const enqueuer = spawnScript('enqueuer.ts', [fixture.temp.path]);
       children.push(enqueuer);
       let resolvedAt: number | null = null;
       enqueuer.stdout!.once('data', () => (resolvedAt = Date.now()));
