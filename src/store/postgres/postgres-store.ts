@@ -180,10 +180,12 @@ export class PostgresStore implements Store {
     const db = this.db();
     const via = options?.client === undefined ? db : queryable(options.client);
     if (jobs.length === 0) return [];
+    let earliest = Infinity;
+    for (const job of jobs) earliest = Math.min(earliest, job.runAt);
     if (jobs.some((job) => job.unique !== undefined)) {
       const keyed = await this.insertKeyed(via, jobs);
       // Not paired with its echo (the keyed statement may notify once per row): told here and again by it.
-      if (via === db) this.wake(Math.min(...jobs.map((job) => job.runAt)));
+      if (via === db) this.wake(earliest);
       return keyed;
     }
     // Most jobs have no group: then one null instead of an array of them.
@@ -191,8 +193,6 @@ export class PostgresStore implements Store {
     // On the pool the insert commits before it returns: this process's workers are told then, and its echo
     // on the listening connection is passed over (or the other way round, whichever comes first).
     // In the caller's transaction nothing is visible until the caller commits: the NOTIFY tells.
-    let earliest = Infinity;
-    if (via === db) for (const job of jobs) earliest = Math.min(earliest, job.runAt);
     const paired = via === db && this.echoes.sending(earliest);
     let rows: Array<{ id: string; created_at: number }>;
     try {

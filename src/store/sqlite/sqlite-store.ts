@@ -57,8 +57,8 @@ const IN_THREAD_BUSY_MS = 10;
  */
 interface Prepared {
   db: Db;
+  /** One caller's batch in its own transaction (keyed or not). */
   insert: (jobs: readonly NewJob[]) => StoredJob[];
-  insertKeyed: (jobs: readonly NewJob[]) => StoredJob[];
   /** Several callers' batches in one write transaction, each under a savepoint of its own. */
   insertBatches: (batches: ReadonlyArray<readonly NewJob[]>) => InsertOutcome[];
   lease: (request: LeaseRequest) => LeaseResult;
@@ -207,7 +207,7 @@ export class SqliteStore implements Store {
    */
   private async commitInserts(batches: ReadonlyArray<readonly NewJob[]>): Promise<InsertOutcome[]> {
     const outcomes = await this.run('inserting jobs', (s): InsertOutcome[] =>
-      batches.length === 1 ? [{ stored: insertOne(s, batches[0]!) }] : s.insertBatches(batches),
+      batches.length === 1 ? [{ stored: s.insert(batches[0]!) }] : s.insertBatches(batches),
     );
     let first = Infinity;
     let last = -Infinity;
@@ -224,13 +224,7 @@ export class SqliteStore implements Store {
       }
       for (const job of batches[i]!) earliest = Math.min(earliest, job.runAt);
     });
-    try {
-      if (first <= last) this.foreign?.inserted(first, last);
-    } catch {
-      // Committed all the same: at worst this store takes its own jobs for another process's and wakes its workers once more.
-    }
-    // Once a commit is visible, other processes are told by the WAL file's times (see foreign-enqueues.ts).
-    if (first <= last) this.foreign?.announce();
+    if (first <= last) this.committed(first, last);
     if (earliest < Infinity) this.wakes.notify(earliest);
     return outcomes;
   }
@@ -428,8 +422,7 @@ export class SqliteStore implements Store {
   async fireTick(tick: TickFire): Promise<TickResult> {
     const result = await this.run('firing a tick', (s) => s.schedules.fire(tick));
     if (result.job) {
-      this.foreign?.inserted(Number(result.job.id), Number(result.job.id));
-      this.foreign?.announce();
+      this.committed(Number(result.job.id), Number(result.job.id));
       this.wakes.notify(result.job.runAt);
     }
     return result;
@@ -452,6 +445,20 @@ export class SqliteStore implements Store {
   private failure(what: string, error: unknown): unknown {
     if (error instanceof StoreError || error instanceof StoreConfigError || error instanceof JobKeyConflictError) return error;
     return new StoreError(`sqlite store: ${what} failed: ${reasonOf(error, this.options.busyTimeoutMs)}`, { cause: error });
+  }
+
+  /**
+   * Jobs `first` to `last` were committed through this connection: not another
+   * process's enqueue to this store, and news to the other processes, told by
+   * the WAL file's times once the commit is visible (see foreign-enqueues.ts).
+   */
+  private committed(first: number, last: number): void {
+    try {
+      this.foreign?.inserted(first, last);
+    } catch {
+      // Committed all the same: at worst this store takes its own jobs for another process's and wakes its workers once more.
+    }
+    this.foreign?.announce();
   }
 
   private notOpen(): StoreError {
@@ -484,7 +491,7 @@ function prepare(db: Db, synchronous: 'full' | 'normal'): Prepared {
   const extendOne = db.prepare<[number, number, string]>(SQL.extend);
 
   const insertKeyed = keyedInsert(db);
-  const insert = db.transaction((jobs: readonly NewJob[]) => {
+  const insertPlain = db.transaction((jobs: readonly NewJob[]) => {
       const now = Date.now();
       return jobs.map((job): StoredJob => {
         // Stored as JSON and read back, so the caller gets what a later get() would give.
@@ -495,15 +502,16 @@ function prepare(db: Db, synchronous: 'full' | 'normal'): Prepared {
         return enqueuedRecord(job, String(lastInsertRowid), JSON.parse(input), now);
       });
     }).immediate;
+  // A batch with a unique key reads each key's holder and writes under the lock: see job-keys.ts.
+  const insert = (jobs: readonly NewJob[]) => (jobs.some((job) => job.unique !== undefined) ? insertKeyed : insertPlain)(jobs);
   const prepared: Omit<Prepared, 'schedules'> = {
     db,
     insert,
-    insertKeyed,
     // Called inside this transaction, each batch's own transaction is a savepoint (better-sqlite3 nests them so).
     insertBatches: db.transaction((batches: ReadonlyArray<readonly NewJob[]>) =>
       batches.map((jobs): InsertOutcome => {
         try {
-          return { stored: (isKeyed(jobs) ? insertKeyed : insert)(jobs) };
+          return { stored: insert(jobs) };
         } catch (error) {
           // A lock not had, or a failure that ended the transaction (SQLite rolls back on some I/O errors): all fail.
           if (isBusy(error) || !db.inTransaction) throw error;
@@ -575,15 +583,6 @@ async function whileBusy<T>(timeoutMs: number, operation: () => T): Promise<T> {
     }
     await sleep(1 + Math.random() * 4);
   }
-}
-
-/** A batch with a unique key reads each key's holder and writes under the lock: see job-keys.ts. */
-function isKeyed(jobs: readonly NewJob[]): boolean {
-  return jobs.some((job) => job.unique !== undefined);
-}
-
-function insertOne(s: Prepared, jobs: readonly NewJob[]): StoredJob[] {
-  return isKeyed(jobs) ? s.insertKeyed(jobs) : s.insert(jobs);
 }
 
 function isBusy(error: unknown): boolean {
