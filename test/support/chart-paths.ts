@@ -174,6 +174,8 @@ export function describeChartPaths(kind: string, makeStore: () => Promise<Store>
         expect(steps).toEqual([]);
         await admin.queues.resume('default');
         expect((await worker.waitFor(id, { timeout: '3s' })).state).toBe('completed');
+        // waitFor hears the stored rest, which can come before the worker reports its step.
+        await until(async () => steps.length >= 2, async () => `the worker reporting the SUCCEED step (steps: ${steps.join(', ')})`);
         expect(steps).toEqual(['pending -LEASE-> running', 'running -SUCCEED-> completed']);
       } finally {
         await worker.stop({ grace: 0 });
