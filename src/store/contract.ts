@@ -368,7 +368,7 @@ export interface Store extends ScheduleStore {
   queueCounts(): Promise<QueueStateCounts>;
 }
 
-export { ENQUEUE_EVENT, ERROR_STATES, type HistoryEntry, readHistory, showsError } from './history.js';
+export { ENQUEUE_EVENT, ERROR_STATES, type HistoryEntry, readHistory, type WorkerNames, showsError } from './history.js';
 export type { CatchUp, NewSchedule, Overlap, ScheduleStore, StoredSchedule, TickFire, TickResult } from './schedules.js';
 export type { QueueSettings, QueueSettingsChange, QueueStateCounts, RateLimit, StoredQueue } from './queue-settings.js';
 export { changedSettings, isDefault, isLimited, NO_QUEUE_SETTINGS } from './queue-settings.js';

@@ -2,8 +2,12 @@ import { ERROR_STATES, jobRules, sqlList } from '../contract.js';
 
 /**
  * A job's history on SQLite: the `history` column, JSON arrays joined by
- * commas (see HistoryTuple), appended to in the statement that makes each
- * step. A text append: the write path parses no JSON.
+ * commas, appended to in the statement that makes each step. A text append:
+ * the write path parses no JSON. Entries take the compact shape (see
+ * CompactHistoryTuple): `[sinceCreated, from, to, event, attempt, workerRef]`,
+ * the last error a seventh element only where there is one, the worker a
+ * row of dispatch_workers. A step's bytes are most of what it costs here: a
+ * completed job's two entries once doubled its row.
  */
 
 /** `history` with `entry` (SQL yielding one tuple's text) appended. */
@@ -12,14 +16,24 @@ export const appended = (entry: string) => `coalesce(history || ',', '') || ${en
 const due = [...jobRules.dueThrough];
 
 /**
+ * One entry's text; `at` an epoch-ms expression, made relative to the row's
+ * creation here. The numbers are cast: better-sqlite3 binds a JS number as a
+ * real, which JSON would spell `1.0`.
+ */
+const tuple = (at: string, createdAt: string, from: string, to: string, event: string, attempt: string, worker: string, error?: string) =>
+  `json_array(CAST(${at} - ${createdAt} AS INTEGER), ${from}, ${to}, ${event}, CAST(${attempt} AS INTEGER), CAST(${worker} AS INTEGER)${error ? `, ${error}` : ''})`;
+
+/**
  * The entries of a lease, in the UPDATE that takes the row (SET expressions
  * read the row as it was): the due delayed edge of a state it waited in past
- * its time, then LEASE. `worker` and `now` are the statement's parameters.
+ * its time, then LEASE. `worker` (a dispatch_workers id) and `now` are the
+ * statement's parameters.
  */
 export function leaseEntries(worker: string, now: string): string {
-  const lease = `json_array(${due.length ? `CASE state ${due.map(([from, { to }]) => `WHEN '${from}' THEN '${to}'`).join(' ')} ELSE state END` : 'state'}, '${jobRules.leased}', 'LEASE', attempt + ${jobRules.attemptsPerLease}, ${worker}, ${now}, NULL)`;
+  const from = due.length ? `CASE state ${due.map(([state, { to }]) => `WHEN '${state}' THEN '${to}'`).join(' ')} ELSE state END` : 'state';
+  const lease = tuple(now, 'created_at', from, `'${jobRules.leased}'`, "'LEASE'", `attempt + ${jobRules.attemptsPerLease}`, worker);
   if (due.length === 0) return lease;
-  const edge = `CASE state ${due.map(([from, { event, to }]) => `WHEN '${from}' THEN json_array(state, '${to}', '${event}', attempt, ${worker}, ${now}, NULL) || ','`).join(' ')} ELSE '' END`;
+  const edge = `CASE state ${due.map(([state, { event, to }]) => `WHEN '${state}' THEN ${tuple(now, 'created_at', 'state', `'${to}'`, `'${event}'`, 'attempt', worker)} || ','`).join(' ')} ELSE '' END`;
   return `${edge} || ${lease}`;
 }
 
@@ -30,8 +44,8 @@ export function leaseEntries(worker: string, now: string): string {
  * rather than failing the write.
  */
 export function writeEntry(p: { from: string; to: string; event: string; attempt: string; worker: string; now: string; lastError: string }): string {
-  return `json_array(${p.from}, ${p.to}, ${p.event}, ${p.attempt}, ${p.worker}, ${p.now},
-        CASE WHEN ${p.to} IN (${sqlList(ERROR_STATES)}) AND json_valid(${p.lastError}) THEN json(${p.lastError}) END)`;
+  const entry = (error?: string) => tuple(p.now, 'created_at', p.from, p.to, p.event, p.attempt, p.worker, error);
+  return `CASE WHEN ${p.to} IN (${sqlList(ERROR_STATES)}) AND json_valid(${p.lastError}) THEN ${entry(`json(${p.lastError})`)} ELSE ${entry()} END`;
 }
 
 /**
@@ -44,9 +58,9 @@ export const replaceTrigger = `
   BEGIN
     UPDATE dispatch_jobs SET history = ${appended(`${
       due.length
-        ? `CASE WHEN OLD.state <> NEW.state THEN json_array(OLD.state, NEW.state, CASE OLD.state ${due.map(([from, { event }]) => `WHEN '${from}' THEN '${event}'`).join(' ')} END, NEW.attempt, NULL, NEW.updated_at, NULL) || ',' ELSE '' END || `
+        ? `CASE WHEN OLD.state <> NEW.state THEN ${tuple('NEW.updated_at', 'NEW.created_at', 'OLD.state', 'NEW.state', `CASE OLD.state ${due.map(([from, { event }]) => `WHEN '${from}' THEN '${event}'`).join(' ')} END`, 'NEW.attempt', 'NULL')} || ',' ELSE '' END || `
         : ''
-    }json_array(NEW.state, NEW.state, 'REPLACE', NEW.attempt, NULL, NEW.updated_at, NULL)`)}
+    }${tuple('NEW.updated_at', 'NEW.created_at', 'NEW.state', 'NEW.state', "'REPLACE'", 'NEW.attempt', 'NULL')}`)}
     WHERE id = NEW.id;
   END;
 `;

@@ -3,6 +3,7 @@ import type { CountFilter, ExpireBatch, ExpireResult, ListOptions, ProgressWrite
 import { jobRules } from '../contract.js';
 import { appended, writeEntry } from './history-sql.js';
 import { type JobRow, rowidOf, toStoredJob } from './rows.js';
+import type { WorkerRefs } from './worker-refs.js';
 
 type JobState = StoredJob['state'];
 
@@ -47,7 +48,7 @@ export function jobRemover(db: Db): (ids: readonly number[], state: JobState, be
   return (ids, state, before) => (ids.length === 0 ? 0 : remove.run(JSON.stringify(ids), state, before).changes);
 }
 
-export function prepareAdmin(db: Db): JobAdmin {
+export function prepareAdmin(db: Db, workers: WorkerRefs): JobAdmin {
   const progressOne = db.prepare<[string, number, string]>(ADMIN_SQL.progress);
   const rescheduleOne = db.prepare(ADMIN_SQL.reschedule);
   const listQueue = db.prepare<[string, string, number, number], JobRow>(ADMIN_SQL.listQueue);
@@ -69,7 +70,7 @@ export function prepareAdmin(db: Db): JobAdmin {
       if (id === null) return false;
       const params = {
         id, from: w.from, to: w.to, anyToken: w.token === undefined ? 1 : 0, token: w.token ?? null,
-        attempt: w.attempt ?? null, runAt: w.runAt, priority: w.priority, now: Date.now(), event: w.event ?? null, worker: w.worker ?? null,
+        attempt: w.attempt ?? null, runAt: w.runAt, priority: w.priority, now: Date.now(), event: w.event ?? null, worker: workers.refOf(w.worker),
       };
       return rescheduleOne.run(params).changes === 1;
     },

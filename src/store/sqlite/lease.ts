@@ -4,6 +4,7 @@ import { jobRules, type LeasedJob, type LeaseRequest, type LeaseResult } from '.
 import { SQL } from './queries.js';
 import { type QueueLimit, queueLimits } from './queue-limits.js';
 import { type JobRow, toStoredJob } from './rows.js';
+import type { WorkerRefs } from './worker-refs.js';
 
 interface Lane {
   priority: number;
@@ -22,14 +23,14 @@ interface Lane {
  * higher priority, nor the backlog of a queue that has no room, nor jobs of a
  * name or queue the caller does not take are read row by row.
  */
-export function leaseOperation(db: Database, synchronous: 'full' | 'normal'): (request: LeaseRequest) => LeaseResult {
+export function leaseOperation(db: Database, synchronous: 'full' | 'normal', workers: WorkerRefs): (request: LeaseRequest) => LeaseResult {
   const firstLane = db.prepare<[], Lane>(SQL.firstLane);
   const nextName = db.prepare<[number, string, string], { name: string }>(SQL.nextName);
   const nextQueue = db.prepare<[number, string], { queue: string; name: string }>(SQL.nextQueue);
   const nextPriority = db.prepare<[number], Lane>(SQL.nextPriority);
   const dueInLane = db.prepare<[number, string, string, number, number], JobRow>(SQL.dueInLane);
   const firstLaterInLane = db.prepare<[number, string, string, number], { run_at: number }>(SQL.firstLaterInLane);
-  const take = db.prepare<{ token: string; deadline: number; now: number; id: number; worker: string | null }>(SQL.take);
+  const take = db.prepare<{ token: string; deadline: number; now: number; id: number; worker: number | null }>(SQL.take);
   const limitsOf = queueLimits(db);
 
   /** The lane after this one; past the rest of its queue at once when the queue is not served. */
@@ -41,7 +42,7 @@ export function leaseOperation(db: Database, synchronous: 'full' | 'normal'): (r
     return sibling ? { priority, queue: sibling.queue, name: sibling.name } : nextPriority.get(priority);
   };
 
-  const lease = db.transaction((request: LeaseRequest): LeaseResult => {
+  const lease = db.transaction((request: LeaseRequest, worker: number | null): LeaseResult => {
     // Read once the write lock is held: a wait for another process must not age the deadline.
     const now = Date.now();
     const { limit } = request;
@@ -96,7 +97,6 @@ export function leaseOperation(db: Database, synchronous: 'full' | 'normal'): (r
 
     const token = randomUUID();
     const deadline = now + request.leaseMs;
-    const worker = request.worker ?? null;
     const jobs = chosen.map((row): LeasedJob => {
       take.run({ token, deadline, now, id: row.id, worker });
       const job = toStoredJob(row) as LeasedJob;
@@ -121,9 +121,9 @@ export function leaseOperation(db: Database, synchronous: 'full' | 'normal'): (r
     return { jobs, nextRunAt };
   }).immediate;
 
-  // Nothing it could take: not even the write lock.
   const run = synchronous === 'normal' ? lease : relaxed(db, lease);
-  return (request) => (request.names.length === 0 ? { jobs: [], nextRunAt: null } : run(request));
+  // Nothing it could take: not even the write lock. The worker is named before the transaction (see worker-refs.ts).
+  return (request) => (request.names.length === 0 ? { jobs: [], nextRunAt: null } : run(request, workers.refOf(request.worker)));
 }
 
 /** The caller's room per queue, less what each queue's settings leave; a grouped queue is picked apart from the walk. */
@@ -139,13 +139,15 @@ function roomUnder(asked: Readonly<Record<string, number>>, limits: ReadonlyMap<
  * A lease lost to a power cut only puts its jobs back in the queue (the reaper's work anyway), so
  * its commit need not wait for fsync; enqueues and outcome writes keep synchronous = FULL.
  */
-function relaxed(db: Database, lease: (request: LeaseRequest) => LeaseResult): (request: LeaseRequest) => LeaseResult {
+type Lease = (request: LeaseRequest, worker: number | null) => LeaseResult;
+
+function relaxed(db: Database, lease: Lease): Lease {
   const relax = db.prepare('PRAGMA synchronous = NORMAL');
   const restore = db.prepare('PRAGMA synchronous = FULL');
-  return (request) => {
+  return (request, worker) => {
     relax.run();
     try {
-      return lease(request);
+      return lease(request, worker);
     } finally {
       restore.run();
     }

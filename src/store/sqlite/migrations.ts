@@ -203,6 +203,22 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE dispatch_jobs ADD COLUMN trace_context TEXT;
     `,
   },
+  {
+    version: 11,
+    name: 'compact job history',
+    sql: `
+      -- The workers named in history entries, each once: an entry holds the number (see history-sql.ts).
+      -- Rows are never removed: one per worker process that kept history, and entries of purged jobs
+      -- may have named it.
+      CREATE TABLE dispatch_workers (
+        id   INTEGER PRIMARY KEY,
+        name TEXT    NOT NULL UNIQUE
+      ) STRICT;
+      -- Entries appended from now on take the compact shape; those already kept read as they are.
+      DROP TRIGGER dispatch_jobs_replaced;
+      ${replaceTrigger}
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -44,6 +44,7 @@ import { checkLocation, parseOptions, type ResolvedSqliteOptions, type SqliteSto
 import { SQL } from './queries.js';
 import { type ScheduleStatements, scheduleStatements } from './schedules.js';
 import { queueSettingsOperations } from './queue-settings.js';
+import { workerRefs, type WorkerRefs } from './worker-refs.js';
 import { type JobRow, rowidOf, toStoredJob } from './rows.js';
 
 type JobState = StoredJob['state'];
@@ -75,6 +76,7 @@ interface Prepared {
   schedules: ScheduleStatements;
   queues: ReturnType<typeof queueSettingsOperations>;
   admin: JobAdmin;
+  workers: WorkerRefs;
 }
 
 /**
@@ -324,8 +326,10 @@ export class SqliteStore implements Store {
   async history(id: string): Promise<HistoryEntry[]> {
     const rowid = rowidOf(id);
     if (rowid === null) return [];
-    const row = await this.run('reading a job\'s history', (s) => s.history.get(rowid));
-    return row ? readHistory(id, row.created_at, row.history) : [];
+    return this.run('reading a job\'s history', (s) => {
+      const row = s.history.get(rowid);
+      return row ? readHistory(id, row.created_at, row.history, (refs) => s.workers.namesOf(refs)) : [];
+    });
   }
 
   async expired(limit: number): Promise<StoredJob[]> {
@@ -485,11 +489,36 @@ function prepare(db: Db, synchronous: 'full' | 'normal'): Prepared {
     lastError: string | null;
     result: string | null;
     event: string | null;
-    worker: string | null;
+    worker: number | null;
     now: number;
   }>(SQL.write);
+  const workers = workerRefs(db);
   const extendOne = db.prepare<[number, number, string]>(SQL.extend);
 
+  const write = db.transaction((writes: readonly TransitionWrite[], refs: readonly (number | null)[]) => {
+    const now = Date.now();
+    return writes.map((w, i) => {
+      const id = rowidOf(w.id);
+      if (id === null) return false;
+      return (
+        writeOne.run({
+          id,
+          from: w.from,
+          to: w.to,
+          anyToken: w.token === undefined ? 1 : 0,
+          token: w.token ?? null,
+          attempt: w.attempt ?? null,
+          runAt: w.runAt ?? null,
+          setError: w.lastError === undefined ? 0 : 1,
+          lastError: w.lastError ? JSON.stringify(w.lastError) : null,
+          result: w.resultJson ?? null,
+          event: w.event ?? null,
+          worker: refs[i] ?? null,
+          now,
+        }).changes === 1
+      );
+    });
+  }).immediate;
   const insertKeyed = keyedInsert(db);
   const insertPlain = db.transaction((jobs: readonly NewJob[]) => {
       const now = Date.now();
@@ -519,31 +548,9 @@ function prepare(db: Db, synchronous: 'full' | 'normal'): Prepared {
         }
       }),
     ).immediate,
-    lease: leaseOperation(db, synchronous),
-    write: db.transaction((writes: readonly TransitionWrite[]) => {
-      const now = Date.now();
-      return writes.map((w) => {
-        const id = rowidOf(w.id);
-        if (id === null) return false;
-        return (
-          writeOne.run({
-            id,
-            from: w.from,
-            to: w.to,
-            anyToken: w.token === undefined ? 1 : 0,
-            token: w.token ?? null,
-            attempt: w.attempt ?? null,
-            runAt: w.runAt ?? null,
-            setError: w.lastError === undefined ? 0 : 1,
-            lastError: w.lastError ? JSON.stringify(w.lastError) : null,
-            result: w.resultJson ?? null,
-            event: w.event ?? null,
-            worker: w.worker ?? null,
-            now,
-          }).changes === 1
-        );
-      });
-    }).immediate,
+    lease: leaseOperation(db, synchronous, workers),
+    // Workers are named before the transaction (see worker-refs.ts).
+    write: (writes) => write(writes, writes.map((w) => workers.refOf(w.worker))),
     extend: db.transaction((leases: readonly LeaseRef[], leaseMs: number) => {
       const deadline = Date.now() + leaseMs;
       return leases.map(({ id, token }) => {
@@ -560,7 +567,8 @@ function prepare(db: Db, synchronous: 'full' | 'normal'): Prepared {
     duties: dutyClaims(db),
     restingIn: db.prepare(SQL.restingIn),
     queues: queueSettingsOperations(db),
-    admin: prepareAdmin(db),
+    admin: prepareAdmin(db, workers),
+    workers,
   };
   return { ...prepared, schedules: scheduleStatements(db, prepared.insert) };
 }
