@@ -34,16 +34,11 @@ export function workerRefs(db: Database) {
       know(id, name);
       return id;
     },
-    /** The names of `ids`, those this file holds. */
-    namesOf(ids: ReadonlySet<number>): Map<number, string> {
+    /** The names known here, once those of `ids` the file holds are read in. */
+    namesOf(ids: ReadonlySet<number>): ReadonlyMap<number, string> {
       const missing = [...ids].filter((id) => !names.has(id));
       if (missing.length > 0) for (const row of named.all(JSON.stringify(missing))) know(row.id, row.name);
-      const out = new Map<number, string>();
-      for (const id of ids) {
-        const name = names.get(id);
-        if (name !== undefined) out.set(id, name);
-      }
-      return out;
+      return names;
     },
   };
 }
