@@ -10,6 +10,10 @@ export class WakeListeners {
     return () => this.listeners.delete(listener);
   }
 
+  get size(): number {
+    return this.listeners.size;
+  }
+
   notify(runAt: number): void {
     for (const listener of this.listeners) listener(runAt);
   }

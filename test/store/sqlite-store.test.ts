@@ -403,6 +403,35 @@ describe('sqlite store wake-ups across processes', () => {
     expect(heard).toEqual([3000, 7000]);
   });
 
+  it('watches the file only while a worker or a waiter here listens, telling of nothing committed before', async () => {
+    const listener = await openStore({ pollInterval: '1h' });
+    const other = await openStore();
+    const watching = () => (listener as unknown as { foreign: { watching: boolean } }).foreign.watching;
+    expect(watching()).toBe(false);
+    await other.insert([newJob({ runAt: 1000 })]);
+    await listener.insert([newJob({ runAt: 1500 })]);
+
+    const heard: number[] = [];
+    const unsubscribe = listener.subscribe((runAt) => heard.push(runAt));
+    expect(watching()).toBe(true);
+    await other.insert([newJob({ runAt: 2000 })]);
+    await until(() => heard.length > 0, 'the enqueue to be heard', 5000, 10);
+    expect(heard).toEqual([2000]);
+    unsubscribe();
+    expect(watching()).toBe(false);
+
+    // A waiter listens as a worker does: another connection's completion reaches it.
+    const [job] = (await other.lease({ limit: 1, queueRoom: {}, leaseMs: 30_000, names: ['job'] })).jobs;
+    let rested = false;
+    const unwatch = await listener.watchRest(job!.id, () => (rested = true));
+    expect(watching()).toBe(true);
+    await other.write([{ id: job!.id, from: 'running', to: 'completed', token: job!.leaseToken }]);
+    await until(() => rested, 'the completion to be heard', 5000, 10);
+    unwatch();
+    expect(watching()).toBe(false);
+    expect(heard).toEqual([2000]);
+  });
+
   it('starts a job enqueued by another process at once, not after the poll', async () => {
     const ran = deferred<number>();
     const mark = defineJob({ name: 'mark', input: z.object({ batch: z.number(), i: z.number() }), handler: () => ran.resolve(Date.now()) });

@@ -125,7 +125,7 @@ export class SqliteStore implements Store {
     this.inserts = null;
     const prepared = this.prepared;
     this.prepared = null;
-    this.foreign?.stop();
+    this.foreign?.close();
     this.foreign = null;
     prepared?.db.close();
   }
@@ -182,8 +182,7 @@ export class SqliteStore implements Store {
           this.queuesChangedElsewhere(prepared);
         },
       );
-      this.queuesVersion = prepared.queues.version();
-      this.foreign.start();
+      this.listenersChanged(prepared);
       return prepared;
     } catch (error) {
       db.close();
@@ -254,7 +253,7 @@ export class SqliteStore implements Store {
    * where the file cannot be watched.
    */
   async watchRest(id: string, listener: () => void): Promise<() => void> {
-    return this.resting.watch(id, listener);
+    return this.listening(this.resting.watch(id, listener));
   }
 
   async configureQueue(name: string, change: QueueSettingsChange): Promise<StoredQueue> {
@@ -308,7 +307,32 @@ export class SqliteStore implements Store {
    * by other processes on the file, heard through a watch on its WAL file.
    */
   subscribe(listener: (runAt: number) => void): () => void {
-    return this.wakes.subscribe(listener);
+    return this.listening(this.wakes.subscribe(listener));
+  }
+
+  /** A listener was added: watch the file while any is left; `remove` takes it away. */
+  private listening(remove: () => void): () => void {
+    if (this.prepared) this.listenersChanged(this.prepared);
+    return () => {
+      remove();
+      if (this.prepared) this.listenersChanged(this.prepared);
+    };
+  }
+
+  /** Watches the WAL file only while a worker or a waiter here listens (see foreign-enqueues.ts). */
+  private listenersChanged(prepared: Prepared): void {
+    if (!this.foreign) return;
+    if (this.wakes.size + this.resting.size === 0) {
+      this.foreign.stop();
+    } else if (!this.foreign.watching) {
+      try {
+        // Settings changed before the watch are the listener's first look's to see.
+        this.queuesVersion = prepared.queues.version();
+      } catch {
+        // Busy: the first commit looked at may wake the workers once more than needed.
+      }
+      this.foreign.start();
+    }
   }
 
   async extend(leases: readonly LeaseRef[], leaseMs: number): Promise<boolean[]> {
