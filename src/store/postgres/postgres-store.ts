@@ -246,7 +246,7 @@ export class PostgresStore implements Store {
     const early = this.lastLeaseShort ? this.nextRunAt(db, request.names, served) : null;
     early?.catch(() => undefined);
     const jobs = toLeasedJobs(
-      await this.query<JobRow & { leased_from: JobState }>(db, 'leasing jobs', this.sql.lease, [
+      await this.query<JobRow & { leased_from: JobState }>(db, 'leasing jobs', rooms.some((room) => room > 0) ? this.sql.leaseCapped : this.sql.lease, [
         queues,
         rooms,
         request.limit,

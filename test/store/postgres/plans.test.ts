@@ -7,6 +7,7 @@ import { databaseUrl, openStore } from './database.js';
 /** Sample arguments for each statement, written as SQL literals. */
 const ARGS: Record<string, string> = {
   lease: `'{}', '{}', 100, 30000, '{job}', NULL, NULL, 'w'`,
+  leaseCapped: `'{default}', '{5}', 100, 30000, '{job}', NULL, NULL, 'w'`,
   nextRunAt: `'{job}', NULL`,
   write: `'{1}', '{running}', '{completed}', '{2}', '{t}', '{NULL}', '{NULL}', '{f}', '{NULL}', NULL, '{SUCCEED}', '{w}'`,
   addWaiter: `'1', 'w'`,
@@ -98,7 +99,7 @@ describe('postgres store: statements reach their rows through indexes', () => {
     SELECT 'unknown', 'default', '{}', 3, 60000, now() + (g % 2) * interval '1 hour' FROM generate_series(1, 6000) g`;
   it.each([
     ['lease', 'lease', ARGS.lease!],
-    ['lease from the queues served, one capped', 'lease', `'{default}', '{5}', 100, 30000, '{job}', '{default,mail}', NULL, 'w'`],
+    ['lease from the queues served, one capped', 'leaseCapped', `'{default}', '{5}', 100, 30000, '{job}', '{default,mail}', NULL, 'w'`],
     ['lease of a name with no jobs', 'lease', `'{}', '{}', 100, 30000, '{nobody}', NULL, NULL, 'w'`],
     ['nextRunAt', 'nextRunAt', ARGS.nextRunAt!],
     ['nextRunAt for the queues served', 'nextRunAt', `'{job}', '{default}'`],
