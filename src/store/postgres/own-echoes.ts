@@ -30,6 +30,7 @@ interface Balance {
  */
 export class OwnEchoes {
   private readonly balances = new Map<number, Balance>();
+  private sweptAt = 0;
 
   /** An insert of jobs due from `runAt` is sent; false when its echo cannot be paired. */
   sending(runAt: number): boolean {
@@ -76,8 +77,12 @@ export class OwnEchoes {
     const now = Date.now();
     let balance = this.balances.get(runAt);
     if (!balance) {
-      // Forgetting a pairing only wakes once more than needed; it keeps the map small.
-      for (const [key, old] of this.balances) if (now - old.at > FORGET_MS) this.balances.delete(key);
+      // Forgetting a pairing only wakes once more than needed; it keeps the map small. Swept now
+      // and then, not at every new runAt: one-by-one enqueues each bring a new one.
+      if (now - this.sweptAt > FORGET_MS) {
+        this.sweptAt = now;
+        for (const [key, old] of this.balances) if (now - old.at > FORGET_MS) this.balances.delete(key);
+      }
       balance = { n: 0, sending: 0, at: now };
       this.balances.set(runAt, balance);
     }

@@ -193,7 +193,8 @@ export class PostgresStore implements Store {
     // On the pool the insert commits before it returns: this process's workers are told then, and its echo
     // on the listening connection is passed over (or the other way round, whichever comes first).
     // In the caller's transaction nothing is visible until the caller commits: the NOTIFY tells.
-    const paired = via === db && this.echoes.sending(earliest);
+    // With no worker here subscribed there is nobody to wake twice, and no echo to wait for.
+    const paired = via === db && this.subscribers.size > 0 && this.echoes.sending(earliest);
     let rows: Array<{ id: string; created_at: number }>;
     try {
       const [names, queues, inputs, priorities, runAts, maxRetries, timeouts] = insertColumns(jobs) as [string[], string[], string[], number[], number[], number[], number[]];

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { OwnEchoes } from '../../../src/store/postgres/own-echoes.js';
 
 /**
@@ -86,6 +86,29 @@ describe('postgres store: pairing its own enqueues with their echoes', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('forgets a return whose echo never came once five seconds have passed, and only then', () => {
+    vi.useFakeTimers();
+    const echoes = new OwnEchoes();
+    echoes.sending(RUN_AT);
+    expect(echoes.returned(RUN_AT)).toBe(true);
+    // A newer runAt within the five seconds: the first still waits for its echo, which is passed over.
+    vi.advanceTimersByTime(4000);
+    echoes.sending(RUN_AT + 1);
+    expect(echoes.returned(RUN_AT + 1)).toBe(true);
+    expect(echoes.heard(RUN_AT)).toBe(false);
+    echoes.sending(RUN_AT);
+    expect(echoes.returned(RUN_AT)).toBe(true);
+    // Past five seconds, a new runAt sweeps the stale ones: a notification for them wakes again.
+    vi.advanceTimersByTime(6000);
+    echoes.sending(RUN_AT + 2);
+    expect(echoes.heard(RUN_AT)).toBe(true);
+    expect(echoes.heard(RUN_AT + 1)).toBe(true);
   });
 
   it('wakes for every insert again after a lost connection, whatever it paired before', () => {
