@@ -30,7 +30,8 @@ export function leaseOperation(db: Database, synchronous: 'full' | 'normal', wor
   const nextPriority = db.prepare<[number], Lane>(SQL.nextPriority);
   const dueInLane = db.prepare<[number, string, string, number, number], JobRow>(SQL.dueInLane);
   const firstLaterInLane = db.prepare<[number, string, string, number], { run_at: number }>(SQL.firstLaterInLane);
-  const take = db.prepare<{ token: string; deadline: number; now: number; id: number; worker: number | null }>(SQL.take);
+  const take = db.prepare<{ token: string; deadline: number; now: number; id: number; worker: number }>(SQL.take);
+  const takeBare = db.prepare<{ token: string; deadline: number; now: number; id: number }>(SQL.takeBare);
   const limitsOf = queueLimits(db);
 
   /** The lane after this one; past the rest of its queue at once when the queue is not served. */
@@ -98,7 +99,8 @@ export function leaseOperation(db: Database, synchronous: 'full' | 'normal', wor
     const token = randomUUID();
     const deadline = now + request.leaseMs;
     const jobs = chosen.map((row): LeasedJob => {
-      take.run({ token, deadline, now, id: row.id, worker });
+      if (worker === null) takeBare.run({ token, deadline, now, id: row.id });
+      else take.run({ token, deadline, now, id: row.id, worker });
       const job = toStoredJob(row) as LeasedJob;
       job.leasedFrom = job.state;
       job.state = jobRules.leased;

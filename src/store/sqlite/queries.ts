@@ -15,6 +15,19 @@ const LEASED = `'${jobRules.leased}'`;
 const LEASABLE_INDEX = 'dispatch_jobs INDEXED BY dispatch_jobs_leasable';
 const DEADLINE_INDEX = 'dispatch_jobs INDEXED BY dispatch_jobs_lease_deadline';
 
+/** A lease's update of one row, but for the history it may add. */
+const TAKE = `UPDATE dispatch_jobs SET state = ${LEASED}, attempt = attempt + ${jobRules.attemptsPerLease}, lease_token = @token, lease_expires_at = @deadline, updated_at = @now`;
+/** An outcome write's update, but for the result and history it may add. */
+const WRITE = `UPDATE dispatch_jobs SET
+      state = @to,
+      updated_at = @now,
+      attempt = coalesce(@attempt, attempt),
+      run_at = coalesce(@runAt, run_at),
+      last_error = CASE WHEN @setError THEN @lastError ELSE last_error END,
+      lease_token = CASE WHEN @to = ${LEASED} THEN lease_token END,
+      lease_expires_at = CASE WHEN @to = ${LEASED} THEN lease_expires_at END`;
+const WRITE_WHERE = 'WHERE id = @id AND state = @from AND (@anyToken OR lease_token IS @token)';
+
 /**
  * Every statement the store runs, in one place so their query plans can be
  * checked against the indexes of the schema (see migrations.ts).
@@ -33,26 +46,23 @@ export const SQL = {
   nextPriority: `SELECT priority, queue, name FROM ${LEASABLE_INDEX} WHERE ${LEASABLE} AND priority < ? ORDER BY priority DESC, queue, name LIMIT 1`,
   dueInLane: `SELECT * FROM ${LEASABLE_INDEX} WHERE ${LEASABLE} AND priority = ? AND queue = ? AND name = ? AND run_at <= ? ORDER BY run_at, id LIMIT ?`,
   firstLaterInLane: `SELECT run_at FROM ${LEASABLE_INDEX} WHERE ${LEASABLE} AND priority = ? AND queue = ? AND name = ? AND run_at > ? ORDER BY run_at LIMIT 1`,
-  // @worker: the leasing worker, whose steps go into the job's history; null: none kept.
-  take: `UPDATE dispatch_jobs SET state = ${LEASED}, attempt = attempt + ${jobRules.attemptsPerLease}, lease_token = @token, lease_expires_at = @deadline, updated_at = @now,
-      history = CASE WHEN @worker IS NULL THEN history ELSE ${appended(leaseEntries('@worker', '@now'))} END
+  // @worker: the leasing worker, whose steps go into the job's history.
+  take: `${TAKE},
+      history = ${appended(leaseEntries('@worker', '@now'))}
     WHERE id = @id`,
+  // The same with no history kept: the history expression cost a row ~0.5 us even when it kept nothing.
+  takeBare: `${TAKE} WHERE id = @id`,
 
   // A compare-and-set: id, state and, unless anyToken, the lease. Leaving running ends the lease.
-  write: `UPDATE dispatch_jobs SET
-      state = @to,
-      updated_at = @now,
-      attempt = coalesce(@attempt, attempt),
-      run_at = coalesce(@runAt, run_at),
-      last_error = CASE WHEN @setError THEN @lastError ELSE last_error END,
+  write: `${WRITE},
       result = coalesce(@result, result),
-      lease_token = CASE WHEN @to = ${LEASED} THEN lease_token END,
-      lease_expires_at = CASE WHEN @to = ${LEASED} THEN lease_expires_at END,
       -- The step into the job's history when the write names its event.
       history = CASE WHEN @event IS NULL THEN history ELSE ${appended(
         writeEntry({ from: '@from', to: '@to', event: '@event', attempt: 'coalesce(@attempt, attempt)', worker: '@worker', now: '@now', lastError: 'CASE WHEN @setError THEN @lastError ELSE last_error END' }),
       )} END
-    WHERE id = @id AND state = @from AND (@anyToken OR lease_token IS @token)`,
+    ${WRITE_WHERE}`,
+  // The same for a step with no event to record and no result (history off): ~2 us a row less.
+  writeBare: `${WRITE} ${WRITE_WHERE}`,
   extend: `UPDATE dispatch_jobs SET lease_expires_at = ? WHERE id = ? AND state = ${LEASED} AND lease_token = ?`,
 
   get: `SELECT * FROM dispatch_jobs WHERE id = ?`,

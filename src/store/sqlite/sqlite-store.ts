@@ -516,6 +516,8 @@ function prepare(db: Db, synchronous: 'full' | 'normal'): Prepared {
     worker: number | null;
     now: number;
   }>(SQL.write);
+  // Extra named values are ignored: one object serves both statements.
+  const writeBare = db.prepare<Parameters<typeof writeOne.run>[0]>(SQL.writeBare);
   const workers = workerRefs(db);
   const extendOne = db.prepare<[number, number, string]>(SQL.extend);
 
@@ -524,8 +526,10 @@ function prepare(db: Db, synchronous: 'full' | 'normal'): Prepared {
     return writes.map((w, i) => {
       const id = rowidOf(w.id);
       if (id === null) return false;
+      // No event to record and no result: the statement without those expressions.
+      const statement = w.event == null && w.resultJson == null ? writeBare : writeOne;
       return (
-        writeOne.run({
+        statement.run({
           id,
           from: w.from,
           to: w.to,
