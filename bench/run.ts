@@ -7,12 +7,14 @@
  *   npm run bench -- --suite scale
  *   npm run bench -- --only memory,bullmq --scenario process
  *   npm run bench -- --runs 5 --budget 900
+ *   npm run bench -- --against 10ca341 --scenario process-c50 --runs 7
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, platform, release, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildAgainst, type PairedFigures, pairOrder, renderPairs, resolveRev } from './lib/against.js';
 import { cleanup } from './lib/cleanup.js';
 import { median } from './lib/measure.js';
 import { checkGoals, type Goal, renderGoals } from './lib/goals.js';
@@ -40,6 +42,8 @@ interface Args {
   baseline: boolean;
   render: string | null;
   keep: boolean;
+  /** A commit whose engine runs beside this one's, run for run. */
+  against: string | null;
 }
 
 function usage(): never {
@@ -58,7 +62,10 @@ ${suites}
   --out FILE          where the JSON goes (default bench/results/latest.json)
   --baseline          also write bench/baseline.json, the copy the docs cite
   --render FILE       print the table of a saved JSON (such as bench/baseline.json) and exit
-  --keep              leave the queues, schemas and SQLite files of the run in place (default: removed)`);
+  --keep              leave the queues, schemas and SQLite files of the run in place (default: removed)
+  --against REV       build REV's engine with this bench and run it beside this one, alternating run by run
+                      (ABBA), on our targets and the floor only; prints each build's median, the ratio of
+                      medians and the median ratio within pairs (give --runs 5 or more)`);
   process.exit(0);
 }
 
@@ -75,6 +82,7 @@ function parseArgs(argv: string[]): Args {
     baseline: false,
     render: null,
     keep: false,
+    against: null,
   };
   const list = (v: string | undefined) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   for (let i = 0; i < argv.length; i++) {
@@ -92,12 +100,15 @@ function parseArgs(argv: string[]): Args {
     else if (flag === '--baseline') args.baseline = true;
     else if (flag === '--render') args.render = resolve(value() ?? '');
     else if (flag === '--keep') args.keep = true;
+    else if (flag === '--against') args.against = value() ?? '';
     else if (flag === '--help' || flag === '-h') usage();
     else throw new Error(`unknown option ${arg} (try --help)`);
   }
   if (args.runs === 0) args.runs = args.quick ? 1 : 3;
   if (!Number.isInteger(args.runs) || args.runs < 1) throw new Error('--runs must be a whole number of at least 1');
   if (!(args.budgetS >= 0)) throw new Error('--budget must be a number of seconds');
+  if (args.against === '') throw new Error('--against needs a commit (a hash, a tag or a branch)');
+  if (args.against !== null && args.baseline) throw new Error('--against and --baseline do not go together: a baseline is one build against its peers');
   return args;
 }
 
@@ -132,9 +143,9 @@ function build(): void {
 }
 
 /** Runs one measurement in a fresh Node process and reads its result line. */
-function runChild(spec: MeasureSpec, timeoutMs: number): Promise<ChildResult & { stderr: string }> {
+function runChild(spec: MeasureSpec, timeoutMs: number, script = childScript): Promise<ChildResult & { stderr: string }> {
   return new Promise((resolveResult) => {
-    const child = spawn(process.execPath, ['--expose-gc', childScript, JSON.stringify(spec)], {
+    const child = spawn(process.execPath, ['--expose-gc', script, JSON.stringify(spec)], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -156,6 +167,12 @@ function runChild(spec: MeasureSpec, timeoutMs: number): Promise<ChildResult & {
   });
 }
 
+interface Planned {
+  scenario: ScenarioDef;
+  target: TargetDef;
+  spec: MeasureSpec;
+}
+
 const fmtS = (ms: number) => `${Math.floor(ms / 60_000)}m${String(Math.round((ms % 60_000) / 1000)).padStart(2, '0')}s`;
 
 async function main(): Promise<void> {
@@ -175,8 +192,11 @@ async function main(): Promise<void> {
     console.log(`\n${saved.command} | ${saved.date} | ${fmtS(saved.elapsedS * 1000)} | ${saved.machine.cpus} cores, Node ${saved.machine.node}`);
     return;
   }
-  const targets = pickTargets(args.only);
+  // The floor's chart is the engine's, so it is measured on both sides too; peers are the same code on both.
+  const targets = pickTargets(args.only).filter((t) => !args.against || t.ours || t.id === 'xstate');
+  if (targets.length === 0) throw new Error('--against measures our targets (and the floor): --only names none of them');
   const scenarios = pickScenarios(args.suites, args.scenarios);
+  const baseSha = args.against === null ? null : resolveRev(root, args.against);
   if (args.budgetS === 0) {
     const suites = args.suites?.includes('all') ? SUITES.length : (args.suites?.length ?? 1);
     args.budgetS = 570 * suites;
@@ -184,13 +204,9 @@ async function main(): Promise<void> {
   const started = Date.now();
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
   if (args.build) build();
+  const baseChild = baseSha === null ? null : buildAgainst(root, baseSha);
 
   // Scenario by scenario; within one, run 1 of every target, then run 2...: noise spreads over all targets.
-  interface Planned {
-    scenario: ScenarioDef;
-    target: TargetDef;
-    spec: MeasureSpec;
-  }
   const plan: Planned[] = [];
   const outcomes = new Map<string, Outcome>();
   const key = (s: string, t: string) => `${s}\u0000${t}`;
@@ -207,12 +223,19 @@ async function main(): Promise<void> {
         if (scenario.tweak) params = scenario.tweak(target.id, params);
         // A backlog is kept between the runs of one scenario (durable stores), so only the first run fills it from empty.
         const shared = target.shared ?? `${target.id}#${run}`;
-        const reset = scenario.group !== 'backlog' || !resetDone.has(shared);
+        // Two builds alternating never share a backlog: their schemas may differ.
+        const reset = baseChild !== null || scenario.group !== 'backlog' || !resetDone.has(shared);
         resetDone.add(shared);
         plan.push({ scenario, target, spec: { target: target.id, scenario: scenario.id, params, run, reset } });
         outcomes.set(key(scenario.id, target.id), { status: 'ok', runs: [] });
       }
     }
+  }
+
+  if (baseChild !== null) {
+    await runPairs(plan, baseChild, baseSha!, args, started, command);
+    if (!args.keep) console.log(`removed: ${(await cleanup()).join('; ')}`);
+    return;
   }
 
   const unavailable = new Map<TargetId, string>();
@@ -301,6 +324,47 @@ async function main(): Promise<void> {
     console.log(`baseline: ${baseline}`);
   }
   if (!args.keep) console.log(`removed: ${(await cleanup()).join('; ')}`);
+}
+
+/** --against: every planned run on both builds, in ABBA order; prints and saves the pairs. */
+async function runPairs(plan: readonly Planned[], baseChild: string, baseSha: string, args: Args, started: number, command: string): Promise<void> {
+  const base = baseSha.slice(0, 12);
+  const figures = new Map<string, PairedFigures>();
+  let done = 0;
+  for (const { scenario, target, spec } of plan) {
+    if (Date.now() - started > args.budgetS * 1000) {
+      console.log(`time budget of ${args.budgetS} s spent: ${plan.length - done} of ${plan.length} pairs not run`);
+      break;
+    }
+    done++;
+    const key = `${scenario.id}\u0000${target.id}`;
+    if (!figures.has(key)) figures.set(key, { scenario, target, pairs: [] });
+    const pair: PairedFigures['pairs'][number] = { run: spec.run, errors: [] };
+    for (const side of pairOrder(spec.run)) {
+      const t0 = Date.now();
+      const result = await runChild(spec, 180_000, side === 'this' ? childScript : baseChild);
+      const prefix = `[${String(done).padStart(3)}/${plan.length} ${fmtS(Date.now() - started)}] ${scenario.id} ${target.id} run ${spec.run} ${side === 'this' ? 'this build' : base} (${((Date.now() - t0) / 1000).toFixed(1)} s)`;
+      if (result.ok) {
+        pair[side] = result.metrics;
+        const first = scenario.metrics[0]!;
+        const value = result.metrics[first.key];
+        console.log(`${prefix}: ${value === undefined ? '?' : value.toFixed(value < 100 ? 2 : 0)} ${first.unit}`);
+      } else {
+        const why = result.unavailable ?? result.error ?? 'no result';
+        pair.errors.push(`${side === 'this' ? 'this build' : base}: ${why}`);
+        console.log(`${prefix}: ${result.unavailable ? 'not available' : 'FAILED'}: ${why}${result.unavailable ? '' : `\n${result.stderr.trim().split('\n').slice(-15).join('\n')}`}`);
+      }
+    }
+    figures.get(key)!.pairs.push(pair);
+  }
+  const { table, rows } = renderPairs([...figures.values()], base);
+  const elapsedMs = Date.now() - started;
+  console.log(`\nThis build against ${base}, run for run (ratios are this build's figure over ${base}'s):\n\n${table}`);
+  console.log(`\n${command} | ${new Date().toISOString()} | ${fmtS(elapsedMs)} | ${machine().cpus} cores, Node ${process.version}`);
+  mkdirSync(dirname(args.out), { recursive: true });
+  const document = { date: new Date().toISOString(), command, against: baseSha, elapsedS: Math.round(elapsedMs / 1000), machine: machine(), runsPerFigure: args.runs, quick: args.quick, figures: rows };
+  writeFileSync(args.out, `${JSON.stringify(document, null, 2)}\n`);
+  console.log(`results: ${args.out}`);
 }
 
 function statsOf(scenario: ScenarioDef, outcome: Outcome): Aggregate['stats'] {
