@@ -13,6 +13,7 @@ import { type AttemptParts, type AttemptSink, type Outcome, runAttempt } from '.
 import type { LazyHandlerContext } from './handler-context.js';
 import type { Middleware } from './middleware.js';
 import { ProgressWrites } from './progress.js';
+import { type ArmedDelay, DelayQueue } from './delays.js';
 import type { ActorMirror } from './mirror.js';
 import { context } from '@opentelemetry/api';
 import type { AttemptSpan, AttemptSpans } from '../observability/attempt-spans.js';
@@ -26,9 +27,9 @@ interface LiveJob {
   /** Its handler was started. */
   started: boolean;
   /** The first delay armed while this process holds the job (most jobs arm one, the timeout). */
-  timer: ArmedTimer | null;
+  timer: ArmedDelay<LiveJob> | null;
   /** Any more delays armed beside it. */
-  moreTimers: ArmedTimer[] | null;
+  moreTimers: Array<ArmedDelay<LiveJob>> | null;
   /** The last state this process recorded for the job. */
   state: JobState;
   ctx: LazyHandlerContext | null;
@@ -43,12 +44,6 @@ interface LiveJob {
   actor: Actor<JobMachine> | null;
   /** The span of its attempt, from the handler's start to the step out of running; null when nothing records spans. */
   span: AttemptSpan | null;
-}
-
-/** A delay of the chart armed as a timer while this process holds the job. */
-interface ArmedTimer {
-  id: string;
-  handle: unknown;
 }
 
 export interface RunnerParts {
@@ -138,6 +133,7 @@ export class JobRunner implements AttemptSink<LiveJob>, WriteSink<LiveJob> {
   private readonly history: HistoryMark | null;
   private readonly hooks: RunnerHooks;
   private readonly spans: AttemptSpans | null;
+  private readonly delays: DelayQueue<LiveJob>;
 
   constructor(parts: RunnerParts) {
     const { middleware } = parts;
@@ -154,6 +150,7 @@ export class JobRunner implements AttemptSink<LiveJob>, WriteSink<LiveJob> {
       hooks: this.hooks,
     } = parts);
     this.spans = parts.spans ?? null;
+    this.delays = new DelayQueue(this.clock, (delay) => this.delayDue(delay));
     const progress = new ProgressWrites<LiveJob>({
       store: this.store,
       // Only while this process holds the job running under the lease it started with.
@@ -289,34 +286,36 @@ export class JobRunner implements AttemptSink<LiveJob>, WriteSink<LiveJob> {
 
   private arm(live: LiveJob, timer: Timer): void {
     this.clearTimer(live, timer.id);
-    const armed: ArmedTimer = {
-      id: timer.id,
-      handle: this.clock.setTimeout(() => {
-        this.clearTimer(live, timer.id);
-        if (live.state === LEASED && this.live.get(live.job.id) === live) this.apply(live, { type: timer.event });
-      }, timer.delayMs),
-    };
+    const armed = this.delays.arm(live, timer.id, timer.event, timer.delayMs);
     // A field, then a list: a job arms one delay or two, and a Map per job was a measurable cost.
     if (!live.timer) live.timer = armed;
     else (live.moreTimers ??= []).push(armed);
   }
 
+  private delayDue(delay: ArmedDelay<LiveJob>): void {
+    const live = delay.owner;
+    this.forgetTimer(live, delay);
+    if (live.state === LEASED && this.live.get(live.job.id) === live) this.apply(live, { type: delay.event });
+  }
+
   private clearTimer(live: LiveJob, id: string): void {
-    if (live.timer?.id === id) {
-      this.clock.clearTimeout(live.timer.handle);
-      live.timer = live.moreTimers?.shift() ?? null;
-      return;
+    const armed = live.timer?.id === id ? live.timer : live.moreTimers?.find((t) => t.id === id);
+    if (!armed) return;
+    this.delays.cancel(armed);
+    this.forgetTimer(live, armed);
+  }
+
+  private forgetTimer(live: LiveJob, armed: ArmedDelay<LiveJob>): void {
+    if (live.timer === armed) live.timer = live.moreTimers?.shift() ?? null;
+    else {
+      const at = live.moreTimers?.indexOf(armed) ?? -1;
+      if (at >= 0) live.moreTimers!.splice(at, 1);
     }
-    const more = live.moreTimers;
-    const at = more ? more.findIndex((t) => t.id === id) : -1;
-    if (at < 0) return;
-    this.clock.clearTimeout(more![at]!.handle);
-    more!.splice(at, 1);
   }
 
   private clearTimers(live: LiveJob): void {
-    if (live.timer) this.clock.clearTimeout(live.timer.handle);
-    for (const timer of live.moreTimers ?? []) this.clock.clearTimeout(timer.handle);
+    if (live.timer) this.delays.cancel(live.timer);
+    for (const timer of live.moreTimers ?? []) this.delays.cancel(timer);
     live.timer = null;
     live.moreTimers = null;
   }
