@@ -22,7 +22,12 @@ const promiseSink: WriteSink<{ resolve: (applied: boolean) => void; reject: (err
 /**
  * Gathers the transition writes made in one turn of the event loop into one
  * store call, and keeps gathering while that call is in flight: under load a
- * round trip carries many completions.
+ * round trip carries many completions. For a store whose writes block
+ * (`writesBlock`, SQLite) the flush waits for setImmediate, not a microtask:
+ * Node runs the microtasks after each timer's callback, so handlers that
+ * await timers or I/O and end in the same phase of the loop would each have
+ * had a commit and an fsync of their own, with nothing running beside them.
+ * Other stores go at once (their call is in flight while writes gather).
  *
  * It tells `onStall` when a failed batch starts waiting for another try
  * (true) and when it has landed or been given up on (false): the supervisor
@@ -33,17 +38,20 @@ export class WriteBuffer {
   private flushing = false;
   private idleWaiters: Array<() => void> = [];
   private stalled = false;
+  private readonly schedule: (flush: () => void) => void;
 
   constructor(
     private readonly store: Store,
     private readonly onStall: (stalled: boolean) => void = () => {},
     private readonly clock: Clock = systemClock,
-  ) {}
+  ) {
+    this.schedule = store.writesBlock ? (flush) => setImmediate(flush) : queueMicrotask;
+  }
 
   /** Queues a write; `sink` hears with `token` once it is answered (no closure: this is every job's path). */
   write<T>(write: TransitionWrite, sink: WriteSink<T>, token: T): void {
     this.queued.push({ write, sink: sink as WriteSink<unknown>, token });
-    if (!this.flushing && this.queued.length === 1) queueMicrotask(() => this.flush());
+    if (!this.flushing && this.queued.length === 1) this.schedule(() => void this.flush());
   }
 
   writeAsync(write: TransitionWrite): Promise<boolean> {

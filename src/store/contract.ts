@@ -298,6 +298,13 @@ export interface Store extends ScheduleStore {
   lease(request: LeaseRequest): Promise<LeaseResult>;
   /** Applies each write whose compare-and-set holds; answers, in order, which did. */
   write(writes: readonly TransitionWrite[]): Promise<boolean[]>;
+  /**
+   * True when a `write` commits on the calling thread before it returns
+   * (SQLite: a commit and an fsync with nothing else running): the engine
+   * then gathers the outcome writes of a whole turn of the event loop into
+   * one call, rather than those of one callback.
+   */
+  readonly writesBlock?: boolean;
   /** Pushes the lease deadlines out by `leaseMs`; answers, in order, which leases were still held. */
   extend(leases: readonly LeaseRef[], leaseMs: number): Promise<boolean[]>;
   get(id: string): Promise<StoredJob | null>;

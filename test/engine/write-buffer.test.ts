@@ -49,4 +49,35 @@ describe('write buffer', () => {
     expect(await buffer.writeAsync({ id: jobs[2]!.id, from: 'pending', to: 'cancelled', token: null })).toBe(true);
     expect(stalls).toEqual([true, false]);
   });
+
+  it('gathers the writes of one phase of the loop into one call when the store blocks, and of one callback otherwise', async () => {
+    const calls = async (writesBlock: boolean) => {
+      const store = memoryStore();
+      await store.open();
+      const jobs = await store.insert([0, 1, 2].map(() => ({ name: 'n', queue: 'q', input: {}, inputJson: '{}', priority: 0, runAt: 0, maxRetries: 0, timeoutMs: 10 })));
+      Object.defineProperty(store, 'writesBlock', { value: writesBlock });
+      const sizes: number[] = [];
+      const write = store.write.bind(store);
+      store.write = async (writes: readonly TransitionWrite[]) => {
+        sizes.push(writes.length);
+        return write(writes);
+      };
+      const buffer = new WriteBuffer(store);
+      // Three handlers whose timers end together: Node runs the microtasks after each callback.
+      const answered = await new Promise<Array<Promise<boolean>>>((resolve) => {
+        const out: Array<Promise<boolean>> = [];
+        for (const job of jobs) {
+          setTimeout(() => {
+            out.push(buffer.writeAsync({ id: job.id, from: 'pending', to: 'cancelled', token: null }));
+            if (out.length === jobs.length) resolve(out);
+          }, 0);
+        }
+      });
+      expect(await Promise.all(answered)).toEqual([true, true, true]);
+      return sizes;
+    };
+    expect(await calls(true)).toEqual([3]);
+    // A store whose call is in flight gathers the rest meanwhile: the first goes alone.
+    expect((await calls(false))[0]).toBe(1);
+  });
 });

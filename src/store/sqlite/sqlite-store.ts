@@ -90,6 +90,7 @@ export class SqliteStore implements Store {
   readonly kind = 'sqlite';
   /** Its inserts wake this process's subscribers as they return. */
   readonly subscribeTellsOwnInserts = true;
+  readonly writesBlock = true;
   readonly maxSleepMs: number;
   readonly path: string;
   private readonly options: ResolvedSqliteOptions;
