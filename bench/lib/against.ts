@@ -30,18 +30,19 @@ export interface PairSummary {
   pairs: number;
 }
 
-/** The pairs whose both runs gave the figure; null when none did. */
+/** The pairs whose both runs gave the figure; null when none did. A ratio is NaN where the base is 0 (a count of jobs run twice). */
 export function summarizePairs(pairs: ReadonlyArray<{ this?: number; base?: number }>, metric: MetricDef): PairSummary | null {
-  const complete = pairs.filter((p): p is { this: number; base: number } => isFigure(p.this) && isFigure(p.base) && p.base !== 0);
+  const complete = pairs.filter((p): p is { this: number; base: number } => isFigure(p.this) && isFigure(p.base));
   if (complete.length === 0) return null;
   const thisMedian = median(complete.map((p) => p.this));
   const baseMedian = median(complete.map((p) => p.base));
+  const ratios = complete.filter((p) => p.base !== 0).map((p) => p.this / p.base);
   const better = complete.filter((p) => (metric.better === 'higher' ? p.this > p.base : p.this < p.base)).length;
   return {
     thisMedian,
     baseMedian,
-    ratioOfMedians: thisMedian / baseMedian,
-    medianPairRatio: median(complete.map((p) => p.this / p.base)),
+    ratioOfMedians: baseMedian === 0 ? Number.NaN : thisMedian / baseMedian,
+    medianPairRatio: ratios.length === 0 ? Number.NaN : median(ratios),
     better,
     pairs: complete.length,
   };
@@ -115,8 +116,9 @@ export function renderPairs(figures: readonly PairedFigures[], baseLabel: string
         continue;
       }
       const n = (v: number) => (v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(v >= 10 ? 1 : 2));
+      const x = (v: number) => (Number.isFinite(v) ? `x${v.toFixed(2)}` : 'n/a (base 0)');
       lines.push(
-        `| ${scenario.id} | ${target.label} | ${figure} | ${n(summary.thisMedian)} | ${n(summary.baseMedian)} | x${summary.ratioOfMedians.toFixed(2)} | x${summary.medianPairRatio.toFixed(2)} | ${summary.better} of ${summary.pairs} |`,
+        `| ${scenario.id} | ${target.label} | ${figure} | ${n(summary.thisMedian)} | ${n(summary.baseMedian)} | ${x(summary.ratioOfMedians)} | ${x(summary.medianPairRatio)} | ${summary.better} of ${summary.pairs} |`,
       );
     }
   }

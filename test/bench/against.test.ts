@@ -44,6 +44,13 @@ describe('bench --against', () => {
     expect(summarizePairs([{ this: 7 }, { base: 3, this: Number.NaN }], higher)).toBeNull();
   });
 
+  it('keeps a figure whose base is 0 (jobs run twice), with no ratio', () => {
+    const summary = summarizePairs([{ this: 0, base: 0 }, { this: 1, base: 0 }], lower)!;
+    expect(summary).toMatchObject({ thisMedian: 0.5, baseMedian: 0, pairs: 2, better: 0 });
+    expect(summary.ratioOfMedians).toBeNaN();
+    expect(summary.medianPairRatio).toBeNaN();
+  });
+
   it('prints a row per figure, and says why a figure has no pair', () => {
     const scenario = ALL_SCENARIOS.find((s) => s.id === 'process-c10')!;
     const target = TARGETS.find((t) => t.id === 'memory')!;
