@@ -113,7 +113,11 @@ const abortErrors: Record<AbortReason, (id: string) => Error> = {
 export class JobRunner implements AttemptSink<LiveJob>, WriteSink<LiveJob> {
   private readonly live = new Map<string, LiveJob>();
   private freedBatch: Array<{ queue: string }> = [];
-  /** Leased jobs waiting for a handler, in lease order (the one order). */
+  /**
+   * Leased jobs waiting for a handler: by priority, then in lease order. A lease
+   * answers in the one order, but a job of higher priority leased later (an
+   * urgent one, enqueued while prefetched jobs wait) must not wait behind them.
+   */
   private readonly buffered: LiveJob[] = [];
   private running = 0;
   /** Jobs started here whose outcome write is not answered yet, running ones included. */
@@ -193,7 +197,7 @@ export class JobRunner implements AttemptSink<LiveJob>, WriteSink<LiveJob> {
       this.live.set(job.id, live);
       if (this.mayStart()) this.run(live);
       else {
-        this.buffered.push(live);
+        this.buffer(live);
         if (this.draining) this.decideBuffered(live, ABANDON);
       }
     }
@@ -243,6 +247,15 @@ export class JobRunner implements AttemptSink<LiveJob>, WriteSink<LiveJob> {
    */
   private mayStart(): boolean {
     return this.running < this.concurrency && this.unstored < this.unstoredLimit;
+  }
+
+  /** Into the buffer behind every job of its priority or higher, ahead of those of lower. */
+  private buffer(live: LiveJob): void {
+    const { priority } = live.job;
+    let at = this.buffered.length;
+    while (at > 0 && this.buffered[at - 1]!.job.priority < priority) at--;
+    if (at === this.buffered.length) this.buffered.push(live);
+    else this.buffered.splice(at, 0, live);
   }
 
   /** Starts buffered jobs while they may start. */

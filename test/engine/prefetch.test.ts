@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineJob, memoryStore } from '../../src/index.js';
 import { deferred, harness } from '../support/harness.js';
+import { until } from '../support/until.js';
 
 describe('prefetch', () => {
   let stop: () => Promise<void> = async () => {};
@@ -76,6 +77,40 @@ describe('prefetch', () => {
     gate.resolve();
     await reached(first!.id, 'completed');
     expect(ran).toEqual([1]);
+  });
+
+  it('starts a prefetched job of higher priority before those of lower priority leased ahead of it', async () => {
+    const ran: number[] = [];
+    const release: Array<() => void> = [];
+    const job = defineJob({
+      name: 'held',
+      input: z.object({ n: z.number() }),
+      handler: async ({ n }) => {
+        ran.push(n);
+        await new Promise<void>((resolve) => release.push(resolve));
+      },
+    });
+    const { dispatcher, reached } = harness({ concurrency: 1, prefetch: 3 });
+    stop = async () => {
+      for (const resolve of release) resolve();
+      await dispatcher.stop();
+    };
+    dispatcher.register(job);
+    const jobs = await dispatcher.enqueueMany(job, [1, 2, 3, 4].map((n) => ({ n })));
+    await dispatcher.start();
+    await new Promise((r) => setTimeout(r, 30));
+    // One running, three prefetched: the urgent job is leased only when a slot frees.
+    const urgent = await dispatcher.enqueue(job, { n: 99 }, { priority: 10 });
+    release.shift()!();
+    await reached(urgent.id, 'running');
+    // The rest, one at a time, as each handler starts.
+    for (let left = 4; left > 0; left--) {
+      await until(() => release.length > 0, 'the next handler to start', 10_000, 5);
+      release.shift()!();
+    }
+    await Promise.all([...jobs, urgent].map((j) => reached(j.id, 'completed')));
+    // Job 2 took the freed handler at once; the urgent job, leased into the freed room, ran next.
+    expect(ran).toEqual([1, 2, 99, 3, 4]);
   });
 
   it('checks the option', () => {
