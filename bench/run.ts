@@ -173,6 +173,13 @@ interface Planned {
   spec: MeasureSpec;
 }
 
+/** A run's first figure, for its progress line. */
+function firstFigure(scenario: ScenarioDef, metrics: Record<string, number>): string {
+  const first = scenario.metrics[0]!;
+  const value = metrics[first.key];
+  return `${value === undefined ? '?' : value.toFixed(value < 100 ? 2 : 0)} ${first.unit}`;
+}
+
 const fmtS = (ms: number) => `${Math.floor(ms / 60_000)}m${String(Math.round((ms % 60_000) / 1000)).padStart(2, '0')}s`;
 
 async function main(): Promise<void> {
@@ -261,9 +268,7 @@ async function main(): Promise<void> {
     if (result.ok) {
       outcome.runs.push(result.metrics);
       (settings[target.id] ??= {})[scenario.id] = result.settings;
-      const first = scenario.metrics[0]!;
-      const value = result.metrics[first.key];
-      console.log(`${prefix}: ${value === undefined ? '?' : value.toFixed(value < 100 ? 2 : 0)} ${first.unit}${result.metrics.capped ? ` (capped at ${result.metrics.n} jobs)` : ''}`);
+      console.log(`${prefix}: ${firstFigure(scenario, result.metrics)}${result.metrics.capped ? ` (capped at ${result.metrics.n} jobs)` : ''}`);
     } else if (result.unavailable) {
       unavailable.set(target.id, result.unavailable);
       Object.assign(outcome, { status: 'unavailable', reason: result.unavailable });
@@ -346,9 +351,7 @@ async function runPairs(plan: readonly Planned[], baseChild: string, baseSha: st
       const prefix = `[${String(done).padStart(3)}/${plan.length} ${fmtS(Date.now() - started)}] ${scenario.id} ${target.id} run ${spec.run} ${side === 'this' ? 'this build' : base} (${((Date.now() - t0) / 1000).toFixed(1)} s)`;
       if (result.ok) {
         pair[side] = result.metrics;
-        const first = scenario.metrics[0]!;
-        const value = result.metrics[first.key];
-        console.log(`${prefix}: ${value === undefined ? '?' : value.toFixed(value < 100 ? 2 : 0)} ${first.unit}`);
+        console.log(`${prefix}: ${firstFigure(scenario, result.metrics)}`);
       } else {
         const why = result.unavailable ?? result.error ?? 'no result';
         pair.errors.push(`${side === 'this' ? 'this build' : base}: ${why}`);

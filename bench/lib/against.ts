@@ -3,6 +3,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, symlinkSync } from 
 import { join } from 'node:path';
 import { median } from './measure.js';
 import type { MetricDef, ScenarioDef } from './plan.js';
+import { fmt } from './report.js';
 import type { TargetDef } from './targets.js';
 
 /**
@@ -115,7 +116,7 @@ export function renderPairs(figures: readonly PairedFigures[], baseLabel: string
         lines.push(`| ${scenario.id} | ${target.label} | ${figure} | | | no complete pair${errors.length ? `: ${errors.join('; ')}` : ''} | | |`);
         continue;
       }
-      const n = (v: number) => (v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(v >= 10 ? 1 : 2));
+      const n = (v: number) => fmt(v, metric.unit);
       const x = (v: number) => (Number.isFinite(v) ? `x${v.toFixed(2)}` : 'n/a (base 0)');
       lines.push(
         `| ${scenario.id} | ${target.label} | ${figure} | ${n(summary.thisMedian)} | ${n(summary.baseMedian)} | ${x(summary.ratioOfMedians)} | ${x(summary.medianPairRatio)} | ${summary.better} of ${summary.pairs} |`,

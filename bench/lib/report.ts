@@ -48,7 +48,7 @@ export interface Row {
   ratio?: Ratio;
 }
 
-function fmt(value: number, unit: string): string {
+export function fmt(value: number, unit: string): string {
   if (!Number.isFinite(value)) return String(value);
   if (unit === 'jobs/s' || unit === 'jobs' || (unit === 'ms' && value >= 1000)) return Math.round(value).toLocaleString('en-US');
   if (unit === 'x') return value.toFixed(2);
