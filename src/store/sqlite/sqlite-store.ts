@@ -36,7 +36,7 @@ import { RestWatchers } from '../rest-watchers.js';
 import { WakeListeners } from '../wake-listeners.js';
 import { type DutyClaims, dutyClaims } from './duties.js';
 import { ForeignEnqueues } from './foreign-enqueues.js';
-import { GroupCommit, type InsertOutcome } from './group-commit.js';
+import { GroupCommit, type InsertOutcome } from '../group-commit.js';
 import { keyedInsert } from './job-keys.js';
 import { leaseOperation } from './lease.js';
 import { migrate } from './migrations.js';

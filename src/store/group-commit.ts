@@ -1,4 +1,4 @@
-import type { NewJob, StoredJob } from '../contract.js';
+import type { NewJob, StoredJob } from './contract.js';
 
 /** What one caller's insert came to inside a shared transaction. */
 export type InsertOutcome = { stored: StoredJob[] } | { error: unknown };
@@ -18,18 +18,30 @@ interface Waiting {
 
 /**
  * Past this many jobs the callers still waiting go in the next transaction, so
- * one commit does not hold the file's write lock for long. A batch is never split.
+ * one commit does not hold the store's locks for long. A batch is never split.
  */
 const MAX_JOBS_PER_COMMIT = 1000;
+
+/** When a caller that finds no commit under way is sent. */
+export type GroupStart =
+  /** At the end of the turn, with every caller of the turn: a store whose commit blocks the thread gathers first. */
+  | 'turn'
+  /**
+   * At once, alone, unless the commit just answered had several callers (they
+   * come back within the turn, and wait for it together): a store that waits
+   * for its commit elsewhere (a database server) gathers while it waits.
+   */
+  | 'idle';
 
 /**
  * Group commit: the inserts called within one turn of the event loop share
  * one transaction, so one fsync, and each caller is answered only once that
- * transaction has committed. The flush waits for setImmediate, not a
+ * transaction has committed. A gathering flush waits for setImmediate, not a
  * microtask: callers whose enqueue passes through a different number of
  * awaits still arrive before it, and a lone insert waits only for the rest of
- * the turn. One commit at a time: callers that arrive while a commit waits
- * for another process's lock go in the next one, so ids keep call order.
+ * the turn. One commit at a time: callers that arrive while a commit is under
+ * way (waiting for another process's lock, or for the database) go in the
+ * next one, so ids keep call order and a busy store commits bigger batches.
  */
 export class GroupCommit {
   private waiting: Waiting[] = [];
@@ -40,13 +52,15 @@ export class GroupCommit {
   constructor(
     private readonly commit: CommitBatches,
     private readonly closedError: () => Error,
+    private readonly start: GroupStart = 'turn',
   ) {}
 
   add(jobs: readonly NewJob[]): Promise<StoredJob[]> {
     if (this.closed) return Promise.reject(this.closedError());
     return new Promise((resolve, reject) => {
       this.waiting.push({ jobs, resolve, reject });
-      this.schedule();
+      if (this.start === 'idle' && !this.committing && !this.scheduled) this.flush();
+      else this.schedule();
     });
   }
 
@@ -83,8 +97,12 @@ export class GroupCommit {
     if (group.length === 0) return;
     this.committing = this.settle(group).finally(() => {
       this.committing = null;
+      if (this.closed) return;
       // Those who came while this commit ran (it waited for the lock, or more than one commit's worth waited).
-      if (this.waiting.length > 0 && !this.closed) this.schedule();
+      // After a lone caller's commit they go at once; the callers of a shared one come back within this turn.
+      if (this.start === 'idle' && group.length === 1) {
+        if (this.waiting.length > 0) this.flush();
+      } else if (this.waiting.length > 0 || this.start === 'idle') this.schedule();
     });
   }
 
