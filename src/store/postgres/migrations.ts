@@ -4,6 +4,8 @@ import { lockKey, lockName } from './advisory-lock.js';
 import { keyedInsertFunction, keysTable } from './job-keys.js';
 import { countsSchema } from './completed-counts.js';
 import { replaceTrigger } from './history-sql.js';
+import { InsertSetting } from './statements.js';
+import { ENQUEUED_PAYLOAD } from './enqueue-announcer.js';
 
 interface Migration {
   version: number;
@@ -242,6 +244,34 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE ${s}.jobs ADD COLUMN trace_context text;
       DROP FUNCTION ${s}.insert_keyed(text[], text[], text[], int[], float8[], int[], int[], text[], text[], float8[], text[], bool[], text[], text[], text[], text[], text);
       ${keyedInsertFunction(s, true)}
+    `,
+  },
+  {
+    version: 14,
+    name: 'enqueues on the pool tagged, or announced after their commit',
+    sql: (s) => `
+      -- A NOTIFY inside a transaction holds a database-wide lock from before its commit until the commit
+      -- is durable, so notifying inserts took their WAL flushes one at a time. An insert the store makes
+      -- while another of its own is under way sets ${InsertSetting.quiet}, and the store announces it
+      -- after the commit; one made alone sets ${InsertSetting.origin}, so its notification names the
+      -- store that made it. An insert in the caller's transaction is told at its commit, as before.
+      CREATE OR REPLACE FUNCTION ${s}.notify_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+      DECLARE
+        due timestamptz;
+        ms text;
+        origin text := current_setting('${InsertSetting.origin}', true);
+      BEGIN
+        IF current_setting('${InsertSetting.quiet}', true) = 'on' THEN
+          RETURN NULL;
+        END IF;
+        SELECT min(run_at) INTO due FROM inserted;
+        IF due IS NOT NULL THEN
+          ms := round(extract(epoch FROM due) * 1000)::bigint::text;
+          PERFORM pg_notify(TG_TABLE_SCHEMA || '.jobs', CASE WHEN coalesce(origin, '') = '' THEN ms ELSE '${ENQUEUED_PAYLOAD}' || origin || ':' || ms END);
+        END IF;
+        RETURN NULL;
+      END
+      $$;
     `,
   },
 ];

@@ -30,10 +30,11 @@ import type {
 } from '../contract.js';
 import { type HistoryEntry, jobRules, readHistory, StoreConfigError, StoreError } from '../contract.js';
 import { enqueuedRecord } from '../enqueued-record.js';
+import { GroupCommit, type InsertOutcome } from '../group-commit.js';
 import { lockName } from './advisory-lock.js';
 import { keyConflict, keyedJobs, keyedParams, type KeyedRow } from './job-keys.js';
 import { Listener } from './listener.js';
-import { OwnEchoes } from './own-echoes.js';
+import { EnqueueAnnouncer, ENQUEUED_PAYLOAD } from './enqueue-announcer.js';
 import { checkVersion, migrate } from './migrations.js';
 import { parseOptions, type PostgresStoreOptions, type ResolvedPostgresOptions } from './options.js';
 import { RestWaits } from './rest-waits.js';
@@ -71,7 +72,9 @@ export class PostgresStore implements Store {
   private readonly admin: ReturnType<typeof namedAdmin>;
   private readonly listener: Listener;
   private readonly subscribers = new Set<(runAt: number) => void>();
-  private readonly echoes = new OwnEchoes();
+  private readonly announcer: EnqueueAnnouncer;
+  /** Gathers the inserts of one turn on the pool into one statement; made when first needed. */
+  private inserts: GroupCommit | null = null;
   private readonly rest: RestWaits;
   private readonly schedules: PostgresSchedules;
   private readonly queues: QueueControl;
@@ -93,6 +96,10 @@ export class PostgresStore implements Store {
     this.maxSleepMs = this.options.pollIntervalMs;
     this.sql = named(this.schema);
     this.admin = namedAdmin(this.schema);
+    this.announcer = new EnqueueAnnouncer(
+      (payload) => this.query(this.db(), 'announcing enqueued jobs', this.sql.announce, [payload]),
+      (error) => this.options.onError(error),
+    );
     this.listener = new Listener({
       connect: () => this.db().connect(),
       channel: channelOf(this.schema),
@@ -104,14 +111,18 @@ export class PostgresStore implements Store {
           this.wake(Date.now());
           return;
         }
+        if (payload?.startsWith(ENQUEUED_PAYLOAD)) {
+          const runAt = this.announcer.heard(payload);
+          if (runAt !== null) this.wake(runAt);
+          return;
+        }
+        // Told by the insert trigger (an insert in the caller's transaction, a keyed insert) or a requeue.
         const runAt = Number(payload);
-        if (!Number.isFinite(runAt)) this.wake(Date.now());
-        else if (this.echoes.heard(runAt)) this.wake(runAt);
+        this.wake(Number.isFinite(runAt) ? runAt : Date.now());
       },
       // Whatever was enqueued before LISTEN took effect (a worker starting, or a connection lost
       // and back) sent its notification to nobody: look once now rather than at the next poll.
       listening: (again) => {
-        this.echoes.clear();
         this.queues.changed();
         this.wake(Date.now());
         if (again) this.rest.relistened();
@@ -154,6 +165,11 @@ export class PostgresStore implements Store {
     await this.opening?.catch(() => undefined);
     // A wait that just ended deletes its row before the pool goes.
     await this.rest.drain();
+    // Inserts already called are committed (and answered) before the pool goes; later ones are refused.
+    await this.inserts?.close();
+    this.inserts = null;
+    // Told before the pool goes: the other processes' workers are waiting for these jobs.
+    await this.announcer.drain();
     const pool = this.pool;
     this.pool = null;
     await this.listener.stop();
@@ -180,34 +196,73 @@ export class PostgresStore implements Store {
     const db = this.db();
     const via = options?.client === undefined ? db : queryable(options.client);
     if (jobs.length === 0) return [];
-    let earliest = Infinity;
-    for (const job of jobs) earliest = Math.min(earliest, job.runAt);
     if (jobs.some((job) => job.unique !== undefined)) {
       const keyed = await this.insertKeyed(via, jobs);
-      // Not paired with its echo (the keyed statement may notify once per row): told here and again by it.
-      if (via === db) this.wake(earliest);
+      // Not told apart from its echo (the keyed statement may notify once per row): told here and again by it.
+      if (via === db) this.wake(jobs.reduce((earliest, job) => Math.min(earliest, job.runAt), Infinity));
       return keyed;
     }
+    // In the caller's transaction nothing is visible until the caller commits: the trigger's NOTIFY tells everyone then.
+    if (via !== db) return this.insertRows(via, this.sql.insert, [], jobs);
+    this.inserts ??= new GroupCommit((batches) => this.commitInserts(batches), () => this.notOpen(), 'idle');
+    return this.inserts.add(jobs);
+  }
+
+  /**
+   * The inserts of one turn on the pool, in one statement: one round trip and
+   * one commit for them all, each caller answered once it is done. A lone
+   * batch notifies in its transaction, tagged with this store's origin; several
+   * are announced after their commit (see enqueue-announcer.ts). A statement
+   * the database refuses for one batch's row is tried again batch by batch,
+   * so it fails only that caller; one that may have committed (the connection
+   * lost) is not.
+   */
+  private async commitInserts(batches: ReadonlyArray<readonly NewJob[]>): Promise<InsertOutcome[]> {
+    const db = this.db();
+    let outcomes: InsertOutcome[];
+    let quiet = false;
+    if (batches.length === 1) {
+      outcomes = [{ stored: await this.insertRows(db, this.sql.insertTagged, [this.announcer.origin], batches[0]!) }];
+    } else {
+      try {
+        const stored = await this.insertRows(db, this.sql.insertQuiet, [], batches.flat());
+        let at = 0;
+        outcomes = batches.map((batch) => ({ stored: stored.slice(at, (at += batch.length)) }));
+        quiet = true;
+      } catch (error) {
+        if (!refused(error)) throw error;
+        outcomes = [];
+        for (const batch of batches) {
+          try {
+            outcomes.push({ stored: await this.insertRows(db, this.sql.insertTagged, [this.announcer.origin], batch) });
+          } catch (failure) {
+            outcomes.push({ error: failure });
+          }
+        }
+      }
+    }
+    // This process's workers are told now, the others by the trigger's NOTIFY or the announcement.
+    let earliest = Infinity;
+    outcomes.forEach((outcome, i) => {
+      if ('stored' in outcome) for (const job of batches[i]!) earliest = Math.min(earliest, job.runAt);
+    });
+    if (earliest < Infinity) {
+      this.wake(earliest);
+      if (quiet) this.announcer.committed(earliest);
+    }
+    return outcomes;
+  }
+
+  /** One insert statement for `jobs`; `extra` are the statement's parameters past the columns. */
+  private async insertRows(via: Queryable, statement: Named, extra: unknown[], jobs: readonly NewJob[]): Promise<StoredJob[]> {
     // Most jobs have no group: then one null instead of an array of them.
     const groups = jobs.some((job) => job.group != null) ? jobs.map((job) => job.group ?? null) : null;
-    // On the pool the insert commits before it returns: this process's workers are told then, and its echo
-    // on the listening connection is passed over (or the other way round, whichever comes first).
-    // In the caller's transaction nothing is visible until the caller commits: the NOTIFY tells.
-    // With no worker here subscribed there is nobody to wake twice, and no echo to wait for.
-    const paired = via === db && this.subscribers.size > 0 && this.echoes.sending(earliest);
-    let rows: Array<{ id: string; created_at: number }>;
-    try {
-      const [names, queues, inputs, priorities, runAts, maxRetries, timeouts] = insertColumns(jobs) as [string[], string[], string[], number[], number[], number[], number[]];
-      const traces = traceColumn(jobs);
-      rows = await this.query<{ id: string; created_at: number }>(via, 'inserting jobs', this.sql.insert, [
-        textArray(names), textArray(queues), textArray(inputs), numberArray(priorities), numberArray(runAts), numberArray(maxRetries), numberArray(timeouts),
-        groups && textArray(groups), traces && textArray(traces),
-      ]);
-    } catch (error) {
-      if (paired) this.echoes.failed(earliest);
-      throw error;
-    }
-    if (via === db && (!paired || this.echoes.returned(earliest))) this.wake(earliest);
+    const [names, queues, inputs, priorities, runAts, maxRetries, timeouts] = insertColumns(jobs) as [string[], string[], string[], number[], number[], number[], number[]];
+    const traces = traceColumn(jobs);
+    const rows = await this.query<{ id: string; created_at: number }>(via, 'inserting jobs', statement, [
+      textArray(names), textArray(queues), textArray(inputs), numberArray(priorities), numberArray(runAts), numberArray(maxRetries), numberArray(timeouts),
+      groups && textArray(groups), traces && textArray(traces), ...extra,
+    ]);
     // Ids rise in the caller's order; RETURNING promises no order, so sort them to pair them up.
     rows.sort((a, b) => a.id.length - b.id.length || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     return jobs.map((job, i): StoredJob => {
@@ -594,8 +649,12 @@ export class PostgresStore implements Store {
   }
 
   private db(): pg.Pool {
-    if (!this.pool) throw new StoreError(`the postgres store (schema "${this.schema}") is not open`);
+    if (!this.pool) throw this.notOpen();
     return this.pool;
+  }
+
+  private notOpen(): StoreError {
+    return new StoreError(`the postgres store (schema "${this.schema}") is not open`);
   }
 
   private async connect(): Promise<void> {
@@ -673,6 +732,18 @@ export class PostgresStore implements Store {
       }
     }
   }
+}
+
+/**
+ * SQLSTATE classes of a statement refused for what it carried (a data exception,
+ * a constraint, a value too large): it changed nothing, so its rows can be tried
+ * again apart. Others, such as a connection lost, may have come after the commit.
+ */
+const REFUSED_CLASSES = new Set(['22', '23', '54']);
+
+function refused(error: unknown): boolean {
+  const cause = error instanceof StoreError ? error.cause : error;
+  return cause instanceof pg.DatabaseError && REFUSED_CLASSES.has(cause.code?.slice(0, 2) ?? '');
 }
 
 /** A state's own statement; none for a state outside the chart, which holds no job, as in the other stores. */

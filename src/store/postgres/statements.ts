@@ -37,6 +37,30 @@ export const REST_PAYLOAD = 'rest:';
 /** The channel enqueues, requeues and rests are told on. */
 export const channelOf = (schema: string) => `${schema}.jobs`;
 
+/**
+ * Set for the inserting transaction by the store's own inserts on its pool,
+ * read by the insert trigger: with QUIET the trigger sends nothing (the store
+ * announces the jobs after the commit); with ORIGIN it sends its notification
+ * tagged with the store's origin, so the store knows its own echo.
+ */
+export const InsertSetting = { quiet: 'dispatch.notify_after_commit', origin: 'dispatch.insert_origin' } as const;
+
+/** Whose insert this is: the caller's transaction (told by the trigger at its commit), the store's told at once, or the store's announced after. */
+type InsertMode = 'caller' | 'tagged' | 'quiet';
+
+function insertText(jobs: string, mode: InsertMode): string {
+  const own = { caller: '', tagged: `set_config('${InsertSetting.origin}', $10, true)`, quiet: `set_config('${InsertSetting.quiet}', 'on', true)` }[mode];
+  return `
+      ${own && `WITH own AS (SELECT ${own})`}
+      INSERT INTO ${jobs} (name, queue, input, priority, run_at, max_retries, timeout_ms, "group", trace_context)
+      SELECT n.name, n.queue, n.input::json, n.priority, ${fromEpochMs('n.run_at')}, n.max_retries, n.timeout_ms, n.grp, n.trace
+      FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::float8[], $6::int[], $7::int[], $8::text[], $9::text[])
+        WITH ORDINALITY AS n(name, queue, input, priority, run_at, max_retries, timeout_ms, grp, trace, ord)${own && ', own'}
+      -- Identities are drawn in this order, so ids follow the caller's order.
+      ORDER BY n.ord
+      RETURNING id::text AS id, ${epochMs('created_at')} AS created_at`;
+}
+
 /** A lease token check in a write: none asked, none held, or this one held. */
 export const LeaseCheck = { ignore: 0, none: 1, held: 2 } as const;
 
@@ -189,14 +213,17 @@ ${capped ? `      capped AS (
      * know (ids and the insert time): reading back whole rows cost more than
      * writing them.
      */
-    insert: `
-      INSERT INTO ${jobs} (name, queue, input, priority, run_at, max_retries, timeout_ms, "group", trace_context)
-      SELECT n.name, n.queue, n.input::json, n.priority, ${fromEpochMs('n.run_at')}, n.max_retries, n.timeout_ms, n.grp, n.trace
-      FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::float8[], $6::int[], $7::int[], $8::text[], $9::text[])
-        WITH ORDINALITY AS n(name, queue, input, priority, run_at, max_retries, timeout_ms, grp, trace, ord)
-      -- Identities are drawn in this order, so ids follow the caller's order.
-      ORDER BY n.ord
-      RETURNING id::text AS id, ${epochMs('created_at')} AS created_at`,
+    insert: insertText(jobs, 'caller'),
+    /** The same on the store's pool, $10 its origin: the trigger's NOTIFY carries it (see enqueue-announcer.ts). */
+    insertTagged: insertText(jobs, 'tagged'),
+    /** The same with no NOTIFY in the transaction: the store announces the jobs once the commit is done. */
+    insertQuiet: insertText(jobs, 'quiet'),
+    /**
+     * $1 the payload: one announcement of enqueues committed on the pool, in a transaction of its own.
+     * A NOTIFY gives its transaction an id and so a commit record; lost in a crash, the announcement
+     * only leaves the jobs to the poll, so its commit need not wait for the WAL flush.
+     */
+    announce: `SELECT set_config('synchronous_commit', 'off', true), pg_notify(${channel}, $1)`,
 
     /**
      * $1 capped queues, $2 their room, $3 limit, $4 lease ms, $5 the names
