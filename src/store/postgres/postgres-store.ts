@@ -73,7 +73,7 @@ export class PostgresStore implements Store {
   private readonly listener: Listener;
   private readonly subscribers = new Set<(runAt: number) => void>();
   private readonly announcer: EnqueueAnnouncer;
-  /** Gathers the inserts of one turn on the pool into one statement; made when first needed. */
+  /** Gathers the inserts on the pool that come while one is under way into one statement; made when first needed. */
   private inserts: GroupCommit | null = null;
   private readonly rest: RestWaits;
   private readonly schedules: PostgresSchedules;
@@ -209,10 +209,11 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * The inserts of one turn on the pool, in one statement: one round trip and
-   * one commit for them all, each caller answered once it is done. A lone
-   * batch notifies in its transaction, tagged with this store's origin; several
-   * are announced after their commit (see enqueue-announcer.ts). A statement
+   * The inserts the group commit gathered (those that came while another was
+   * under way), in one statement: one round trip and one commit for them all,
+   * each caller answered once it is done. A lone batch notifies in its
+   * transaction, tagged with this store's origin; several are announced after
+   * their commit (see enqueue-announcer.ts). A statement
    * the database refuses for one batch's row is tried again batch by batch,
    * so it fails only that caller; one that may have committed (the connection
    * lost) is not.
