@@ -3,6 +3,15 @@ import type { NewJob, StoredJob } from './contract.js';
 /** What one caller's insert came to inside a shared transaction. */
 export type InsertOutcome = { stored: StoredJob[] } | { error: unknown };
 
+/** The earliest runAt of the batches that were stored (whom to wake, and when); Infinity when none was. */
+export function earliestStored(batches: ReadonlyArray<readonly NewJob[]>, outcomes: readonly InsertOutcome[]): number {
+  let earliest = Infinity;
+  outcomes.forEach((outcome, i) => {
+    if ('stored' in outcome) for (const job of batches[i]!) earliest = Math.min(earliest, job.runAt);
+  });
+  return earliest;
+}
+
 /**
  * Commits the batches of every caller waiting, in call order, in as few
  * transactions as it can: answers one outcome per batch, or throws when the

@@ -7,13 +7,13 @@ export const ENQUEUED_PAYLOAD = 'enqueued:';
  * How this store's enqueues on its pool reach the other processes, and how
  * it knows their echoes. A NOTIFY sent inside the inserting transaction holds
  * a database-wide lock from before its commit until the commit is durable, so
- * concurrent notifying inserts took their WAL flushes one at a time. So an
- * insert made while another of this store's is under way notifies nothing in
- * its transaction, and is announced here once its commit is done: the inserts
- * that return in one turn of the event loop share one announcement, of their
- * earliest runAt, in a transaction that waits for no flush. An insert made
- * alone notifies in its transaction as before (an announcement would cost it a
- * round trip), tagged with this store's origin. Either way this process's own
+ * concurrent notifying inserts took their WAL flushes one at a time. So a
+ * statement that carries the inserts of several callers (gathered while
+ * another was under way) notifies nothing in its transaction, and is announced
+ * here once its commit is done: the commits of one turn of the event loop
+ * share one announcement, of their earliest runAt, in a transaction that waits
+ * for no flush. A lone caller's insert notifies in its transaction as before
+ * (an announcement would cost it a round trip), tagged with this store's origin. Either way this process's own
  * workers were woken when the insert returned, so a notification that names
  * this store's origin is its own echo, and is passed over.
  *

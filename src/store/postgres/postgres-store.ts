@@ -30,7 +30,7 @@ import type {
 } from '../contract.js';
 import { type HistoryEntry, jobRules, readHistory, StoreConfigError, StoreError } from '../contract.js';
 import { enqueuedRecord } from '../enqueued-record.js';
-import { GroupCommit, type InsertOutcome } from '../group-commit.js';
+import { earliestStored, GroupCommit, type InsertOutcome } from '../group-commit.js';
 import { lockName } from './advisory-lock.js';
 import { keyConflict, keyedJobs, keyedParams, type KeyedRow } from './job-keys.js';
 import { Listener } from './listener.js';
@@ -243,10 +243,7 @@ export class PostgresStore implements Store {
       }
     }
     // This process's workers are told now, the others by the trigger's NOTIFY or the announcement.
-    let earliest = Infinity;
-    outcomes.forEach((outcome, i) => {
-      if ('stored' in outcome) for (const job of batches[i]!) earliest = Math.min(earliest, job.runAt);
-    });
+    const earliest = earliestStored(batches, outcomes);
     if (earliest < Infinity) {
       this.wake(earliest);
       if (quiet) this.announcer.committed(earliest);

@@ -36,7 +36,7 @@ import { RestWatchers } from '../rest-watchers.js';
 import { WakeListeners } from '../wake-listeners.js';
 import { type DutyClaims, dutyClaims } from './duties.js';
 import { ForeignEnqueues } from './foreign-enqueues.js';
-import { GroupCommit, type InsertOutcome } from '../group-commit.js';
+import { earliestStored, GroupCommit, type InsertOutcome } from '../group-commit.js';
 import { keyedInsert } from './job-keys.js';
 import { leaseOperation } from './lease.js';
 import { migrate } from './migrations.js';
@@ -213,20 +213,19 @@ export class SqliteStore implements Store {
     );
     let first = Infinity;
     let last = -Infinity;
-    let earliest = Infinity;
-    outcomes.forEach((outcome, i) => {
+    for (const outcome of outcomes) {
       if (!('stored' in outcome)) {
         outcome.error = this.failure('inserting jobs', outcome.error);
-        return;
+        continue;
       }
       for (const job of outcome.stored) {
         if (job.duplicate) continue;
         first = Math.min(first, Number(job.id));
         last = Math.max(last, Number(job.id));
       }
-      for (const job of batches[i]!) earliest = Math.min(earliest, job.runAt);
-    });
+    }
     if (first <= last) this.committed(first, last);
+    const earliest = earliestStored(batches, outcomes);
     if (earliest < Infinity) this.wakes.notify(earliest);
     return outcomes;
   }
