@@ -22,7 +22,7 @@ export interface PostgresStoreOptions {
    * Milliseconds or `'2s'`. Default 2 s.
    */
   pollInterval?: number | string;
-  /** Told of failures in the background (the listener's connection, an idle pooled connection). Default: console.error. */
+  /** Told of failures in the background (the listener's connection, an idle pooled connection, warming connections at open). Default: console.error. */
   onError?: (error: unknown) => void;
 }
 

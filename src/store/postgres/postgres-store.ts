@@ -45,6 +45,7 @@ import { channelOf, LeaseCheck, type Named, named, schemaTag } from './statement
 import { QueueControl } from './queue-control.js';
 import { namedQueueStatements, QUEUES_PAYLOAD } from './queue-statements.js';
 import { LISTED_STATES, namedAdmin } from './job-admin.js';
+import { warmConnections, warmUps } from './warm-connections.js';
 
 /** Held by the store at once at most: the LISTEN connection, a duty's lock, and the work itself. */
 const MIN_POOL_SIZE = 3;
@@ -665,6 +666,7 @@ export class PostgresStore implements Store {
       if (pool !== this.options.pool) await pool.end().catch(() => undefined);
       throw error;
     }
+    await warmConnections(pool, warmUps(this.sql, this.announcer.origin), this.options.onError);
     this.pool = pool;
     if (this.subscribers.size > 0 || this.rest.size > 0) this.listener.start();
   }
@@ -676,6 +678,10 @@ export class PostgresStore implements Store {
       connectionTimeoutMillis: 10_000,
       // Finds a dead peer (the LISTEN connection idles for long).
       keepAlive: true,
+      // Kept, not closed after 10 s idle (pg's default): a new connection costs its first jobs
+      // tens of ms (connect, plan, load the tables' descriptions), which an app that enqueues
+      // now and then would pay on most enqueues. The pool grows only to what is used at once.
+      idleTimeoutMillis: 0,
       // The lease statements are cheap to run but estimated dear: JIT compiling took ~40 ms a call, and
       // planning them afresh each time (custom plans) ~1 ms; named statements with a generic plan skip both.
       options: '-c jit=off -c plan_cache_mode=force_generic_plan',
