@@ -96,6 +96,7 @@ async function latency(a: Adapter, p: Params): Promise<Metrics> {
     await a.enqueue(i);
     samples.push((await handlerStart) - t0);
     started = null;
+    if (i === p.samples! - 1) break;
     // Idle again before the next one: its completion written, the worker back to waiting;
     // a polling worker is met at a random point of its cycle, not right after a poll.
     await sleep(p.gapMs! + Math.random() * (a.pollMs ?? 0));
@@ -290,7 +291,7 @@ async function measure(spec: MeasureSpec): Promise<ChildResult> {
     else if (spec.scenario === 'enqueue-bulk') metrics = await enqueueBulk(adapter, p);
     else if (group === 'process' || group === 'ratelimit') metrics = await processRun(adapter, p);
     else if (spec.scenario === 'latency-remote') metrics = await latencyRemote(adapter, spec);
-    else if (group === 'latency') metrics = await latency(adapter, p);
+    else if (group === 'latency' || group === 'sporadic') metrics = await latency(adapter, p);
     else if (group === 'retry') metrics = await retry(adapter, p);
     else if (group === 'backlog') metrics = await backlog(adapter, p, spec.reset);
     else if (group === 'memory') metrics = await memory(adapter, p);

@@ -130,6 +130,22 @@ export const SCENARIOS: readonly ScenarioDef[] = [
       (t === 'pgboss-batch' ? 'same polling as pg-boss' : null),
   },
   {
+    id: 'sporadic-pickup',
+    group: 'sporadic',
+    title: 'pickup latency, enqueues 10.5 s apart (past the 10 s a pg pool keeps an idle connection by default)',
+    metrics: [
+      { key: 'p50', label: 'p50', unit: 'ms', better: 'lower' },
+      { key: 'p99', label: 'worst of 5', unit: 'ms', better: 'lower' },
+    ],
+    // The settle is the first sample's idle gap.
+    params: (quick) => ({ samples: quick ? 2 : 5, concurrency: 10, settleMs: 10_500, gapMs: 10_500, capMs: quick ? 30_000 : 70_000 }),
+    skip: (t) =>
+      onlyFloor(t) ??
+      (t === 'memory' || t === 'sqlite' ? 'no connections to go cold: the question is what a pool does with idle ones' : null) ??
+      (t === 'pgboss' || t === 'pgboss-batch' ? "pg-boss's pickup is its poll (latency covers it)" : null) ??
+      (t === 'graphile-batch' ? 'the same pool and wake-up as graphile' : null),
+  },
+  {
     id: 'retry',
     group: 'retry',
     title: '1,000 jobs that fail once then succeed, minimal backoff',

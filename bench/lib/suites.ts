@@ -44,6 +44,11 @@ export const SUITES: readonly SuiteDef[] = [
     scenarios: ['real-c100', 'producers-50'],
   },
   {
+    id: 'sporadic',
+    about: 'pickup latency when enqueues come 10.5 s apart, as in an app that enqueues now and then (about 8 minutes)',
+    scenarios: ['sporadic-pickup'],
+  },
+  {
     id: 'footprint',
     about: 'heap and RSS per waiting job with 1,000,000 waiting on our stores (filled through the bulk path)',
     scenarios: ['footprint-1m'],
