@@ -293,7 +293,7 @@ async function measure(spec: MeasureSpec): Promise<ChildResult> {
     else if (spec.scenario === 'latency-remote') metrics = await latencyRemote(adapter, spec);
     else if (group === 'latency' || group === 'sporadic') metrics = await latency(adapter, p);
     else if (group === 'retry') metrics = await retry(adapter, p);
-    else if (group === 'backlog') metrics = await backlog(adapter, p, spec.reset);
+    else if (group === 'backlog' || group === 'engine') metrics = await backlog(adapter, p, spec.reset);
     else if (group === 'memory') metrics = await memory(adapter, p);
     else if (group === 'unique') metrics = await uniqueRun(adapter, p);
     else if (group === 'scaleout') metrics = await scaleOut(adapter, spec, fileURLToPath(import.meta.url));

@@ -179,6 +179,14 @@ export const SCENARIOS: readonly ScenarioDef[] = [
       (t === 'graphile' || t === 'graphile-batch' ? "Graphile Worker's jobKey is not wired into this bench yet" : null),
   },
   {
+    id: 'engine-c50',
+    group: 'engine',
+    title: "the engine's time per job, warm: 22,000 queued, concurrency 50, timed from the 2,000th job to the 22,000th, as the floor is timed after its warm-up",
+    metrics: [{ key: 'rate', label: 'rate', unit: 'jobs/s', better: 'higher' }],
+    params: (quick) => ({ backlog: quick ? 2200 : 22_000, warmup: quick ? 200 : 2000, window: quick ? 2000 : 20_000, concurrency: 50, capMs: quick ? 2000 : 4000 }),
+    skip: (t) => onlyFloor(t) ?? (t === 'memory' || t === 'sqlite' || t === 'postgres' ? null : "the engine's own cost, set against the floor; the peers' rates are process-c50's"),
+  },
+  {
     id: 'floor',
     group: 'floor',
     title: 'bare XState actor lifecycle (create, start, LEASE, SUCCEED, stop)',

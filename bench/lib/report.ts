@@ -193,13 +193,13 @@ function derived(aggregates: readonly Aggregate[], targets: readonly TargetDef[]
   const floorUs = find('floor', 'xstate', 'usPerJob');
   const floorKb = find('floor', 'xstate', 'allocKbPerJob');
   for (const target of targets.filter((t) => t.ours)) {
-    const rate = find('process-c50', target.id, 'rate');
+    const rate = find('engine-c50', target.id, 'rate');
     const kb = find('process-c50', target.id, 'allocKbPerJob');
     if (rate === undefined || floorUs === undefined) continue;
     const us = 1e6 / rate;
     const row: Row = {
       scenario: 'cost-vs-floor',
-      title: 'engine cost per job (process c50) / bare actor lifecycle; at most 2 is the target',
+      title: 'engine cost per job (engine-c50, warm) / bare actor lifecycle (warm); allocation from process-c50',
       target: target.id,
       label: target.label,
       metric: `time per job ${us.toFixed(1)} us / floor ${floorUs.toFixed(1)} us`,

@@ -14,7 +14,7 @@ describe('bench suites', () => {
   it('run the core suite by default, and a derived figure with its inputs', () => {
     const ids = pickScenarios(null, null).map((s) => s.id);
     expect(ids).toEqual(SUITES.find((s) => s.id === DEFAULT_SUITE)!.scenarios);
-    expect(ids).toEqual(expect.arrayContaining(['process-c50', 'floor']));
+    expect(ids).toEqual(expect.arrayContaining(['engine-c50', 'floor']));
     const backlog = pickScenarios(['backlog'], null).map((s) => s.id);
     expect(backlog).toEqual(expect.arrayContaining(['backlog-10k', 'backlog-200k']));
   });
