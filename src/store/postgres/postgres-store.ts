@@ -298,20 +298,20 @@ export class PostgresStore implements Store {
     // beside it rather than after, a round trip sooner. The lease takes only due rows, so it cannot
     // change the answer, which is about rows due later.
     const limited = await this.queues.limitedFor(request);
+    const leasing = this.query<JobRow & { leased_from: JobState }>(db, 'leasing jobs', rooms.some((room) => room > 0) ? this.sql.leaseCapped : this.sql.lease, [
+      queues,
+      rooms,
+      request.limit,
+      request.leaseMs,
+      request.names,
+      served,
+      null,
+      request.worker === undefined ? null : JSON.stringify(request.worker),
+    ]);
+    // Asked after the lease is on its way, so the lease, which the pickup waits for, goes out first.
     const early = this.lastLeaseShort ? this.nextRunAt(db, request.names, served) : null;
     early?.catch(() => undefined);
-    const jobs = toLeasedJobs(
-      await this.query<JobRow & { leased_from: JobState }>(db, 'leasing jobs', rooms.some((room) => room > 0) ? this.sql.leaseCapped : this.sql.lease, [
-        queues,
-        rooms,
-        request.limit,
-        request.leaseMs,
-        request.names,
-        served,
-        null,
-        request.worker === undefined ? null : JSON.stringify(request.worker),
-      ]),
-    );
+    const jobs = toLeasedJobs(await leasing);
     // Once jobs are leased, a failed question about later ones must not lose them to their lease's expiry.
     const unlessLeased = <T>(fallback: T) => (error: unknown): T => {
       if (jobs.length === 0) throw error;
