@@ -1,9 +1,7 @@
-import { type MetricDef, onlyFloor, rate, type ScenarioDef } from './plan.js';
-import type { TargetId } from './types.js';
+import { type MetricDef, onlyFloor, ourStores, rate, type ScenarioDef } from './plan.js';
 
 /** Round two's scenarios: several worker processes, handlers that wait, many producers, a million waiting. */
 
-const ourStores = new Set<TargetId>(['memory', 'sqlite', 'postgres']);
 const perJobBytes = (key: string, label: string): MetricDef => ({ key, label, unit: 'bytes', better: 'lower' });
 
 function scaleOutScenario(procs: number): ScenarioDef {

@@ -29,6 +29,9 @@ const rss: MetricDef = { key: 'peakRssMb', label: 'peak RSS', unit: 'MB', better
 const alloc: MetricDef = { key: 'allocKbPerJob', label: 'allocated per job', unit: 'KB', better: 'lower' };
 const stall: MetricDef = { key: 'maxStallMs', label: 'longest event-loop stall', unit: 'ms', better: 'lower' };
 
+/** Our three stores. */
+export const ourStores: ReadonlySet<TargetId> = new Set<TargetId>(['memory', 'sqlite', 'postgres']);
+
 export const onlyFloor = (t: TargetId) => (t === 'xstate' ? 'the bare actor has only the floor scenario' : null);
 const sameEnqueue = (t: TargetId) =>
   onlyFloor(t) ??
@@ -173,9 +176,9 @@ export const SCENARIOS: readonly ScenarioDef[] = [
     id: 'engine-c50',
     group: 'engine',
     title: "the engine's time per job, warm: 22,000 queued, concurrency 50, timed from the 2,000th job to the 22,000th, as the floor is timed after its warm-up",
-    metrics: [{ key: 'rate', label: 'rate', unit: 'jobs/s', better: 'higher' }],
+    metrics: [rate('rate')],
     params: (quick) => ({ backlog: quick ? 2200 : 22_000, warmup: quick ? 200 : 2000, window: quick ? 2000 : 20_000, concurrency: 50, capMs: quick ? 2000 : 4000 }),
-    skip: (t) => onlyFloor(t) ?? (t === 'memory' || t === 'sqlite' || t === 'postgres' ? null : "the engine's own cost, set against the floor; the peers' rates are process-c50's"),
+    skip: (t) => onlyFloor(t) ?? (ourStores.has(t) ? null : "the engine's own cost, set against the floor; the peers' rates are process-c50's"),
   },
   {
     id: 'floor',

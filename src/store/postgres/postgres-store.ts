@@ -294,9 +294,6 @@ export class PostgresStore implements Store {
     const served = request.queues ?? null;
     const queues = Object.keys(request.queueRoom);
     const rooms = queues.map((q) => Math.max(0, Math.floor(request.queueRoom[q]!)));
-    // After a short lease the next is likely short too (an idle worker): ask for the next due time
-    // beside it rather than after, a round trip sooner. The lease takes only due rows, so it cannot
-    // change the answer, which is about rows due later.
     const limited = await this.queues.limitedFor(request);
     const leasing = this.query<JobRow & { leased_from: JobState }>(db, 'leasing jobs', rooms.some((room) => room > 0) ? this.sql.leaseCapped : this.sql.lease, [
       queues,
@@ -308,7 +305,10 @@ export class PostgresStore implements Store {
       null,
       request.worker === undefined ? null : JSON.stringify(request.worker),
     ]);
-    // Asked after the lease is on its way, so the lease, which the pickup waits for, goes out first.
+    // After a short lease the next is likely short too (an idle worker): ask for the next due time
+    // beside it rather than after, a round trip sooner. The lease takes only due rows, so it cannot
+    // change the answer, which is about rows due later. Asked once the lease is on its way: the
+    // pickup waits for the lease, so it goes out first.
     const early = this.lastLeaseShort ? this.nextRunAt(db, request.names, served) : null;
     early?.catch(() => undefined);
     const jobs = toLeasedJobs(await leasing);

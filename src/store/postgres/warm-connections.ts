@@ -19,9 +19,8 @@ const LOCK_TIMEOUT_MS = 100;
 
 /**
  * The statements on the path of every job, each with values that match no
- * row and write nothing: the server loads the tables' and indexes'
- * descriptions and compiles the insert trigger (none of which it shares
- * between connections). A new
+ * row: the server loads the tables' and indexes' descriptions and compiles
+ * the insert trigger (none of which it shares between connections). A new
  * connection otherwise pays this on the first jobs it carries: a first lease
  * took 14 to 18 ms here, 3 to 4 ms after these.
  */
