@@ -142,6 +142,20 @@ export interface LeasedJob extends StoredJob {
   leasedFrom: JobState;
 }
 
+/**
+ * An idle worker's room, offered to this store object's next lone insert (see
+ * Store.offer): the insert may write its job already leased, as a lease by
+ * this request would have taken it, and hand it over here.
+ */
+export interface LeaseOffer {
+  /**
+   * Takes the offer back. Answers [] at once when no insert has taken it;
+   * else, once that insert is done, the jobs it handed over (maybe none),
+   * now leased to the worker, which must run them or give them back.
+   */
+  withdraw(): Promise<LeasedJob[]>;
+}
+
 export interface LeaseResult {
   /** Due jobs, now `running`, in the one order: priority desc, runAt asc, enqueue order asc. */
   jobs: LeasedJob[];
@@ -296,6 +310,15 @@ export interface Store extends ScheduleStore {
    * other names must not slow it down.
    */
   lease(request: LeaseRequest): Promise<LeaseResult>;
+  /**
+   * Offers an idle worker's room to the next lone insert through this store
+   * object, saving the lease's round trip after it. The insert leases its job
+   * only where `lease(request)` would have taken that job first: due, in a
+   * lane of the request, its queue neither paused, limited nor capped, no
+   * other due job of the request's lanes at its priority or above, and no
+   * group. At most one job per offer. Stores whose lease is cheap leave this out.
+   */
+  offer?(request: LeaseRequest): LeaseOffer;
   /** Applies each write whose compare-and-set holds; answers, in order, which did. */
   write(writes: readonly TransitionWrite[]): Promise<boolean[]>;
   /**

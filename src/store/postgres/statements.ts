@@ -122,6 +122,9 @@ export function statements(schema: string) {
   const open = (queue: string) =>
     `NOT EXISTS (SELECT FROM ${queuesTable} q WHERE q.name = ${queue} AND (q.paused OR (q.limited AND q.name <> ALL (coalesce($7::text[], '{}')))))`;
 
+  /** A queue neither paused nor limited: what a lease holding no queue's lock may take from. */
+  const openQueue = (queue: string) => `NOT EXISTS (SELECT FROM ${queuesTable} q WHERE q.name = ${queue} AND (q.paused OR q.limited))`;
+
   /** The due rows of one lane in order, locked unless another caller holds them. */
   const dueIn = (priority: string, queue: string, name: string, limit: string) => `
             SELECT id, priority, run_at, state FROM ${jobs}
@@ -129,6 +132,57 @@ export function statements(schema: string) {
             ORDER BY run_at, id
             LIMIT ${limit}
             FOR UPDATE SKIP LOCKED`;
+
+  /**
+   * The tagged insert of one job that writes it already leased when the
+   * offered lease would have taken it first (see Store.offer): due by the
+   * database's clock, no group, in a lane the offer takes ($11 names, $12
+   * queues or null, $15 capped queues left out), its queue neither paused nor
+   * limited, and no due row of the offer's open lanes at its priority or
+   * above (found as the lease finds rows, one index seek a lane; rows other
+   * leases hold count too, so it defers to them). $13 lease ms, $14 the
+   * worker as JSON text (null: no history). Answers the whole row, so a
+   * leased one is handed over as a lease answers it.
+   */
+  const insertHanded = `
+      WITH RECURSIVE
+      own AS (SELECT set_config('${InsertSetting.origin}', $10, true)),
+      n AS (
+        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::float8[], $6::int[], $7::int[], $8::text[], $9::text[])
+          AS n(name, queue, input, priority, run_at, max_retries, timeout_ms, grp, trace)
+      ),
+      ${levels},
+      -- Materialized: inlined, its test would run once for each column that reads it.
+      hand AS MATERIALIZED (
+        SELECT n.*, (
+          ${fromEpochMs('n.run_at')} <= now() AND n.grp IS NULL AND n.queue <> ALL ($15::text[])
+          AND ${taken('n.queue', 'n.name', '$11', '$12')} AND ${openQueue('n.queue')}
+          AND NOT EXISTS (
+            SELECT FROM levels lv CROSS JOIN LATERAL (
+              ${lanesAt('lv.priority')}
+              SELECT FROM lanes l
+              WHERE ${taken('l.queue', 'l.name', '$11', '$12')} AND ${openQueue('l.queue')}
+                AND EXISTS (
+                  SELECT FROM ${jobs} j
+                  WHERE ${leasable('j')} AND j.priority = lv.priority AND j.queue = l.queue AND j.name = l.name AND j.run_at <= now()
+                )
+            ) due
+            WHERE lv.priority >= n.priority
+          )
+        ) AS leased
+        FROM n
+      ),
+      -- The row a job starts as, which the lease's entries read.
+      start AS (SELECT '${jobRules.initial}'::text AS state, 0 AS attempt)
+      INSERT INTO ${jobs} AS j (name, queue, input, priority, run_at, max_retries, timeout_ms, "group", trace_context, state, attempt, lease_token, lease_expires_at, history)
+      SELECT h.name, h.queue, h.input::json, h.priority, ${fromEpochMs('h.run_at')}, h.max_retries, h.timeout_ms, h.grp, h.trace,
+        CASE WHEN h.leased THEN ${LEASED} ELSE start.state END,
+        CASE WHEN h.leased THEN start.attempt + ${jobRules.attemptsPerLease} ELSE start.attempt END,
+        CASE WHEN h.leased THEN gen_random_uuid()::text END,
+        CASE WHEN h.leased THEN now() + $13::float8 * interval '1 millisecond' END,
+        CASE WHEN h.leased AND $14::text IS NOT NULL THEN ${appended('NULL', leaseEntries('start', '$14::text'))} END
+      FROM hand h, start, own
+      RETURNING ${jobColumns('j')}`;
 
   /** What follows an outcome write's `moved`: the counts, the waiters told, the ordinals applied. */
   const afterMoved = `-- Jobs moved into a state no index holds (completed) are counted here, not read when counted.
@@ -218,6 +272,8 @@ ${capped ? `      capped AS (
     insertTagged: insertText(jobs, 'tagged'),
     /** The same with no NOTIFY in the transaction: the store announces the jobs once the commit is done. */
     insertQuiet: insertText(jobs, 'quiet'),
+    /** The tagged insert of one job, leasing it for an offer when the lease would have taken it (see above). */
+    insertHanded,
     /**
      * $1 the payload: one announcement of enqueues committed on the pool, in a transaction of its own.
      * A NOTIFY gives its transaction an id and so a commit record; lost in a crash, the announcement
