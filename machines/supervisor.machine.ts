@@ -107,6 +107,12 @@ export const supervisorMachine = setup({
     startJobs: (_, _params: { jobs: ReadonlyArray<{ queue: string }> }) => {},
     /** Supplied by the engine: note when the sleep ends, so an earlier job can cut it short. */
     armWake: () => {},
+    /**
+     * Supplied by the engine: while waiting, offer the room to this process's
+     * next enqueue, which may lease its job in its own write; the next
+     * `leaseJobs` takes the offer back, with any job it brought, first.
+     */
+    offerRoom: (_, _params: LeaseRoom) => {},
     /** Supplied by the engine: report a lease that failed. */
     reportLeaseError: (_, _params: { error: unknown }) => {},
     /** Supplied by the engine: give every running job back to the store (ABANDON). */
@@ -242,7 +248,7 @@ export const supervisorMachine = setup({
           },
         },
         waiting: {
-          entry: 'armWake',
+          entry: ['armWake', { type: 'offerRoom', params: ({ context }) => roomOf(context) }],
           after: { sleep: 'leasing' },
           on: {
             WAKE: [

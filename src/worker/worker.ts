@@ -8,7 +8,7 @@ import type { AnyJobDefinition } from '../job/define-job.js';
 import type { Registry } from '../job/registry.js';
 import type { Decision, JobKernel } from '../kernel/kernel.js';
 import { Every } from '../maintenance/service.js';
-import type { LeasedJob, StoredJob } from '../store/contract.js';
+import type { LeasedJob, LeaseOffer, StoredJob } from '../store/contract.js';
 import { JobRunner } from './job-runner.js';
 import type { Middleware } from './middleware.js';
 import { ActorMirror } from './mirror.js';
@@ -42,6 +42,10 @@ export class Worker {
   private wakeAt = Infinity;
   private loopTurned = true;
   private heartbeats: Every | null = null;
+  /** The room offered to this process's next enqueue while the supervisor waits (see offerRoom). */
+  private offer: LeaseOffer | null = null;
+  /** Jobs an enqueue handed over that the next lease answers with. */
+  private handed: LeasedJob[] = [];
   private unsubscribe: (() => void) | null = null;
   private resolveStopped!: () => void;
   private readonly stopped = new Promise<void>((resolve) => (this.resolveStopped = resolve));
@@ -94,6 +98,10 @@ export class Worker {
    */
   async stop(graceMs: number): Promise<void> {
     if (this.started) {
+      // A job an enqueue leased to this worker runs, or is given back, as a leased one would.
+      if (this.offer && (await this.takeOffer()) && this.supervisor.getSnapshot().matches({ running: 'waiting' })) {
+        this.supervisor.send({ type: 'WAKE', inMs: 0 });
+      }
       this.runner.drain();
       this.supervisor.send({ type: 'STOP', graceMs });
       await this.stopped;
@@ -143,7 +151,32 @@ export class Worker {
     if (this.supervisor.getSnapshot().status === 'active') this.supervisor.send(event);
   }
 
+  /**
+   * Takes back the room offered, keeping any job an enqueue leased with it for
+   * the next lease to answer; true when there is such a job.
+   */
+  private async takeOffer(): Promise<boolean> {
+    const offer = this.offer;
+    this.offer = null;
+    if (offer) this.handed.push(...(await offer.withdraw()));
+    return this.handed.length > 0;
+  }
+
+  /** Offers the room to this process's next enqueue, unless an offer is still out (taken by an insert under way). */
+  private offerRoom(room: LeaseRoom): void {
+    const { store, leaseMs, serve, history, workerId } = this.parts.settings;
+    const names = this.parts.registry.names();
+    if (!store.offer || this.offer || room.limit === 0 || names.length === 0) return;
+    this.offer = store.offer({ ...room, limit: 1, leaseMs, names, queues: serve, ...(history ? { worker: workerId } : {}) });
+  }
+
   private async lease(room: LeaseRoom): Promise<LeaseOutcome> {
+    if ((this.offer || this.handed.length > 0) && (await this.takeOffer())) {
+      // After the enqueue that handed them over is answered, so its events come first. Then lease
+      // again at once (sleep 0): the wake that brought this lease may have been for other jobs.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      return { jobs: this.handed.splice(0), sleepMs: 0 };
+    }
     if (room.limit === 0) return { jobs: [], sleepMs: MAX_TIMER_MS };
     // With a store that answers at once (memory, SQLite) a busy worker is one unbroken chain of
     // microtasks: when no turn of the event loop came since the last lease, take one, so the
@@ -172,6 +205,7 @@ export class Worker {
           // not run inside another's action.
           startJobs: (_, { jobs }) => queueMicrotask(() => this.runner.start(jobs as readonly LeasedJob[])),
           armWake: ({ context }) => (this.wakeAt = this.parts.settings.clock.now() + context.sleepMs),
+          offerRoom: (_, room) => this.offerRoom(room),
           reportLeaseError: (_, { error }) => this.parts.reportError(error, 'leasing jobs'),
           abandonAll: () => queueMicrotask(() => this.runner.abandonAll()),
           stopped: () => this.resolveStopped(),

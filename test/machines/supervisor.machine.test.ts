@@ -7,6 +7,7 @@ function start(options: { concurrency: number; queueLimits?: Record<string, numb
   const clock = new SimulatedClock();
   const backlog = [...options.backlog];
   const asked: LeaseRoom[] = [];
+  const offered: LeaseRoom[] = [];
   const started: string[] = [];
   let abandoned = 0;
   let stopped = false;
@@ -34,6 +35,7 @@ function start(options: { concurrency: number; queueLimits?: Record<string, numb
         void Promise.resolve().then(() => self.send({ type: 'LEASED', output }));
       },
       startJobs: (_, { jobs }) => void started.push(...jobs.map((j) => j.queue)),
+      offerRoom: (_, room) => void offered.push(room),
       abandonAll: () => void abandoned++,
       stopped: () => void (stopped = true),
     },
@@ -44,6 +46,7 @@ function start(options: { concurrency: number; queueLimits?: Record<string, numb
     actor,
     clock,
     asked,
+    offered,
     started,
     backlog,
     settle,
@@ -130,6 +133,24 @@ describe('supervisor statechart', () => {
     s.actor.send({ type: 'WAKE', inMs: 0 });
     await s.settle();
     expect(s.started).toEqual(['x']);
+  });
+
+  it('offers its room to the next enqueue each time it comes to wait, and not while it leases or is full', async () => {
+    const s = start({ concurrency: 3, queueLimits: { mail: 1 }, backlog: ['a'] });
+    s.actor.send({ type: 'START' });
+    // Leasing, the room goes to the lease, not to an offer.
+    expect(s.offered).toEqual([]);
+    await s.settle();
+    expect(s.actor.getSnapshot().value).toEqual({ running: 'waiting' });
+    expect(s.offered).toEqual([{ limit: 2, queueRoom: { mail: 1 } }]);
+    // A wake-up for later waits again, and offers again.
+    s.actor.send({ type: 'WAKE', inMs: 100 });
+    expect(s.offered).toHaveLength(2);
+    s.backlog.push('b', 'c');
+    s.actor.send({ type: 'WAKE', inMs: 0 });
+    await s.settle();
+    expect(s.actor.getSnapshot().value).toEqual({ running: 'full' });
+    expect(s.offered).toHaveLength(2);
   });
 
   it('shortens its sleep for a job due sooner than the planned wake-up', async () => {
