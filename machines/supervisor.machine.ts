@@ -53,7 +53,9 @@ export type SupervisorEvent =
   /** The lease `leaseJobs` started came back with jobs (maybe none). */
   | { type: 'LEASED'; output: LeaseOutcome }
   /** The lease `leaseJobs` started failed. */
-  | { type: 'LEASE_FAILED'; error: unknown };
+  | { type: 'LEASE_FAILED'; error: unknown }
+  /** An enqueue took the room `offerRoom` offered and leased these jobs to this worker. */
+  | { type: 'HANDED'; jobs: ReadonlyArray<{ queue: string }> };
 
 /**
  * Room to lease: `concurrency` (the engine's concurrency plus prefetch) less
@@ -109,8 +111,9 @@ export const supervisorMachine = setup({
     armWake: () => {},
     /**
      * Supplied by the engine: while waiting, offer the room to this process's
-     * next enqueue, which may lease its job in its own write; the next
-     * `leaseJobs` takes the offer back, with any job it brought, first.
+     * next enqueue, which may lease its job in its own write (HANDED). The
+     * next `leaseJobs` takes the offer back first, answering with any job
+     * that came of it and had not been handed yet.
      */
     offerRoom: (_, _params: LeaseRoom) => {},
     /** Supplied by the engine: report a lease that failed. */
@@ -134,6 +137,13 @@ export const supervisorMachine = setup({
       graceMs: ({ event, context }) => (event.type === 'STOP' ? event.graceMs : context.graceMs),
     }),
     lookAgain: assign({ lookAgain: true }),
+    countHanded: assign(({ context, event }) => {
+      if (event.type !== 'HANDED') return {};
+      return {
+        inFlight: context.inFlight + event.jobs.length,
+        queueInFlight: countQueues(context.queueInFlight, event.jobs, context.queueLimits, 1),
+      };
+    }),
     countLeased: assign(({ context, event }) => {
       if (event.type !== 'LEASED') return {};
       const { jobs, sleepMs } = event.output;
@@ -152,6 +162,8 @@ export const supervisorMachine = setup({
     full: ({ context }) => roomLeft(context) === 0,
     fullOnceLeased: ({ context, event }) =>
       event.type === 'LEASED' && !context.stopRequested && (context.writesStalled || context.concurrency - (context.inFlight + event.output.jobs.length) <= 0),
+    fullOnceHanded: ({ context, event }) =>
+      event.type === 'HANDED' && (context.writesStalled || context.concurrency - (context.inFlight + event.jobs.length) <= 0),
     roomOnceFreed: ({ context, event }) =>
       event.type === 'SLOTS_FREED' && !context.writesStalled && context.concurrency - (context.inFlight - event.jobs.length) > 0,
     lookAgain: ({ context }) => context.lookAgain,
@@ -199,6 +211,8 @@ export const supervisorMachine = setup({
           { actions: ['freeSlots', 'lookAgain'], target: '.deciding' },
         ],
         STOP: { target: 'draining', actions: 'requestStop' },
+        // Offered only with room, so counted and started wherever it lands; `waiting` goes to full if it is.
+        HANDED: { actions: ['countHanded', { type: 'startJobs', params: ({ event }) => ({ jobs: event.jobs }) }] },
       },
       states: {
         leasing: {
@@ -251,6 +265,11 @@ export const supervisorMachine = setup({
           entry: ['armWake', { type: 'offerRoom', params: ({ context }) => roomOf(context) }],
           after: { sleep: 'leasing' },
           on: {
+            // The sleep goes on (a job due later is still due then); the offer is spent.
+            HANDED: [
+              { guard: 'fullOnceHanded', target: 'full', actions: ['countHanded', { type: 'startJobs', params: ({ event }) => ({ jobs: event.jobs }) }] },
+              { actions: ['countHanded', { type: 'startJobs', params: ({ event }) => ({ jobs: event.jobs }) }] },
+            ],
             WAKE: [
               { guard: 'dueNow', target: 'leasing' },
               {

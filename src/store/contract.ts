@@ -145,15 +145,15 @@ export interface LeasedJob extends StoredJob {
 /**
  * An idle worker's room, offered to this store object's next lone insert (see
  * Store.offer): the insert may write its job already leased, as a lease by
- * this request would have taken it, and hand it over here.
+ * this request would have taken it, and hand it over.
  */
 export interface LeaseOffer {
   /**
-   * Takes the offer back. Answers [] at once when no insert has taken it;
-   * else, once that insert is done, the jobs it handed over (maybe none),
-   * now leased to the worker, which must run them or give them back.
+   * Takes the offer back. Resolves once no insert holds it: at once when
+   * none took it, else when the insert that took it is done (and has handed
+   * over what it leased).
    */
-  withdraw(): Promise<LeasedJob[]>;
+  withdraw(): Promise<void>;
 }
 
 export interface LeaseResult {
@@ -316,9 +316,12 @@ export interface Store extends ScheduleStore {
    * only where `lease(request)` would have taken that job first: due, in a
    * lane of the request, its queue neither paused, limited nor capped, no
    * other due job of the request's lanes at its priority or above, and no
-   * group. At most one job per offer. Stores whose lease is cheap leave this out.
+   * group. At most one job per offer. `handed` gets the job so leased, now
+   * the worker's to run or give back, once its insert has committed and
+   * before the insert's caller is answered; the store does not wake its
+   * subscribers for it. Stores whose lease is cheap leave this out.
    */
-  offer?(request: LeaseRequest): LeaseOffer;
+  offer?(request: LeaseRequest, handed: (jobs: LeasedJob[]) => void): LeaseOffer;
   /** Applies each write whose compare-and-set holds; answers, in order, which did. */
   write(writes: readonly TransitionWrite[]): Promise<boolean[]>;
   /**

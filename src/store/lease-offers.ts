@@ -8,8 +8,9 @@ export interface TakenOffer {
 
 interface Posted {
   request: LeaseRequest;
-  /** Set once an insert takes the offer: what it will hand over. */
-  handed: Promise<LeasedJob[]> | null;
+  handed: (jobs: LeasedJob[]) => void;
+  /** Set once an insert takes the offer: settled when that insert is done. */
+  taken: Promise<void> | null;
 }
 
 /**
@@ -22,13 +23,13 @@ interface Posted {
 export class LeaseOffers {
   private readonly posted = new Set<Posted>();
 
-  post(request: LeaseRequest): LeaseOffer {
-    const entry: Posted = { request, handed: null };
+  post(request: LeaseRequest, handed: (jobs: LeasedJob[]) => void): LeaseOffer {
+    const entry: Posted = { request, handed, taken: null };
     this.posted.add(entry);
     return {
       withdraw: () => {
         this.posted.delete(entry);
-        return entry.handed ?? Promise.resolve([]);
+        return entry.taken ?? Promise.resolve();
       },
     };
   }
@@ -41,9 +42,15 @@ export class LeaseOffers {
       if (request.limit < 1 || !request.names.includes(job.name) || job.queue in request.queueRoom) continue;
       if (request.queues !== undefined && !request.queues.includes(job.queue)) continue;
       this.posted.delete(entry);
-      let settle!: (jobs: LeasedJob[]) => void;
-      entry.handed = new Promise((resolve) => (settle = resolve));
-      return { request, settle };
+      let done!: () => void;
+      entry.taken = new Promise((resolve) => (done = resolve));
+      return {
+        request,
+        settle: (jobs) => {
+          if (jobs.length > 0) entry.handed(jobs);
+          done();
+        },
+      };
     }
     return null;
   }

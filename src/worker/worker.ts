@@ -44,7 +44,7 @@ export class Worker {
   private heartbeats: Every | null = null;
   /** The room offered to this process's next enqueue while the supervisor waits (see offerRoom). */
   private offer: LeaseOffer | null = null;
-  /** Jobs an enqueue handed over that the next lease answers with. */
+  /** Jobs an enqueue handed over, not yet given to the supervisor (HANDED, or the next lease's answer). */
   private handed: LeasedJob[] = [];
   private unsubscribe: (() => void) | null = null;
   private resolveStopped!: () => void;
@@ -98,10 +98,9 @@ export class Worker {
    */
   async stop(graceMs: number): Promise<void> {
     if (this.started) {
-      // A job an enqueue leased to this worker runs, or is given back, as a leased one would.
-      if (this.offer && (await this.takeOffer()) && this.supervisor.getSnapshot().matches({ running: 'waiting' })) {
-        this.supervisor.send({ type: 'WAKE', inMs: 0 });
-      }
+      // A job an enqueue under way leases to this worker runs, and is drained, as a leased one is.
+      if (this.offer) await this.takeOffer();
+      this.handOver();
       this.runner.drain();
       this.supervisor.send({ type: 'STOP', graceMs });
       await this.stopped;
@@ -151,14 +150,11 @@ export class Worker {
     if (this.supervisor.getSnapshot().status === 'active') this.supervisor.send(event);
   }
 
-  /**
-   * Takes back the room offered, keeping any job an enqueue leased with it for
-   * the next lease to answer; true when there is such a job.
-   */
+  /** Takes back the room offered, once no insert holds it; true when jobs it leased wait to be given to the supervisor. */
   private async takeOffer(): Promise<boolean> {
     const offer = this.offer;
     this.offer = null;
-    if (offer) this.handed.push(...(await offer.withdraw()));
+    if (offer) await offer.withdraw();
     return this.handed.length > 0;
   }
 
@@ -167,13 +163,24 @@ export class Worker {
     const { store, leaseMs, serve, history, workerId } = this.parts.settings;
     const names = this.parts.registry.names();
     if (!store.offer || this.offer || room.limit === 0 || names.length === 0) return;
-    this.offer = store.offer({ ...room, limit: 1, leaseMs, names, queues: serve, ...(history ? { worker: workerId } : {}) });
+    this.offer = store.offer({ ...room, limit: 1, leaseMs, names, queues: serve, ...(history ? { worker: workerId } : {}) }, (jobs) => {
+      this.offer = null;
+      this.handed.push(...jobs);
+      // After the enqueue that leased them is answered, so its caller goes first.
+      setImmediate(() => this.handOver());
+    });
+  }
+
+  /** Gives the supervisor the jobs enqueues leased to this worker that no lease has answered with yet. */
+  private handOver(): void {
+    if (this.handed.length === 0 || this.supervisor.getSnapshot().status !== 'active') return;
+    this.supervisor.send({ type: 'HANDED', jobs: this.handed.splice(0) });
   }
 
   private async lease(room: LeaseRoom): Promise<LeaseOutcome> {
     if ((this.offer || this.handed.length > 0) && (await this.takeOffer())) {
-      // After the enqueue that handed them over is answered, so its events come first. Then lease
-      // again at once (sleep 0): the wake that brought this lease may have been for other jobs.
+      // Jobs leased by an enqueue while this lease was asked for: they are its answer, after that
+      // enqueue is answered. Then lease again at once (sleep 0), for what this lease was asked for.
       await new Promise<void>((resolve) => setImmediate(resolve));
       return { jobs: this.handed.splice(0), sleepMs: 0 };
     }

@@ -153,6 +153,38 @@ describe('supervisor statechart', () => {
     expect(s.offered).toHaveLength(2);
   });
 
+  it('starts and counts jobs an enqueue handed over while it waits, without moving its sleep', async () => {
+    const s = start({ concurrency: 2, backlog: [], sleepMs: 1000 });
+    s.actor.send({ type: 'START' });
+    await s.settle();
+    const leases = s.asked.length;
+    s.clock.increment(600);
+    s.actor.send({ type: 'HANDED', jobs: [{ queue: 'a' }] });
+    expect(s.started).toEqual(['a']);
+    expect(s.context().inFlight).toBe(1);
+    expect(s.actor.getSnapshot().value).toEqual({ running: 'waiting' });
+    // The job due at the planned wake-up is still looked for then, not 1,000 ms after the hand-over.
+    s.clock.increment(400);
+    await s.settle();
+    expect(s.asked.length).toBe(leases + 1);
+    expect(s.asked.at(-1)).toEqual({ limit: 1, queueRoom: {} });
+  });
+
+  it('is full once handed jobs fill its room, and leases again only when a slot frees', async () => {
+    const s = start({ concurrency: 1, backlog: [], sleepMs: 1000 });
+    s.actor.send({ type: 'START' });
+    await s.settle();
+    const leases = s.asked.length;
+    s.actor.send({ type: 'HANDED', jobs: [{ queue: 'a' }] });
+    expect(s.actor.getSnapshot().value).toEqual({ running: 'full' });
+    s.clock.increment(5000);
+    await s.settle();
+    expect(s.asked.length).toBe(leases);
+    s.free('a');
+    await s.settle();
+    expect(s.asked.length).toBe(leases + 1);
+  });
+
   it('shortens its sleep for a job due sooner than the planned wake-up', async () => {
     const s = start({ concurrency: 2, backlog: [], sleepMs: 60_000 });
     s.actor.send({ type: 'START' });

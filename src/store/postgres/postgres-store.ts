@@ -8,6 +8,7 @@ import type {
   MigrationReport,
   ExpireResult,
   InsertOptions,
+  LeasedJob,
   LeaseOffer,
   LeaseRef,
   LeaseRequest,
@@ -227,9 +228,12 @@ export class PostgresStore implements Store {
     const db = this.db();
     let outcomes: InsertOutcome[];
     let quiet = false;
+    let handed = false;
     const offer = batches.length === 1 && batches[0]!.length === 1 ? this.offers.take(batches[0]![0]!, Date.now()) : null;
     if (offer) {
-      outcomes = [{ stored: await this.insertHanded(db, batches[0]![0]!, offer) }];
+      const stored = await this.insertHanded(db, batches[0]![0]!, offer);
+      handed = stored.handed;
+      outcomes = [{ stored: stored.jobs }];
     } else if (batches.length === 1) {
       outcomes = [{ stored: await this.insertRows(db, this.sql.insertTagged, [this.announcer.origin], batches[0]!) }];
     } else {
@@ -251,7 +255,8 @@ export class PostgresStore implements Store {
       }
     }
     // This process's workers are told now, the others by the trigger's NOTIFY or the announcement.
-    const earliest = earliestStored(batches, outcomes);
+    // A job handed over is running already: nobody need look for it.
+    const earliest = handed ? Infinity : earliestStored(batches, outcomes);
     if (earliest < Infinity) {
       this.wake(earliest);
       if (quiet) this.announcer.committed(earliest);
@@ -265,12 +270,12 @@ export class PostgresStore implements Store {
    * first, leases it (statements.ts, insertHanded), saving the lease's round
    * trip on the way from an enqueue to its handler.
    */
-  offer(request: LeaseRequest): LeaseOffer {
-    return this.offers.post(request);
+  offer(request: LeaseRequest, handed: (jobs: LeasedJob[]) => void): LeaseOffer {
+    return this.offers.post(request, handed);
   }
 
   /** A lone job inserted by the statement that may lease it for `offer`; the offer is settled whatever happens. */
-  private async insertHanded(db: pg.Pool, job: NewJob, offer: TakenOffer): Promise<StoredJob[]> {
+  private async insertHanded(db: pg.Pool, job: NewJob, offer: TakenOffer): Promise<{ jobs: StoredJob[]; handed: boolean }> {
     const { request } = offer;
     try {
       const [row] = await this.query<JobRow>(db, 'inserting jobs', this.sql.insertHanded, [
@@ -278,8 +283,9 @@ export class PostgresStore implements Store {
         request.names, request.queues ?? null, request.leaseMs, request.worker === undefined ? null : JSON.stringify(request.worker),
         textArray(Object.keys(request.queueRoom)),
       ]);
-      offer.settle(row!.state === jobRules.leased ? toLeasedJobs([{ ...row!, leased_from: jobRules.initial }]) : []);
-      return [enqueuedRecord(job, row!.id, job.input, row!.created_at)];
+      const handed = row!.state === jobRules.leased;
+      offer.settle(handed ? toLeasedJobs([{ ...row!, leased_from: jobRules.initial }]) : []);
+      return { jobs: [enqueuedRecord(job, row!.id, job.input, row!.created_at)], handed };
     } catch (error) {
       offer.settle([]);
       throw error;

@@ -25,9 +25,9 @@ describe('postgres: a job enqueued beside an idle worker is leased by its own in
     };
     let offers = 0;
     const offer = store.offer.bind(store);
-    store.offer = (request) => {
+    store.offer = (request, handed) => {
       offers++;
-      return offer(request);
+      return offer(request, handed);
     };
     const ran: number[] = [];
     let running = 0;

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { HistoryEntry, LeaseRequest, NewJob } from '../../../src/store/contract.js';
+import type { HistoryEntry, LeasedJob, LeaseRequest, NewJob } from '../../../src/store/contract.js';
 import type { PostgresStore } from '../../../src/postgres.js';
 import { named } from '../../../src/store/postgres/statements.js';
 import { newJob, room } from '../../../src/testing/store-jobs.js';
@@ -22,13 +22,36 @@ describe('postgres store: an idle worker offers its room to the next insert', ()
   });
   afterEach(() => cleanup());
 
+  /** Posts an offer; its withdraw answers the jobs handed over (told before the insert's caller is answered). */
+  const post = (request: LeaseRequest) => {
+    const handed: LeasedJob[] = [];
+    const offer = store.offer(request, (jobs) => handed.push(...jobs));
+    return {
+      handed,
+      withdraw: async () => {
+        await offer.withdraw();
+        return handed;
+      },
+    };
+  };
+
   const row = async (id: string) =>
     (await sql<{ state: string; attempt: number; lease_token: string | null }>(`SELECT state, attempt, lease_token FROM ${pg.escapeIdentifier(schema)}.jobs WHERE id = $1`, [id]))[0];
 
   it('writes a lone due job already leased, as a lease after the insert would have: same row, same history, handed over once', async () => {
-    const offer = store.offer(offered({ leaseMs: 45_000 }));
+    const woken: number[] = [];
+    const off = store.subscribe((runAt) => woken.push(runAt));
+    const offer = post(offered({ leaseMs: 45_000 }));
     const before = Date.now();
-    const [job] = await store.insert([newJob({ input: { n: 7 } })]);
+    const runAt = before - 1234;
+    const [job] = await store.insert([newJob({ input: { n: 7 }, runAt })]);
+    // Handed over before the enqueue is answered, and nobody woken to look for it.
+    expect(offer.handed.map((j) => j.id)).toEqual([job!.id]);
+    expect(woken).not.toContain(runAt);
+    const [plain] = await store.insert([newJob({ runAt: runAt - 1 })]);
+    expect(woken).toContain(runAt - 1);
+    off();
+    await sql(`DELETE FROM ${pg.escapeIdentifier(schema)}.jobs WHERE id = $1`, [plain!.id]);
     // The caller is answered as for any enqueue.
     expect(job).toMatchObject({ state: 'pending', attempt: 0, input: { n: 7 } });
     const handed = await offer.withdraw();
@@ -52,13 +75,13 @@ describe('postgres store: an idle worker offers its room to the next insert', ()
   });
 
   it('is taken by one insert only, and not once withdrawn', async () => {
-    const offer = store.offer(offered());
+    const offer = post(offered());
     const [first] = await store.insert([newJob()]);
     const [second] = await store.insert([newJob()]);
     expect((await offer.withdraw()).map((j) => j.id)).toEqual([first!.id]);
     expect((await row(second!.id))?.state).toBe('pending');
 
-    const untaken = store.offer(offered());
+    const untaken = post(offered());
     expect(await untaken.withdraw()).toEqual([]);
     const [third] = await store.insert([newJob()]);
     expect((await row(third!.id))?.state).toBe('pending');
@@ -81,7 +104,7 @@ describe('postgres store: an idle worker offers its room to the next insert', ()
     for (const c of cases) {
       await sql(`TRUNCATE ${pg.escapeIdentifier(schema)}.jobs, ${pg.escapeIdentifier(schema)}.queues, ${pg.escapeIdentifier(schema)}.job_keys`);
       await c.before?.();
-      const offer = store.offer(offered(c.request));
+      const offer = post(offered(c.request));
       const [job] = await store.insert([newJob(c.job)]);
       expect(await offer.withdraw(), c.why).toEqual([]);
       expect((await row(job!.id))?.state, c.why).toBe('pending');
@@ -90,7 +113,7 @@ describe('postgres store: an idle worker offers its room to the next insert', ()
 
   it('hands over a job above what waits, and beside other names and queues it does not take', async () => {
     await store.insert([newJob({ priority: 3 }), newJob({ name: 'other', priority: 9 }), newJob({ queue: 'mail', priority: 9 })]);
-    const offer = store.offer(offered({ queues: ['default'] }));
+    const offer = post(offered({ queues: ['default'] }));
     const [job] = await store.insert([newJob({ priority: 4 })]);
     expect((await offer.withdraw()).map((j) => j.id)).toEqual([job!.id]);
   });
@@ -98,20 +121,20 @@ describe('postgres store: an idle worker offers its room to the next insert', ()
   it("passes over a paused queue's backlog when deciding what comes first", async () => {
     await store.insert([newJob({ queue: 'held', priority: 9 })]);
     await store.configureQueue('held', { paused: true });
-    const offer = store.offer(offered());
+    const offer = post(offered());
     const [job] = await store.insert([newJob()]);
     expect((await offer.withdraw()).map((j) => j.id)).toEqual([job!.id]);
   });
 
   it('leaves batches of more than one job to the lease', async () => {
-    const offer = store.offer(offered());
+    const offer = post(offered());
     const jobs = await store.insert([newJob(), newJob()]);
     expect(await offer.withdraw()).toEqual([]);
     expect((await store.lease(room(10))).jobs.map((j) => j.id)).toEqual(jobs.map((j) => j.id));
   });
 
   it('settles with nothing when the insert fails, storing nothing', async () => {
-    const offer = store.offer(offered());
+    const offer = post(offered());
     await expect(store.insert([newJob({ inputJson: '{not json' })])).rejects.toThrow(/inserting jobs failed/);
     expect(await offer.withdraw()).toEqual([]);
     expect(await sql(`SELECT id FROM ${pg.escapeIdentifier(schema)}.jobs`)).toEqual([]);
