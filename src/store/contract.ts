@@ -149,11 +149,12 @@ export interface LeasedJob extends StoredJob {
  */
 export interface LeaseOffer {
   /**
-   * Takes the offer back. Resolves once no insert holds it: at once when
-   * none took it, else when the insert that took it is done (and has handed
-   * over what it leased).
+   * Takes the offer back: null when no insert took it, else a promise of
+   * the moment the insert that took it is done (and has handed over what it
+   * leased). Null at once, so a lease that finds its offer untaken waits for
+   * nothing.
    */
-  withdraw(): Promise<void>;
+  withdraw(): Promise<void> | null;
 }
 
 export interface LeaseResult {

@@ -29,7 +29,7 @@ export class LeaseOffers {
     return {
       withdraw: () => {
         this.posted.delete(entry);
-        return entry.taken ?? Promise.resolve();
+        return entry.taken;
       },
     };
   }

@@ -99,7 +99,7 @@ export class Worker {
   async stop(graceMs: number): Promise<void> {
     if (this.started) {
       // A job an enqueue under way leases to this worker runs, and is drained, as a leased one is.
-      if (this.offer) await this.takeOffer();
+      await this.takeOffer();
       this.handOver();
       this.runner.drain();
       this.supervisor.send({ type: 'STOP', graceMs });
@@ -150,12 +150,11 @@ export class Worker {
     if (this.supervisor.getSnapshot().status === 'active') this.supervisor.send(event);
   }
 
-  /** Takes back the room offered, once no insert holds it; true when jobs it leased wait to be given to the supervisor. */
-  private async takeOffer(): Promise<boolean> {
+  /** Takes back the room offered; resolves, if an insert holds it, once that insert is done. */
+  private takeOffer(): Promise<void> | null {
     const offer = this.offer;
     this.offer = null;
-    if (offer) await offer.withdraw();
-    return this.handed.length > 0;
+    return offer?.withdraw() ?? null;
   }
 
   /** Offers the room to this process's next enqueue, unless an offer is still out (taken by an insert under way). */
@@ -163,12 +162,13 @@ export class Worker {
     const { store, leaseMs, serve, history, workerId } = this.parts.settings;
     const names = this.parts.registry.names();
     if (!store.offer || this.offer || room.limit === 0 || names.length === 0) return;
-    this.offer = store.offer({ ...room, limit: 1, leaseMs, names, queues: serve, ...(history ? { worker: workerId } : {}) }, (jobs) => {
-      this.offer = null;
+    const offer = store.offer({ ...room, limit: 1, leaseMs, names, queues: serve, ...(history ? { worker: workerId } : {}) }, (jobs) => {
+      if (this.offer === offer) this.offer = null;
       this.handed.push(...jobs);
       // After the enqueue that leased them is answered, so its caller goes first.
       setImmediate(() => this.handOver());
     });
+    this.offer = offer;
   }
 
   /** Gives the supervisor the jobs enqueues leased to this worker that no lease has answered with yet. */
@@ -178,7 +178,9 @@ export class Worker {
   }
 
   private async lease(room: LeaseRoom): Promise<LeaseOutcome> {
-    if ((this.offer || this.handed.length > 0) && (await this.takeOffer())) {
+    const taken = this.takeOffer();
+    if (taken) await taken;
+    if (this.handed.length > 0) {
       // Jobs leased by an enqueue while this lease was asked for: they are its answer, after that
       // enqueue is answered. Then lease again at once (sleep 0), for what this lease was asked for.
       await new Promise<void>((resolve) => setImmediate(resolve));
