@@ -91,6 +91,21 @@ function countQueues(
   return next;
 }
 
+/** The counts once `jobs` more are held: what a lease's or an enqueue's jobs add. */
+function holding(context: SupervisorContext, jobs: ReadonlyArray<{ queue: string }>): Pick<SupervisorContext, 'inFlight' | 'queueInFlight'> {
+  return { inFlight: context.inFlight + jobs.length, queueInFlight: countQueues(context.queueInFlight, jobs, context.queueLimits, 1) };
+}
+
+/** No room left once `jobs` more are held (or writes are stalled). */
+const fullWith = (context: SupervisorContext, jobs: ReadonlyArray<unknown>) =>
+  context.writesStalled || context.concurrency - (context.inFlight + jobs.length) <= 0;
+
+/** What takes jobs an enqueue handed over: counted as held, then started. */
+const TAKE_HANDED = [
+  'countHanded',
+  { type: 'startJobs', params: ({ event }: { event: SupervisorEvent }) => ({ jobs: event.type === 'HANDED' ? event.jobs : [] }) },
+] as const;
+
 export const supervisorMachine = setup({
   types: {
     context: {} as SupervisorContext,
@@ -137,20 +152,13 @@ export const supervisorMachine = setup({
       graceMs: ({ event, context }) => (event.type === 'STOP' ? event.graceMs : context.graceMs),
     }),
     lookAgain: assign({ lookAgain: true }),
-    countHanded: assign(({ context, event }) => {
-      if (event.type !== 'HANDED') return {};
-      return {
-        inFlight: context.inFlight + event.jobs.length,
-        queueInFlight: countQueues(context.queueInFlight, event.jobs, context.queueLimits, 1),
-      };
-    }),
+    countHanded: assign(({ context, event }) => (event.type === 'HANDED' ? holding(context, event.jobs) : {})),
     countLeased: assign(({ context, event }) => {
       if (event.type !== 'LEASED') return {};
       const { jobs, sleepMs } = event.output;
       const { asked } = context;
       return {
-        inFlight: context.inFlight + jobs.length,
-        queueInFlight: countQueues(context.queueInFlight, jobs, context.queueLimits, 1),
+        ...holding(context, jobs),
         sleepMs,
         // A full batch means more may be waiting.
         lookAgain: context.lookAgain || (asked > 0 && jobs.length >= asked),
@@ -160,10 +168,8 @@ export const supervisorMachine = setup({
   guards: {
     stopRequested: ({ context }) => context.stopRequested,
     full: ({ context }) => roomLeft(context) === 0,
-    fullOnceLeased: ({ context, event }) =>
-      event.type === 'LEASED' && !context.stopRequested && (context.writesStalled || context.concurrency - (context.inFlight + event.output.jobs.length) <= 0),
-    fullOnceHanded: ({ context, event }) =>
-      event.type === 'HANDED' && (context.writesStalled || context.concurrency - (context.inFlight + event.jobs.length) <= 0),
+    fullOnceLeased: ({ context, event }) => event.type === 'LEASED' && !context.stopRequested && fullWith(context, event.output.jobs),
+    fullOnceHanded: ({ context, event }) => event.type === 'HANDED' && fullWith(context, event.jobs),
     roomOnceFreed: ({ context, event }) =>
       event.type === 'SLOTS_FREED' && !context.writesStalled && context.concurrency - (context.inFlight - event.jobs.length) > 0,
     lookAgain: ({ context }) => context.lookAgain,
@@ -212,7 +218,7 @@ export const supervisorMachine = setup({
         ],
         STOP: { target: 'draining', actions: 'requestStop' },
         // Offered only with room, so counted and started wherever it lands; `waiting` goes to full if it is.
-        HANDED: { actions: ['countHanded', { type: 'startJobs', params: ({ event }) => ({ jobs: event.jobs }) }] },
+        HANDED: { actions: TAKE_HANDED },
       },
       states: {
         leasing: {
@@ -265,11 +271,8 @@ export const supervisorMachine = setup({
           entry: ['armWake', { type: 'offerRoom', params: ({ context }) => roomOf(context) }],
           after: { sleep: 'leasing' },
           on: {
-            // The sleep goes on (a job due later is still due then); the offer is spent.
-            HANDED: [
-              { guard: 'fullOnceHanded', target: 'full', actions: ['countHanded', { type: 'startJobs', params: ({ event }) => ({ jobs: event.jobs }) }] },
-              { actions: ['countHanded', { type: 'startJobs', params: ({ event }) => ({ jobs: event.jobs }) }] },
-            ],
+            // Else `running` takes it and the sleep goes on (a job due later is still due then).
+            HANDED: { guard: 'fullOnceHanded', target: 'full', actions: TAKE_HANDED },
             WAKE: [
               { guard: 'dueNow', target: 'leasing' },
               {

@@ -160,8 +160,10 @@ export class Worker {
   /** Offers the room to this process's next enqueue, unless an offer is still out (taken by an insert under way). */
   private offerRoom(room: LeaseRoom): void {
     const { store, leaseMs, serve, history, workerId } = this.parts.settings;
+    // Memory and SQLite make no offers: nothing more is done on their every wait.
+    if (!store.offer || this.offer || room.limit === 0) return;
     const names = this.parts.registry.names();
-    if (!store.offer || this.offer || room.limit === 0 || names.length === 0) return;
+    if (names.length === 0) return;
     const offer = store.offer({ ...room, limit: 1, leaseMs, names, queues: serve, ...(history ? { worker: workerId } : {}) }, (jobs) => {
       if (this.offer === offer) this.offer = null;
       this.handed.push(...jobs);

@@ -115,15 +115,12 @@ export function statements(schema: string) {
     `${name} = ANY (${names}::text[]) AND (${queues}::text[] IS NULL OR ${queue} = ANY (${queues}::text[]))`;
 
   /**
-   * A queue this lease may take from by its settings: not paused, and not limited unless named
-   * in `$7` (a lease under that queue's lock). One primary key probe of a table that is most
-   * often empty, read in the lease's own snapshot.
+   * A queue this statement may take from by its settings: not paused, and not limited unless
+   * named in `held` (the queues whose lock a lease holds; null: none held). One primary key probe
+   * of a table that is most often empty, read in the statement's own snapshot.
    */
-  const open = (queue: string) =>
-    `NOT EXISTS (SELECT FROM ${queuesTable} q WHERE q.name = ${queue} AND (q.paused OR (q.limited AND q.name <> ALL (coalesce($7::text[], '{}')))))`;
-
-  /** A queue neither paused nor limited: what a lease holding no queue's lock may take from. */
-  const openQueue = (queue: string) => `NOT EXISTS (SELECT FROM ${queuesTable} q WHERE q.name = ${queue} AND (q.paused OR q.limited))`;
+  const open = (queue: string, held: string | null = '$7') =>
+    `NOT EXISTS (SELECT FROM ${queuesTable} q WHERE q.name = ${queue} AND (q.paused OR ${held ? `(q.limited AND q.name <> ALL (coalesce(${held}::text[], '{}')))` : 'q.limited'}))`;
 
   /** The due rows of one lane in order, locked unless another caller holds them. */
   const dueIn = (priority: string, queue: string, name: string, limit: string) => `
@@ -156,12 +153,12 @@ export function statements(schema: string) {
       hand AS MATERIALIZED (
         SELECT n.*, (
           ${fromEpochMs('n.run_at')} <= now() AND n.grp IS NULL AND n.queue <> ALL ($15::text[])
-          AND ${taken('n.queue', 'n.name', '$11', '$12')} AND ${openQueue('n.queue')}
+          AND ${taken('n.queue', 'n.name', '$11', '$12')} AND ${open('n.queue', null)}
           AND NOT EXISTS (
             SELECT FROM levels lv CROSS JOIN LATERAL (
               ${lanesAt('lv.priority')}
               SELECT FROM lanes l
-              WHERE ${taken('l.queue', 'l.name', '$11', '$12')} AND ${openQueue('l.queue')}
+              WHERE ${taken('l.queue', 'l.name', '$11', '$12')} AND ${open('l.queue', null)}
                 AND EXISTS (
                   SELECT FROM ${jobs} j
                   WHERE ${leasable('j')} AND j.priority = lv.priority AND j.queue = l.queue AND j.name = l.name AND j.run_at <= now()
